@@ -1,0 +1,90 @@
+"""How an eval set's grid executes: the runner as a Pipes subprocess (fresh venv when packages are named), or, with
+``direct``, inside the current process so a debugger can step into task code."""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+from hawk_runner.plan import RunPlan
+from hawk_runner.reporting import CellProgress
+from pydantic import Field
+
+from hawk_dagster.runner_env import build_runner_venv
+
+
+class _ContextReporter:
+    """Reports an in-process (``direct``) run through the asset's own context, like Pipes would."""
+
+    def __init__(self, context: dg.AssetExecutionContext) -> None:
+        self.context = context
+        self.results: list[dg.MaterializeResult | dg.AssetCheckResult] = []
+
+    def info(self, message: str) -> None:
+        self.context.log.info(message)
+
+    def warning(self, message: str) -> None:
+        self.context.log.warning(message)
+
+    def progress(self, progress: CellProgress) -> None:
+        self.context.log.info(progress.to_message())
+
+    def materialization(self, metadata: dict[str, Any], data_version: str) -> None:
+        self.results.append(
+            dg.MaterializeResult(
+                metadata={k: _metadata_value(v) for k, v in metadata.items()},
+                data_version=dg.DataVersion(data_version),
+            )
+        )
+
+    def check(self, name: str, passed: bool, metadata: dict[str, Any]) -> None:
+        self.results.append(
+            dg.AssetCheckResult(
+                check_name=name,
+                passed=passed,
+                severity=dg.AssetCheckSeverity.WARN,
+                metadata={k: _metadata_value(v) for k, v in metadata.items()},
+            )
+        )
+
+
+def _metadata_value(value: Any) -> Any:
+    return dg.MetadataValue.json(value) if isinstance(value, list | dict) else value
+
+
+class EvalRunnerResource(dg.ConfigurableResource):
+    """Runs a plan and yields the asset's materialisation and check results."""
+
+    direct: bool = Field(default=False, description="Run in this process, in the current environment (debugging).")
+    output_file: str | None = Field(
+        default=None, description="Send the runner's stdout/stderr to this file instead of the run's logs."
+    )
+
+    def run(self, context: dg.AssetExecutionContext, plan: RunPlan) -> Iterator[Any]:
+        if self.direct:
+            yield from self._run_in_process(context, plan)
+            return
+        with tempfile.TemporaryDirectory(prefix="hawk-venv-") as tmp:
+            python = sys.executable
+            if plan.packages:
+                context.log.info(f"building a fresh environment with: {', '.join(plan.packages)}")
+                python = str(build_runner_venv(plan.packages, Path(tmp) / "venv"))
+            env = {"HAWK_RUNNER_OUTPUT": self.output_file} if self.output_file else {}
+            client = dg.PipesSubprocessClient(env=env)
+            invocation = client.run(
+                context=context,
+                command=[python, "-m", "hawk_runner"],
+                extras={"plan": plan.model_dump(mode="json")},
+            )
+            yield from invocation.get_results()
+
+    def _run_in_process(self, context: dg.AssetExecutionContext, plan: RunPlan) -> Iterator[Any]:
+        from hawk_runner.run import execute
+
+        reporter = _ContextReporter(context)
+        execute(plan, reporter)
+        yield from reporter.results

@@ -1,0 +1,64 @@
+"""The storage root: one place for configs, eval logs and scan results, local folder or ``s3://bucket/prefix``.
+
+Everything goes through ``universal_pathlib`` so the same code runs on a laptop folder and on S3 (or moto/MinIO,
+selected with ``AWS_ENDPOINT_URL``/``AWS_ENDPOINT_URL_S3``); nothing else in the project builds paths by hand.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from upath import UPath
+
+STORAGE_ROOT_ENV = "HAWK_STORAGE_ROOT"
+DEFAULT_LOCAL_ROOT = ".hawk"
+
+EVAL_SET_CONFIGS = "configs/eval-sets"
+EVALS = "evals"
+
+
+def default_storage_root() -> str:
+    """``HAWK_STORAGE_ROOT`` if set, else ``.hawk`` under the working directory (made absolute)."""
+    root = os.environ.get(STORAGE_ROOT_ENV, "").strip()
+    if root:
+        return root if "://" in root else str(Path(root).expanduser().resolve())
+    return str(Path(DEFAULT_LOCAL_ROOT).resolve())
+
+
+@dataclass(frozen=True)
+class StorageRoot:
+    """A storage root URI (``/abs/dir``, ``file:///abs/dir`` or ``s3://bucket/prefix``)."""
+
+    uri: str
+
+    @classmethod
+    def from_env(cls) -> StorageRoot:
+        return cls(default_storage_root())
+
+    @property
+    def is_local(self) -> bool:
+        return "://" not in self.uri or self.uri.startswith("file://")
+
+    @property
+    def local_path(self) -> Path:
+        """The root as a local directory; only valid when :attr:`is_local`."""
+        if not self.is_local:
+            raise ValueError(f"storage root {self.uri} is not a local folder")
+        return Path(self.uri.removeprefix("file://"))
+
+    def path(self, *parts: str) -> UPath:
+        return UPath(self.uri).joinpath(*parts)
+
+    def uri_of(self, *parts: str) -> str:
+        """A location string Inspect and Scout accept: a plain path locally, a URI on object stores."""
+        p = self.path(*parts)
+        return str(p.path) if self.is_local else str(p)
+
+    @property
+    def eval_set_configs(self) -> UPath:
+        return self.path(*EVAL_SET_CONFIGS.split("/"))
+
+    def eval_log_dir(self, eval_set_id: str) -> str:
+        return self.uri_of(EVALS, eval_set_id)

@@ -1,0 +1,87 @@
+"""A submitted eval set: the user's YAML kept verbatim next to its logs, plus where it came from.
+
+Every entry point (``hawk local eval-set``, the configs sensor, ``hawk eval-set``) records a submission before it
+asks Dagster for a run, and the ``eval_logs`` asset reads it back by partition key. So a run re-launched from the
+Dagster UI, or resumed after a crash, runs exactly the config that was submitted, with relative task paths still
+resolving against the folder the config came from.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import getpass
+import hashlib
+import json
+from dataclasses import asdict, dataclass
+
+from hawk_dagster.storage import StorageRoot
+
+CONFIG_SNAPSHOT = ".config.yaml"
+SUBMISSION_RECORD = ".submission.json"
+
+
+class SubmissionNotFoundError(LookupError):
+    """The eval set has no recorded submission (its partition was added by hand, or the root changed)."""
+
+
+@dataclass(frozen=True)
+class Submission:
+    eval_set_id: str
+    config_text: str
+    source: str
+    base_dir: str | None
+    created_by: str
+    submitted_at: str
+    config_sha256: str
+
+    @classmethod
+    def new(
+        cls, eval_set_id: str, config_text: str, *, source: str, base_dir: str | None, created_by: str | None = None
+    ) -> Submission:
+        return cls(
+            eval_set_id=eval_set_id,
+            config_text=config_text,
+            source=source,
+            base_dir=base_dir,
+            created_by=created_by or _current_user(),
+            submitted_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            config_sha256=hashlib.sha256(config_text.encode()).hexdigest(),
+        )
+
+
+def _current_user() -> str:
+    try:
+        return getpass.getuser()
+    except Exception:  # no passwd entry in some containers
+        return "unknown"
+
+
+def write_submission(storage: StorageRoot, submission: Submission) -> None:
+    """Write the snapshot and its record into ``evals/<id>/`` (creating the folder)."""
+    log_dir = storage.path("evals", submission.eval_set_id)
+    log_dir.mkdir(parents=True, exist_ok=True)
+    log_dir.joinpath(CONFIG_SNAPSHOT).write_text(submission.config_text)
+    record = {k: v for k, v in asdict(submission).items() if k != "config_text"}
+    log_dir.joinpath(SUBMISSION_RECORD).write_text(json.dumps(record, indent=2) + "\n")
+
+
+def read_submission(storage: StorageRoot, eval_set_id: str) -> Submission:
+    log_dir = storage.path("evals", eval_set_id)
+    snapshot = log_dir.joinpath(CONFIG_SNAPSHOT)
+    if not snapshot.exists():
+        raise SubmissionNotFoundError(
+            f"eval set {eval_set_id!r} has no submitted config at {snapshot}; submit it with "
+            f"`hawk local eval-set CONFIG`, `hawk eval-set CONFIG` or by dropping the YAML into {storage.eval_set_configs}"
+        )
+    text = snapshot.read_text()
+    record_path = log_dir.joinpath(SUBMISSION_RECORD)
+    record = json.loads(record_path.read_text()) if record_path.exists() else {}
+    return Submission(
+        eval_set_id=eval_set_id,
+        config_text=text,
+        source=record.get("source", str(snapshot)),
+        base_dir=record.get("base_dir"),
+        created_by=record.get("created_by", "unknown"),
+        submitted_at=record.get("submitted_at", ""),
+        config_sha256=hashlib.sha256(text.encode()).hexdigest(),
+    )

@@ -1,0 +1,101 @@
+"""Entry point of the runner process: ``python -m hawk_runner``.
+
+Under Dagster Pipes (how the ``eval_logs`` asset starts it) the plan arrives as a Pipes extra and results go back as
+a materialisation. Without Pipes, ``python -m hawk_runner PLAN.json`` runs a plan file on its own, printing to the
+terminal, which is handy for debugging a plan outside Dagster.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from dagster_pipes import PipesContext, open_dagster_pipes
+
+from hawk_runner.plan import RunPlan
+from hawk_runner.reporting import CellProgress
+
+OUTPUT_FILE_ENV = "HAWK_RUNNER_OUTPUT"
+
+
+class PipesReporter:
+    def __init__(self, pipes: PipesContext) -> None:
+        self.pipes = pipes
+
+    def info(self, message: str) -> None:
+        self.pipes.log.info(message)
+
+    def warning(self, message: str) -> None:
+        self.pipes.log.warning(message)
+
+    def progress(self, progress: CellProgress) -> None:
+        self.pipes.log.info(progress.to_message())
+
+    def materialization(self, metadata: dict[str, Any], data_version: str) -> None:
+        self.pipes.report_asset_materialization(metadata=metadata, data_version=data_version)
+
+    def check(self, name: str, passed: bool, metadata: dict[str, Any]) -> None:
+        self.pipes.report_asset_check(check_name=name, passed=passed, metadata=metadata, severity="WARN")
+
+
+class ConsoleReporter:
+    def info(self, message: str) -> None:
+        print(message, flush=True)
+
+    warning = info
+
+    def progress(self, progress: CellProgress) -> None:
+        print(f"{progress.task} [{progress.model}]: {progress.done}/{progress.total}", flush=True)
+
+    def materialization(self, metadata: dict[str, Any], data_version: str) -> None:
+        print(json.dumps(metadata, indent=2), flush=True)
+
+    def check(self, name: str, passed: bool, metadata: dict[str, Any]) -> None:
+        print(f"check {name}: {'passed' if passed else 'FAILED'} {metadata}", flush=True)
+
+
+def _redirect_output() -> None:
+    # Inspect and task code print freely; when the caller shows its own progress it sends that output to a file.
+    target = os.environ.get(OUTPUT_FILE_ENV)
+    if not target:
+        return
+    Path(target).parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    os.dup2(fd, 1)
+    os.dup2(fd, 2)
+    os.close(fd)
+
+
+def main(argv: list[str] | None = None) -> int:
+    from hawk_runner.run import MissingSecretsError, execute
+    from hawk_runner.tasks import TaskLoadError
+
+    argv = sys.argv[1:] if argv is None else argv
+    _redirect_output()
+    if "DAGSTER_PIPES_CONTEXT" in os.environ:
+        with open_dagster_pipes() as pipes:
+            plan = RunPlan.model_validate(pipes.extras["plan"])
+            try:
+                outcome = execute(plan, PipesReporter(pipes))
+            except (MissingSecretsError, TaskLoadError) as ex:
+                pipes.log.error(str(ex))
+                print(f"hawk-runner: {ex}", file=sys.stderr)
+                return 2
+        return 0 if outcome is not None else 1
+    if len(argv) != 1:
+        print("usage: python -m hawk_runner PLAN.json   (normally started by Dagster Pipes)", file=sys.stderr)
+        return 2
+    plan = RunPlan.model_validate_json(Path(argv[0]).read_text())
+    try:
+        outcome = execute(plan, ConsoleReporter())
+    except (MissingSecretsError, TaskLoadError) as ex:
+        print(f"hawk-runner: {ex}", file=sys.stderr)
+        return 2
+    return 0 if outcome.all_succeeded else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

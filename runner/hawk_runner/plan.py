@@ -1,0 +1,84 @@
+"""The run plan: the one document the Dagster side hands to the runner.
+
+The Dagster side validates the user's YAML and expands the grid; the runner only executes what the plan says. Keeping
+the contract this small is what lets the runner install into a fresh virtual environment without Dagster or the
+config models, and lets a plan be inspected (``hawk validate --format json``) before anything runs.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+PLAN_VERSION = 1
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class TaskSource(_Strict):
+    """Where a task comes from.
+
+    - ``registry``: an installed package's task by registry name (``inspect_evals/mbpp``) or a builtin.
+    - ``file``: ``path.py@task``; ``ref`` is the absolute path plus ``@task``.
+    - ``cyber``: an Inspect Cyber tree; ``ref`` is the absolute directory holding ``eval.yaml`` files.
+    """
+
+    kind: Literal["registry", "file", "cyber"]
+    ref: str
+    args: dict[str, Any] = Field(default_factory=dict)
+    sample_ids: list[str | int] | None = None
+    # Inspect Cyber selection (kind == "cyber" only): eval names and variant names to keep.
+    eval_names: list[str] | None = None
+    variant_names: list[str] | None = None
+
+
+class SolverSpec(_Strict):
+    """A solver or an agent created with ``registry_create`` (agents are wrapped with ``as_solver``)."""
+
+    kind: Literal["solver", "agent"]
+    name: str
+    args: dict[str, Any] = Field(default_factory=dict)
+
+
+class ModelSpec(_Strict):
+    """A model for ``get_model(name, **args)``; ``config`` is an Inspect ``GenerateConfig`` as a dict."""
+
+    name: str
+    args: dict[str, Any] = Field(default_factory=dict)
+    config: dict[str, Any] = Field(default_factory=dict)
+    base_url: str | None = None
+    role: str | None = None
+
+
+class GridCell(_Strict):
+    """One task x solver/agent x model combination; ``name`` is the distinct task name it runs under."""
+
+    name: str
+    task: TaskSource
+    task_label: str
+    solver: SolverSpec | None = None
+    solver_label: str | None = None
+    model: ModelSpec | None = None
+    model_label: str | None = None
+
+
+class RunPlan(_Strict):
+    """Everything the runner needs; no secrets ever (they arrive as environment variables)."""
+
+    version: Literal[1] = PLAN_VERSION
+    eval_set_id: str
+    log_dir: str
+    cells: list[GridCell]
+    model_roles: dict[str, ModelSpec] = Field(default_factory=dict)
+    # Keyword arguments for ``inspect_ai.eval_set`` beyond tasks/log_dir/model_roles (limits, epochs, tags, metadata,
+    # approval, score, pass-through keys). Plain JSON values only.
+    eval_set_args: dict[str, Any] = Field(default_factory=dict)
+    # Names of the environment variables the runner must find (declared secrets), checked before anything starts.
+    required_secrets: list[str] = Field(default_factory=list)
+    # Plain (non-secret) environment for the run, from ``runner.environment``.
+    environment: dict[str, str] = Field(default_factory=dict)
+    # Extra pip requirement strings for the fresh virtual environment (empty: run in the current one).
+    packages: list[str] = Field(default_factory=list)

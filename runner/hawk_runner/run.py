@@ -1,0 +1,192 @@
+"""Run one eval set: check secrets, build the grid's tasks, call ``inspect_ai.eval_set``, summarise the logs."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import yaml
+
+from hawk_runner.plan import RunPlan
+from hawk_runner.reporting import Reporter
+
+# Inspect arguments the platform sets unless the config overrides them (a top-level key of the same name wins).
+PLATFORM_DEFAULTS: dict[str, Any] = {
+    "display": "none",
+    "log_level": "warning",
+    # One failing cell must not stop the others; its status is reported per cell and the set can be resumed.
+    "continue_on_fail": True,
+}
+
+
+class MissingSecretsError(RuntimeError):
+    """Declared secrets absent from the environment; raised before anything starts."""
+
+
+def missing_secrets(plan: RunPlan, environ: dict[str, str] | os._Environ[str] = os.environ) -> list[str]:
+    return [name for name in plan.required_secrets if not environ.get(name)]
+
+
+def secrets_error_message(missing: list[str]) -> str:
+    flags = " ".join(f"--secret {name}" for name in missing)
+    return (
+        f"missing required secrets: {', '.join(missing)}. Export them and pass `{flags}`, "
+        "or put NAME=value lines in a file and pass `--secrets-file FILE` (the values are handed to the runner's "
+        "environment only and never logged)."
+    )
+
+
+@dataclass(frozen=True)
+class CellResult:
+    task: str
+    model: str
+    status: str
+    samples: int
+    total: int
+    errors: int
+    headline_metric: str | None
+    headline_value: float | None
+    total_tokens: int
+    log: str
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    all_succeeded: bool
+    log_dir: str
+    cells: list[CellResult]
+    duration_s: float
+
+    @property
+    def data_version(self) -> str:
+        key = sorted((c.log.rsplit("_", 1)[-1], c.status, c.samples) for c in self.cells)
+        return hashlib.sha256(json.dumps(key).encode()).hexdigest()[:16]
+
+    def metadata(self) -> dict[str, Any]:
+        return {
+            "log_dir": self.log_dir,
+            "all_succeeded": self.all_succeeded,
+            "cells": [asdict(c) for c in self.cells],
+            "samples_completed": sum(c.samples for c in self.cells),
+            "samples_errored": sum(c.errors for c in self.cells),
+            "total_tokens": sum(c.total_tokens for c in self.cells),
+            "duration_s": round(self.duration_s, 2),
+        }
+
+
+@contextmanager
+def _applied_environment(env: dict[str, str]) -> Iterator[None]:
+    previous = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    try:
+        yield
+    finally:
+        for key, value in previous.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def _eval_set_kwargs(plan: RunPlan, tmp: str) -> dict[str, Any]:
+    from hawk_runner.tasks import build_model
+
+    kwargs: dict[str, Any] = {**PLATFORM_DEFAULTS, **plan.eval_set_args}
+    if isinstance(kwargs.get("approval"), dict):
+        path = os.path.join(tmp, "approval.yaml")
+        with open(path, "w") as f:
+            yaml.safe_dump(kwargs["approval"], f)
+        kwargs["approval"] = path
+    if isinstance(kwargs.get("limit"), list):
+        kwargs["limit"] = tuple(kwargs["limit"])
+    if isinstance(kwargs.get("epochs"), dict):
+        from inspect_ai import Epochs
+
+        kwargs["epochs"] = Epochs(kwargs["epochs"]["epochs"], kwargs["epochs"].get("reducer"))
+    if plan.model_roles:
+        kwargs["model_roles"] = {role: build_model(spec) for role, spec in plan.model_roles.items()}
+    return kwargs
+
+
+def summarise_logs(log_dir: str) -> list[CellResult]:
+    """One row per task in the log dir (newest log per task_id), read from headers and sample summaries."""
+    from inspect_ai.log import list_eval_logs, read_eval_log, read_eval_log_sample_summaries
+
+    newest: dict[str, Any] = {}
+    for info in list_eval_logs(log_dir, recursive=False):
+        header = read_eval_log(info, header_only=True)
+        current = newest.get(header.eval.task_id)
+        if current is None or header.eval.created > current[0].eval.created:
+            newest[header.eval.task_id] = (header, info)
+    cells: list[CellResult] = []
+    for header, info in sorted(newest.values(), key=lambda hi: (hi[0].eval.task, hi[0].eval.model)):
+        summaries = read_eval_log_sample_summaries(info)
+        results = header.results
+        metric_name, metric_value = None, None
+        if results is not None and results.scores:
+            first = results.scores[0]
+            if first.metrics:
+                name, metric = next(iter(first.metrics.items()))
+                metric_name, metric_value = f"{first.name}/{name}", float(metric.value)
+        usage = header.stats.model_usage if header.stats else {}
+        cells.append(
+            CellResult(
+                task=header.eval.task,
+                model=header.eval.model,
+                status=header.status,
+                samples=len(summaries),
+                total=results.total_samples if results else header.eval.dataset.samples or 0,
+                errors=sum(1 for s in summaries if s.error),
+                headline_metric=metric_name,
+                headline_value=metric_value,
+                total_tokens=sum(u.total_tokens for u in usage.values()),
+                log=info.name.rsplit("/", 1)[-1],
+            )
+        )
+    return cells
+
+
+def execute(plan: RunPlan, reporter: Reporter) -> RunOutcome:
+    """Run the plan's grid to completion (or resume it) and report the result."""
+    missing = missing_secrets(plan)
+    if missing:
+        raise MissingSecretsError(secrets_error_message(missing))
+
+    started = time.monotonic()
+    with _applied_environment(plan.environment), tempfile.TemporaryDirectory(prefix="hawk-runner-") as tmp:
+        from inspect_ai import eval_set
+
+        from hawk_runner import mock_provider  # noqa: F401  (registers hawk-mock even without entry points)
+        from hawk_runner.progress import STATE
+        from hawk_runner.tasks import build_task
+
+        tasks = [build_task(cell) for cell in plan.cells]
+        kwargs = _eval_set_kwargs(plan, tmp)
+        reporter.info(f"running {len(tasks)} task(s) into {plan.log_dir}")
+        STATE.reporter = reporter
+        try:
+            succeeded, _ = eval_set(tasks=tasks, log_dir=plan.log_dir, **kwargs)
+        finally:
+            STATE.reporter = None
+    cells = summarise_logs(plan.log_dir)
+    outcome = RunOutcome(
+        all_succeeded=bool(succeeded) and all(c.status == "success" for c in cells),
+        log_dir=plan.log_dir,
+        cells=cells,
+        duration_s=time.monotonic() - started,
+    )
+    reporter.materialization(outcome.metadata(), outcome.data_version)
+    failed = [f"{c.task} [{c.model}]: {c.status}" for c in cells if c.status != "success"]
+    reporter.check(
+        "all_cells_succeeded",
+        passed=not failed,
+        metadata={"failed_cells": failed, "cells": len(cells)},
+    )
+    return outcome
