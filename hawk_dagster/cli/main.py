@@ -1,17 +1,38 @@
-"""The ``hawk`` command: one entry point, ``--help`` on everything."""
+"""The ``hawk`` command: one entry point, ``--help`` on everything.
+
+Subcommands import lazily: loading Dagster definitions or Inspect costs seconds, and ``hawk validate`` or
+``hawk --help`` should not pay for what they do not use.
+"""
 
 from __future__ import annotations
 
+import importlib
+
 import click
 
-from hawk_dagster.cli.config_commands import schema, validate
+# name -> "module:attribute" of the click command
+_COMMANDS = {
+    "validate": "hawk_dagster.cli.config_commands:validate",
+    "schema": "hawk_dagster.cli.config_commands:schema",
+    "local": "hawk_dagster.cli.local:local",
+    "eval-set": "hawk_dagster.cli.submit:submit_eval_set",
+    "dev": "hawk_dagster.cli.dev:dev",
+}
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _LazyGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(_COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        target = _COMMANDS.get(cmd_name)
+        if target is None:
+            return None
+        module, attr = target.split(":")
+        return getattr(importlib.import_module(module), attr)
+
+
+@click.group(cls=_LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="hawk-dagster", prog_name="hawk")
 def cli() -> None:
-    """Run Inspect AI eval-set grids through Dagster and read the results."""
-
-
-cli.add_command(validate)
-cli.add_command(schema)
+    """Run Inspect AI eval-set grids through Dagster and keep every sample in a PostgreSQL warehouse."""

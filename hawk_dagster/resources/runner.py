@@ -59,7 +59,9 @@ def _metadata_value(value: Any) -> Any:
 class EvalRunnerResource(dg.ConfigurableResource):
     """Runs a plan and yields the asset's materialisation and check results."""
 
-    direct: bool = Field(default=False, description="Run in this process, in the current environment (debugging).")
+    direct: bool = Field(
+        default=False, description="Run in this process, in the current environment (debugging)."
+    )
     output_file: str | None = Field(
         default=None, description="Send the runner's stdout/stderr to this file instead of the run's logs."
     )

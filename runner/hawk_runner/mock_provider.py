@@ -4,7 +4,7 @@ Inspect's own ``mockllm`` downloads a tokenizer unless every output carries ``us
 YAML, so a grid written in YAML could not run offline with it. This provider always reports usage, never counts tokens
 with a tokenizer, and behaves like a (weak) agent so agentic tasks run end to end:
 
-- a question of the form ``... 12 + 7 ...`` (``+ - * x``) gets the computed answer, otherwise the prompt's last line
+- a question of the form ``... 12 + 7 ...`` (``+ - * x``, or the multiplication sign) gets the computed answer, otherwise the prompt's last line
   is echoed back;
 - with a ``bash`` tool and no tool result yet it runs ``bash_command``; once a tool result is in, it submits that
   result through ``submit`` when that tool exists (the shape of a solved CTF);
@@ -36,8 +36,8 @@ from inspect_ai.tool import ToolChoice, ToolInfo
 
 PROVIDER = "hawk-mock"
 
-_ARITHMETIC = re.compile(r"(-?\d+)\s*([+\-*x×])\s*(-?\d+)")
-_OPS = {"+": operator.add, "-": operator.sub, "*": operator.mul, "x": operator.mul, "×": operator.mul}
+_ARITHMETIC = re.compile(r"(-?\d+)\s*([+\-*x\u00d7])\s*(-?\d+)")
+_OPS = {"+": operator.add, "-": operator.sub, "*": operator.mul, "x": operator.mul, "\u00d7": operator.mul}
 
 
 def _tokens(text: str) -> int:
@@ -50,14 +50,14 @@ class HawkMockAPI(ModelAPI):
         model_name: str,
         base_url: str | None = None,
         api_key: str | None = None,
-        config: GenerateConfig = GenerateConfig(),
+        config: GenerateConfig | None = None,
         accuracy: float = 1.0,
         latency: float = 0.0,
         bash_command: str = "cat flag.txt",
         answer: str | None = None,
         **model_args: Any,
     ) -> None:
-        super().__init__(model_name, base_url, api_key, [], config)
+        super().__init__(model_name, base_url, api_key, [], config or GenerateConfig())
         if not 0.0 <= float(accuracy) <= 1.0:
             raise ValueError(f"hawk-mock: accuracy must be between 0 and 1, got {accuracy!r}")
         if float(latency) < 0:

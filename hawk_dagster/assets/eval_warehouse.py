@@ -1,0 +1,79 @@
+"""``eval_warehouse``: the eval set's logs imported into PostgreSQL (eval_set, eval, sample, score rows)."""
+
+from collections.abc import Iterator
+from typing import Any
+
+import dagster as dg
+import yaml
+
+from hawk_dagster.assets.eval_logs import eval_logs
+from hawk_dagster.partitions import eval_sets_partitions
+from hawk_dagster.resources.storage import StorageResource
+from hawk_dagster.resources.warehouse import WarehouseResource
+from hawk_dagster.submission import SubmissionNotFoundError, read_submission
+from hawk_dagster.warehouse.counts import log_counts, warehouse_counts
+from hawk_dagster.warehouse.importer import import_eval_set
+
+MATCHES_LOGS = "warehouse_matches_logs"
+
+
+@dg.asset(
+    partitions_def=eval_sets_partitions,
+    deps=[eval_logs],
+    group_name="warehouse",
+    kinds={"postgres"},
+    automation_condition=dg.AutomationCondition.eager(),
+    check_specs=[
+        dg.AssetCheckSpec(
+            MATCHES_LOGS,
+            asset="eval_warehouse",
+            blocking=True,
+            description="Per task, the warehouse holds exactly as many samples as the newest log.",
+        )
+    ],
+    description="Imports the eval set's newest log per task into the PostgreSQL warehouse: one transaction per "
+    "log, samples upserted on uuid, unchanged files skipped.",
+)
+def eval_warehouse(
+    context: dg.AssetExecutionContext, storage: StorageResource, warehouse: WarehouseResource
+) -> Iterator[Any]:
+    eval_set_id = context.partition_key
+    root = storage.storage
+    log_dir = root.eval_log_dir(eval_set_id)
+    try:
+        submission = read_submission(root, eval_set_id)
+        snapshot = yaml.safe_load(submission.config_text)
+        name, created_by = (snapshot or {}).get("name"), submission.created_by
+    except SubmissionNotFoundError:
+        snapshot, name, created_by = None, None, None
+    engine = warehouse.engine()
+    report = import_eval_set(
+        engine, log_dir, eval_set_id, eval_set_name=name, config_snapshot=snapshot, created_by=created_by
+    )
+    for failure in report.failed:
+        context.log.error(f"import of {failure.file} failed: {failure.error}")
+    yield dg.MaterializeResult(
+        metadata={
+            "logs_imported": report.imported_count,
+            "logs_skipped_unchanged": report.skipped_count,
+            "logs_failed": len(report.failed),
+            "samples_written": report.samples,
+            "scores_written": report.scores,
+            "warehouse": dg.MetadataValue.text(report.warehouse_description),
+        }
+    )
+    in_logs, in_warehouse = log_counts(log_dir), warehouse_counts(engine, eval_set_id)
+    mismatched = {
+        task_id: {"logs": in_logs.get(task_id, 0), "warehouse": in_warehouse.get(task_id, 0)}
+        for task_id in sorted(set(in_logs) | set(in_warehouse))
+        if in_logs.get(task_id, 0) != in_warehouse.get(task_id, 0)
+    }
+    yield dg.AssetCheckResult(
+        check_name=MATCHES_LOGS,
+        passed=not mismatched and not report.failed,
+        metadata={
+            "samples_in_logs": sum(in_logs.values()),
+            "samples_in_warehouse": sum(in_warehouse.values()),
+            "mismatched_tasks": dg.MetadataValue.json(mismatched),
+        },
+    )

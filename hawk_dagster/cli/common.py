@@ -1,0 +1,64 @@
+"""Pieces every ``hawk`` command shares: loading a config with errors that exit 2, secrets flags, exit codes."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, NoReturn
+
+import click
+
+from hawk_dagster.config import ConfigError, LoadedEvalSet, load_eval_set_config
+
+EXIT_OK, EXIT_EVAL_FAILED, EXIT_BAD_INPUT = 0, 1, 2
+
+
+def fail_bad_input(message: str) -> NoReturn:
+    click.echo(f"error: {message}", err=True)
+    sys.exit(EXIT_BAD_INPUT)
+
+
+def load_config_or_exit(path: Path, *, skip_confirm: bool) -> LoadedEvalSet:
+    """Validate statically; print warnings; confirm unknown keys unless ``--skip-confirm``."""
+    try:
+        loaded = load_eval_set_config(path)
+    except ConfigError as ex:
+        click.echo(str(ex), err=True)
+        sys.exit(EXIT_BAD_INPUT)
+    for warning in loaded.warnings:
+        click.echo(f"warning: {warning}", err=True)
+    if loaded.extra_eval_set_args and not skip_confirm:
+        keys = ", ".join(sorted(loaded.extra_eval_set_args))
+        if not sys.stdin.isatty():
+            fail_bad_input(
+                f"unknown top-level keys ({keys}) would be passed to inspect_ai.eval_set; "
+                "re-run with --skip-confirm to accept them"
+            )
+        if not click.confirm(f"Pass {keys} to inspect_ai.eval_set as they are?", default=False):
+            sys.exit(EXIT_BAD_INPUT)
+    return loaded
+
+
+def secrets_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    func = click.option(
+        "--secrets-file",
+        "secrets_files",
+        multiple=True,
+        type=click.Path(path_type=Path, dir_okay=False),
+        help="A dotenv file of NAME=value secrets for the runner's environment (repeatable).",
+    )(func)
+    func = click.option(
+        "--secret",
+        "secret_names",
+        multiple=True,
+        metavar="NAME",
+        help="Pass the environment variable NAME to the runner as a secret (repeatable).",
+    )(func)
+    return func
+
+
+def skip_confirm_option(func: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option(
+        "--skip-confirm", is_flag=True, help="Do not ask before passing unknown top-level keys to eval_set."
+    )(func)

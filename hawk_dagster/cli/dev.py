@@ -1,0 +1,33 @@
+"""``hawk dev``: the Dagster UI and daemon on the local root, so a YAML dropped into ``configs/eval-sets/`` runs."""
+
+from __future__ import annotations
+
+import os
+import shutil
+
+import click
+
+from hawk_dagster.local_instance import dagster_home
+from hawk_dagster.resources.warehouse import local_state_dir
+from hawk_dagster.storage import STORAGE_ROOT_ENV, StorageRoot
+
+
+@click.command("dev")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address the Dagster UI listens on.")
+@click.option("--port", default=3000, show_default=True, type=int, help="Port of the Dagster UI.")
+def dev(host: str, port: int) -> None:
+    """Start the Dagster UI and daemon (sensors, automation) for the storage root."""
+    storage = StorageRoot.from_env()
+    if storage.is_local:
+        storage.eval_set_configs.mkdir(parents=True, exist_ok=True)
+    home = dagster_home(local_state_dir(storage.uri))
+    env = {**os.environ, "DAGSTER_HOME": str(home), STORAGE_ROOT_ENV: storage.uri}
+    dagster = shutil.which("dagster") or "dagster"
+    click.echo(
+        f"Dagster UI on http://{host}:{port}; drop eval-set YAML files into {storage.eval_set_configs}"
+    )
+    os.execvpe(
+        dagster,
+        [dagster, "dev", "-m", "hawk_dagster.definitions", "-a", "defs", "-h", host, "-p", str(port)],
+        env,
+    )

@@ -1,0 +1,162 @@
+"""``hawk local eval-set``: the whole pipeline (run the grid, import the logs) through Dagster on this machine."""
+
+from __future__ import annotations
+
+import os
+import sys
+import uuid
+from pathlib import Path
+from typing import Any
+
+import click
+import dagster as dg
+
+from hawk_dagster.cli.common import (
+    EXIT_EVAL_FAILED,
+    EXIT_OK,
+    fail_bad_input,
+    load_config_or_exit,
+    secrets_options,
+    skip_confirm_option,
+)
+from hawk_dagster.cli.live_view import RunWatcher, results_table, stdout_console
+from hawk_dagster.config.ids import generate_eval_set_id
+from hawk_dagster.definitions import EVAL_SET_PIPELINE, build_definitions
+from hawk_dagster.local_instance import local_instance
+from hawk_dagster.partitions import EVAL_SETS
+from hawk_dagster.resources.warehouse import local_state_dir
+from hawk_dagster.secrets import SecretsError, check_required, collect_secrets
+from hawk_dagster.storage import StorageRoot
+from hawk_dagster.submission import Submission, write_submission
+
+
+@click.group()
+def local() -> None:
+    """Run configs on this machine, through a local Dagster instance."""
+
+
+@local.command("eval-set")
+@click.argument("config", type=click.Path(path_type=Path, dir_okay=False))
+@click.option(
+    "--direct", is_flag=True, help="Run Inspect inside this process, in the current environment (debugging)."
+)
+@secrets_options
+@skip_confirm_option
+def local_eval_set(
+    config: Path,
+    direct: bool,
+    secret_names: tuple[str, ...],
+    secrets_files: tuple[Path, ...],
+    skip_confirm: bool,
+) -> None:
+    """Run CONFIG's grid end to end: Inspect writes the .eval logs, then they are imported into the warehouse.
+
+    Exit codes: 0 done, 1 the eval (or its import) failed, 2 bad input.
+    """
+    if not config.is_file():
+        fail_bad_input(f"{config}: no such file")
+    loaded = load_config_or_exit(config, skip_confirm=skip_confirm)
+    try:
+        secrets = collect_secrets(secret_names, secrets_files)
+        from hawk_dagster.config.grid import build_run_plan
+
+        eval_set_id = loaded.config.eval_set_id or generate_eval_set_id(loaded.config.name)
+        storage = StorageRoot.from_env()
+        plan = build_run_plan(loaded, eval_set_id=eval_set_id, log_dir=storage.eval_log_dir(eval_set_id))
+        check_required(plan.required_secrets, secrets)
+    except SecretsError as ex:
+        fail_bad_input(str(ex))
+    if direct and plan.packages:
+        click.echo(
+            "warning: --direct runs in the current environment; make sure these are installed: "
+            + ", ".join(plan.packages),
+            err=True,
+        )
+    os.environ.update(secrets)  # inherited by the runner process only; never written anywhere
+
+    write_submission(
+        storage,
+        Submission.new(
+            eval_set_id,
+            config.read_text(),
+            source=str(config.resolve()),
+            base_dir=str(config.resolve().parent),
+        ),
+    )
+    state_dir = local_state_dir(storage.uri)
+    runner_output = state_dir / "runner-logs" / f"{eval_set_id}.log"
+    sys.exit(_run_pipeline(storage, state_dir, eval_set_id, len(plan.cells), direct, runner_output))
+
+
+def _run_pipeline(
+    storage: StorageRoot, state_dir: Path, eval_set_id: str, n_cells: int, direct: bool, runner_output: Path
+) -> int:
+    console = stdout_console()
+    instance = local_instance(state_dir)
+    if not instance.has_dynamic_partition(EVAL_SETS, eval_set_id):
+        instance.add_dynamic_partitions(EVAL_SETS, [eval_set_id])
+    defs = build_definitions(
+        storage_root=storage.uri, direct=direct, runner_output=None if direct else str(runner_output)
+    )
+    job = defs.resolve_job_def(EVAL_SET_PIPELINE)
+    run_id = str(uuid.uuid4())
+    console.print(f"eval set [bold]{eval_set_id}[/bold]: {n_cells} cell(s); Dagster run {run_id}")
+    watcher = RunWatcher(instance, run_id, console)
+    watcher.start()
+    try:
+        result = job.execute_in_process(
+            instance=instance,
+            partition_key=eval_set_id,
+            run_id=run_id,
+            raise_on_error=False,
+            # The live view and the final report speak for the run; Dagster's console logger would repeat every
+            # event (and whole tracebacks) on the terminal. Everything is still in the run's event log.
+            run_config={"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}},
+            tags={"hawk/source": "hawk local eval-set"},
+        )
+    finally:
+        watcher.stop()
+    return _report(console, result, storage, eval_set_id, state_dir, runner_output, direct)
+
+
+def _materialization_metadata(result: dg.ExecuteInProcessResult, asset: str) -> dict[str, Any]:
+    for event in result.get_asset_materialization_events():
+        if event.asset_key == dg.AssetKey(asset):
+            return {k: v.value for k, v in event.step_materialization_data.materialization.metadata.items()}
+    return {}
+
+
+def _report(
+    console: Any,
+    result: dg.ExecuteInProcessResult,
+    storage: StorageRoot,
+    eval_set_id: str,
+    state_dir: Path,
+    runner_output: Path,
+    direct: bool,
+) -> int:
+    logs = _materialization_metadata(result, "eval_logs")
+    warehouse = _materialization_metadata(result, "eval_warehouse")
+    if logs.get("cells"):
+        console.print(results_table(logs["cells"]))
+    console.print(f"logs:      {storage.eval_log_dir(eval_set_id)}")
+    if warehouse:
+        console.print(
+            f"warehouse: {warehouse.get('warehouse')} "
+            f"({warehouse.get('samples_written', 0)} samples, {warehouse.get('scores_written', 0)} scores written)"
+        )
+    console.print(f"dagster:   `hawk dev` (DAGSTER_HOME={state_dir / 'dagster'}) shows run {result.run_id}")
+    if not result.success:
+        for event in result.all_events:
+            if event.is_step_failure and event.step_failure_data and event.step_failure_data.error:
+                console.print(
+                    f"[red]step {event.step_key} failed:[/red] {event.step_failure_data.error.message}"
+                )
+        if not direct:
+            console.print(f"runner output: {runner_output}")
+        return EXIT_EVAL_FAILED
+    failed_checks = [e.check_name for e in result.get_asset_check_evaluations() if not e.passed]
+    if failed_checks:
+        console.print(f"[red]checks failed:[/red] {', '.join(failed_checks)}")
+        return EXIT_EVAL_FAILED
+    return EXIT_OK

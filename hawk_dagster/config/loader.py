@@ -1,0 +1,330 @@
+"""Load an eval-set config: read, parse, validate, check local task sources, and collect warnings.
+
+Everything is static: no package is installed and no task is imported, so the same call serves ``hawk validate`` on
+a laptop, the CLI before submission, and the sensor that picks configs up from the bucket.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from hawk_dagster.config.errors import (
+    ConfigError,
+    ConfigIssue,
+    Loc,
+    describe_value,
+    format_path,
+    issues_from_validation_error,
+    suggest,
+)
+from hawk_dagster.config.eval_set import (
+    TOP_LEVEL_KEYS,
+    ApprovalConfig,
+    CyberTaskGroup,
+    EvalSetConfig,
+    FileTaskGroup,
+)
+from hawk_dagster.config.task_sources import (
+    CheckResult,
+    check_cyber_group,
+    check_file_group,
+    display_path,
+    resolve_local,
+)
+from hawk_dagster.config.yaml_source import ParsedYaml, YamlSyntaxError, parse_yaml, to_plain_json
+
+_SECRET_LOOKING = re.compile(r"(KEY|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIAL)", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class LoadedEvalSet:
+    """A validated config plus what the loader learnt about it (where it came from, what to warn about)."""
+
+    config: EvalSetConfig
+    source: str
+    """The config's name as given (path or URL); used in every message."""
+    base_dir: Path | None
+    """Absolute folder that relative task paths resolve against; None for a config that is not on this machine."""
+    warnings: list[str] = field(default_factory=list)
+    """Things that will run but may not be what was meant (unknown top-level keys, deprecated fields, ...)."""
+    extra_eval_set_args: dict[str, Any] = field(default_factory=dict)
+    """Unknown top-level keys, passed through to ``inspect_ai.eval_set`` as keyword arguments."""
+
+
+def load_eval_set_config(
+    source: str | Path, *, text: str | None = None, base_dir: Path | None = None
+) -> LoadedEvalSet:
+    """Load and statically check an eval-set config; raise ``ConfigError`` listing every problem found.
+
+    ``source`` names the config (a local path, or a URL such as ``s3://bucket/configs/grid.yaml``) and is read when
+    ``text`` is None. ``base_dir`` is where relative task paths resolve: by default the folder of a local ``source``;
+    a config from elsewhere has none unless given, and then ``path``/``cyber`` task groups are errors.
+    """
+    name = str(source)
+    remote = _is_url(name)
+    if text is None:
+        text = _read(name)
+    if base_dir is not None:
+        resolved_base: Path | None = Path(base_dir).expanduser().resolve()
+    elif not remote:
+        resolved_base = Path(name).expanduser().resolve().parent
+    else:
+        resolved_base = None
+
+    try:
+        parsed = parse_yaml(text, file=name)
+    except YamlSyntaxError as exc:
+        raise ConfigError(name, exc.issues) from None
+    data = _top_level_mapping(parsed, name)
+    issues: list[ConfigIssue] = []
+    data, conversion_problems = to_plain_json(data)
+    for loc, message in conversion_problems:
+        issues.append(_issue(name, parsed, loc, describe_value(_get(parsed.data, loc)), message))
+    for key in list(data):
+        if not isinstance(key, str):
+            issues.append(
+                _issue(name, parsed, (), repr(key), "top-level keys must be words such as tasks or models")
+            )
+            data.pop(key)
+    try:
+        config = EvalSetConfig.model_validate(data)
+    except ValidationError as exc:
+        issues.extend(issues_from_validation_error(exc, file=name, data=data, locate=parsed.locate))
+        raise ConfigError(name, issues) from None
+    if issues:
+        raise ConfigError(name, issues)
+
+    warnings: list[str] = []
+    config = _check_local_sources(config, name, parsed, resolved_base, issues, warnings)
+    _check_approval(config, name, parsed, resolved_base, issues)
+    if issues:
+        raise ConfigError(name, issues)
+
+    extra = config.extra_keys
+    warnings.extend(_pass_through_warnings(extra))
+    warnings.extend(_other_warnings(config))
+    return LoadedEvalSet(
+        config=config, source=name, base_dir=resolved_base, warnings=warnings, extra_eval_set_args=extra
+    )
+
+
+def _is_url(name: str) -> bool:
+    return re.match(r"^[A-Za-z][A-Za-z0-9+.-]*://", name) is not None
+
+
+def _read(name: str) -> str:
+    try:
+        if _is_url(name):
+            from upath import UPath
+
+            return UPath(name).read_text(encoding="utf-8")
+        return Path(name).expanduser().read_text(encoding="utf-8")
+    except FileNotFoundError:
+        problem = "the file does not exist"
+    except IsADirectoryError:
+        problem = "it is a directory, not a file"
+    except UnicodeDecodeError as exc:
+        problem = f"it is not UTF-8 text ({exc.reason} at byte {exc.start})"
+    except OSError as exc:
+        problem = f"it cannot be read ({exc.strerror or exc})"
+    raise ConfigError(name, [ConfigIssue(file=name, path="", found=problem, allowed="a readable YAML file")])
+
+
+def _top_level_mapping(parsed: ParsedYaml, name: str) -> dict[Any, Any]:
+    if parsed.data is None:
+        raise ConfigError(
+            name,
+            [
+                ConfigIssue(
+                    file=name,
+                    path="",
+                    found="an empty file",
+                    allowed="an eval-set config: a mapping with at least `tasks:` (see `hawk schema eval-set`)",
+                )
+            ],
+        )
+    if not isinstance(parsed.data, dict):
+        position = parsed.locate(())
+        raise ConfigError(
+            name,
+            [
+                ConfigIssue(
+                    file=name,
+                    path="",
+                    found=describe_value(parsed.data),
+                    allowed="the top level must be a mapping of settings (tasks:, models:, ...), not a list or value",
+                    line=position[0] if position else None,
+                    column=position[1] if position else None,
+                )
+            ],
+        )
+    return parsed.data
+
+
+def _issue(name: str, parsed: ParsedYaml, loc: Loc, found: str, allowed: str) -> ConfigIssue:
+    position = parsed.locate(loc)
+    return ConfigIssue(
+        file=name,
+        path=format_path(loc),
+        found=found,
+        allowed=allowed,
+        line=position[0] if position else None,
+        column=position[1] if position else None,
+    )
+
+
+def _get(data: Any, loc: Loc) -> Any:
+    for part in loc:
+        try:
+            data = data[part]
+        except (KeyError, IndexError, TypeError):
+            return None
+    return data
+
+
+def _check_local_sources(
+    config: EvalSetConfig,
+    name: str,
+    parsed: ParsedYaml,
+    base_dir: Path | None,
+    issues: list[ConfigIssue],
+    warnings: list[str],
+) -> EvalSetConfig:
+    """Check ``path``/``cyber`` groups on disk; return the config with file groups' items filled in."""
+
+    def issue(loc: Loc, found: str, allowed: str) -> ConfigIssue:
+        return _issue(name, parsed, loc, found, allowed)
+
+    groups = list(config.tasks)
+    changed = False
+    for index, group in enumerate(groups):
+        if not isinstance(group, (FileTaskGroup, CyberTaskGroup)):
+            continue
+        key = "path" if isinstance(group, FileTaskGroup) else "cyber"
+        if base_dir is None:
+            issues.append(
+                issue(
+                    ("tasks", index, key),
+                    repr(getattr(group, key)),
+                    f"`{key}` task groups need a config on this machine (the path is relative to the config's "
+                    f"folder), but {name} is not a local file; run it from a local copy",
+                )
+            )
+            continue
+        result: CheckResult
+        if isinstance(group, FileTaskGroup):
+            result = check_file_group(group, index, base_dir=base_dir, issue=issue)
+        else:
+            result = check_cyber_group(group, index, base_dir=base_dir, issue=issue)
+        issues.extend(result.issues)
+        warnings.extend(result.warnings)
+        if result.items is not None:
+            groups[index] = group.model_copy(update={"items": result.items})
+            changed = True
+    return config.model_copy(update={"tasks": groups}) if changed else config
+
+
+def _check_approval(
+    config: EvalSetConfig, name: str, parsed: ParsedYaml, base_dir: Path | None, issues: list[ConfigIssue]
+) -> None:
+    """An approval policy file must exist and hold a valid policy (Inspect would fail only at the first tool call)."""
+    if not isinstance(config.approval, str):
+        return
+    if base_dir is None:
+        issues.append(
+            _issue(
+                name,
+                parsed,
+                ("approval",),
+                repr(config.approval),
+                "an approval file needs a config on this machine; write the policy inline: approval: {approvers: [...]}",
+            )
+        )
+        return
+    path = resolve_local(base_dir, config.approval)
+    if not path.is_file():
+        issues.append(
+            _issue(
+                name,
+                parsed,
+                ("approval",),
+                repr(config.approval),
+                f"must name an approval policy file relative to the config's folder; {path} does not exist",
+            )
+        )
+        return
+    display = display_path(path)
+    try:
+        policy = parse_yaml(path.read_text(encoding="utf-8"), file=display)
+    except YamlSyntaxError as exc:
+        issues.extend(exc.issues)
+        return
+    except (OSError, UnicodeDecodeError) as exc:
+        issues.append(
+            ConfigIssue(display, "", "an unreadable file", f"a readable approval policy file ({exc})")
+        )
+        return
+    try:
+        ApprovalConfig.model_validate(policy.data)
+    except ValidationError as exc:
+        issues.extend(issues_from_validation_error(exc, file=display, data=policy.data, locate=policy.locate))
+
+
+def _pass_through_warnings(extra: dict[str, Any]) -> list[str]:
+    """Say what happens to each unknown top-level key, and flag the ones Inspect will not understand."""
+    if not extra:
+        return []
+    eval_set_parameters, generate_settings = _inspect_parameters()
+    warnings = []
+    for key in extra:
+        if key in eval_set_parameters:
+            warnings.append(
+                f"top-level key {key!r} is not a hawk setting; it is passed to inspect_ai.eval_set({key}=...) as written"
+            )
+        elif key in generate_settings:
+            warnings.append(
+                f"top-level key {key!r} is passed to inspect_ai.eval_set as the generation setting {key} for every "
+                "model (set it per model under models[].items[].args.config to be explicit)"
+            )
+        else:
+            hint = suggest(key, [*TOP_LEVEL_KEYS, *eval_set_parameters])
+            warnings.append(
+                f"top-level key {key!r} is neither a hawk setting nor an inspect_ai.eval_set parameter{hint}; it is "
+                "passed through as written and inspect_ai.eval_set will probably reject it"
+            )
+    return warnings
+
+
+def _inspect_parameters() -> tuple[set[str], set[str]]:
+    import inspect
+
+    import inspect_ai
+    from inspect_ai.model import GenerateConfig
+
+    parameters = {
+        p.name
+        for p in inspect.signature(inspect_ai.eval_set).parameters.values()
+        if p.kind not in (inspect.Parameter.VAR_KEYWORD, inspect.Parameter.VAR_POSITIONAL)
+    }
+    return parameters - {"tasks"}, set(GenerateConfig.model_fields)
+
+
+def _other_warnings(config: EvalSetConfig) -> list[str]:
+    warnings = []
+    if config.secrets:
+        names = ", ".join(s if isinstance(s, str) else s.name for s in config.secrets)
+        warnings.append(
+            f"top-level `secrets` is deprecated; move {names} under runner.secrets (they are still required)"
+        )
+    for key in config.runner.environment:
+        if _SECRET_LOOKING.search(key):
+            warnings.append(
+                f"runner.environment.{key} looks like a secret, but environment values are stored with the config "
+                f"and shown in logs; declare it under runner.secrets and pass the value with --secret {key}"
+            )
+    return warnings

@@ -1,0 +1,56 @@
+"""Composes the code location: assets, checks, sensors and the resources of the chosen deployment.
+
+Loaded by ``dagster dev -w workspace.yaml``, ``dg check defs`` and ``hawk`` itself (``defs``). Resources come from
+environment variables with embedded defaults: ``HAWK_STORAGE_ROOT`` (default ``.hawk``), ``HAWK_WAREHOUSE_URL``
+(default: embedded PostgreSQL under the root).
+"""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from hawk_dagster.assets import ASSETS, eval_logs, eval_warehouse
+from hawk_dagster.partitions import eval_sets_partitions
+from hawk_dagster.resources.runner import EvalRunnerResource
+from hawk_dagster.resources.storage import StorageResource
+from hawk_dagster.resources.warehouse import WarehouseResource
+from hawk_dagster.sensors import SENSORS
+from hawk_dagster.storage import default_storage_root
+
+EVAL_SET_PIPELINE = "eval_set_pipeline"
+
+# Logs then warehouse in one run: what `hawk local eval-set` executes. The sensor asks for eval_logs only and the
+# automation sensor below brings eval_warehouse up to date after it.
+eval_set_pipeline = dg.define_asset_job(
+    EVAL_SET_PIPELINE,
+    selection=dg.AssetSelection.assets(eval_logs, eval_warehouse),
+    partitions_def=eval_sets_partitions,
+    description="Run an eval set's grid and import its logs into the warehouse.",
+)
+
+# Dagster's default automation sensor is stopped in OSS; ours runs so eval_warehouse follows eval_logs by itself.
+hawk_automation = dg.AutomationConditionSensorDefinition(
+    "hawk_automation",
+    target=dg.AssetSelection.all(),
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    minimum_interval_seconds=15,
+)
+
+
+def build_definitions(
+    *, storage_root: str | None = None, direct: bool = False, runner_output: str | None = None
+) -> dg.Definitions:
+    root = storage_root or default_storage_root()
+    return dg.Definitions(
+        assets=ASSETS,
+        jobs=[eval_set_pipeline],
+        sensors=[*SENSORS, hawk_automation],
+        resources={
+            "storage": StorageResource(root=root),
+            "warehouse": WarehouseResource(storage_root=root),
+            "eval_runner": EvalRunnerResource(direct=direct, output_file=runner_output),
+        },
+    )
+
+
+defs = build_definitions()

@@ -1,0 +1,39 @@
+"""The PostgreSQL warehouse: ``HAWK_WAREHOUSE_URL`` when set, else the embedded server under the local root."""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+
+import dagster as dg
+from pydantic import Field, PrivateAttr
+from sqlalchemy import Engine
+
+from hawk_dagster.storage import DEFAULT_LOCAL_ROOT, StorageRoot
+from hawk_dagster.warehouse.engine import create_warehouse_engine, warehouse_url
+from hawk_dagster.warehouse.migrate import upgrade
+
+
+def local_state_dir(storage_root: str) -> Path:
+    """Where machine-local state lives (embedded PostgreSQL, Dagster instance): the root itself when it is a local
+    folder, else ``.hawk`` in the working directory."""
+    storage = StorageRoot(storage_root)
+    return storage.local_path if storage.is_local else Path(DEFAULT_LOCAL_ROOT).resolve()
+
+
+class WarehouseResource(dg.ConfigurableResource):
+    storage_root: str = Field(description="The storage root; the embedded server keeps its data under it.")
+    url: str | None = Field(default=None, description="A PostgreSQL URL; overrides HAWK_WAREHOUSE_URL.")
+
+    _engine: Engine | None = PrivateAttr(default=None)
+
+    @cached_property
+    def resolved_url(self) -> str:
+        return self.url or warehouse_url(local_state_dir(self.storage_root))
+
+    def engine(self) -> Engine:
+        """A migrated engine (migrations are idempotent and fast at head)."""
+        if self._engine is None:
+            upgrade(self.resolved_url)
+            self._engine = create_warehouse_engine(self.resolved_url)
+        return self._engine

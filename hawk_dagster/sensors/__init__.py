@@ -1,0 +1,7 @@
+"""Sensors: Dagster wiring that turns files in the storage root into partitions and runs."""
+
+from hawk_dagster.sensors.eval_set_configs import eval_set_config_sensor
+
+SENSORS = [eval_set_config_sensor]
+
+__all__ = ["SENSORS", "eval_set_config_sensor"]
