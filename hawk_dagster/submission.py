@@ -36,7 +36,13 @@ class Submission:
 
     @classmethod
     def new(
-        cls, eval_set_id: str, config_text: str, *, source: str, base_dir: str | None, created_by: str | None = None
+        cls,
+        eval_set_id: str,
+        config_text: str,
+        *,
+        source: str,
+        base_dir: str | None,
+        created_by: str | None = None,
     ) -> Submission:
         return cls(
             eval_set_id=eval_set_id,

@@ -1,0 +1,277 @@
+"""The warehouse schema (SQLAlchemy 2 declarative models). Alembic migrations must match this module exactly.
+
+Shape follows the reference warehouse (``pk`` UUID primary keys from ``gen_random_uuid()``, ``created_at`` /
+``updated_at``, JSONB for structured Inspect fields, natural unique keys for idempotent upserts) with an
+``eval_set`` registry row per submission. Status-like columns are ``text`` with CHECK constraints rather than
+PostgreSQL enums, so adding a value is a one-line migration instead of an ``ALTER TYPE`` dance.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from uuid import UUID as PyUUID
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Double,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    Text,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB, TIMESTAMP, UUID
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+EVAL_STATUSES = ("started", "success", "cancelled", "error")
+"""``EvalLog.status`` values; ``started`` is a run that was killed (or is still running) when its log was read."""
+
+JSON_TYPE = JSONB(none_as_null=True)
+"""JSONB where Python ``None`` is SQL NULL (SQLAlchemy's default would store the JSON literal ``null``)."""
+
+SCALAR_SCORE_KEY = ""
+"""``score.key`` for scorers whose value is not a dict (one row per scorer)."""
+
+
+class Base(DeclarativeBase):
+    """Declarative base with deterministic constraint names (so migrations can name what they drop)."""
+
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {
+        datetime: TIMESTAMP(timezone=True),
+        dict[str, Any]: JSON_TYPE,
+        PyUUID: UUID(as_uuid=True),
+        str: Text,
+        int: Integer,
+        float: Double,
+        bool: Boolean,
+    }
+
+
+def _pk() -> Mapped[PyUUID]:
+    return mapped_column(primary_key=True, server_default=text("gen_random_uuid()"))
+
+
+def _created_at() -> Mapped[datetime]:
+    return mapped_column(server_default=text("now()"))
+
+
+def _updated_at() -> Mapped[datetime]:
+    # Upserts set it explicitly; onupdate covers ORM and Core UPDATEs.
+    return mapped_column(server_default=text("now()"), onupdate=text("now()"))
+
+
+def _non_negative(*columns: str) -> list[CheckConstraint]:
+    return [CheckConstraint(f"{c} IS NULL OR {c} >= 0", name=f"{c}_non_negative") for c in columns]
+
+
+class EvalSet(Base):
+    """One row per submitted eval set: the registry the Dagster partition and the CLI point at."""
+
+    __tablename__ = "eval_set"
+
+    pk: Mapped[PyUUID] = _pk()
+    eval_set_id: Mapped[str] = mapped_column(unique=True)
+    name: Mapped[str | None]
+    config: Mapped[dict[str, Any] | None] = mapped_column(comment="Snapshot of the submitted eval-set config")
+    created_by: Mapped[str | None]
+    tags: Mapped[list[str]] = mapped_column(ARRAY(Text), server_default=text("'{}'::text[]"))
+    meta: Mapped[dict[str, Any]] = mapped_column("metadata", server_default=text("'{}'::jsonb"))
+    log_dir: Mapped[str | None] = mapped_column(
+        comment="Where the eval set's logs live (local path or s3:// URI)"
+    )
+    last_imported_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = _created_at()
+    updated_at: Mapped[datetime] = _updated_at()
+
+    evals: Mapped[list[Eval]] = relationship(back_populates="eval_set", passive_deletes=True)
+
+    __table_args__ = (CheckConstraint("eval_set_id <> ''", name="eval_set_id_not_empty"),)
+
+
+class Eval(Base):
+    """One row per Inspect ``task_id`` within an eval set, from the newest log for that task."""
+
+    __tablename__ = "eval"
+
+    pk: Mapped[PyUUID] = _pk()
+    eval_set_id: Mapped[str] = mapped_column(
+        ForeignKey("eval_set.eval_set_id", ondelete="CASCADE", onupdate="CASCADE")
+    )
+    task_id: Mapped[str] = mapped_column(comment="Inspect task identifier: stable across resumed runs")
+    eval_id: Mapped[str] = mapped_column(
+        comment="Inspect eval_id of the imported log; changes when a run resumes"
+    )
+    run_id: Mapped[str | None]
+    inspect_eval_set_id: Mapped[str | None] = mapped_column(
+        comment="eval_set_id recorded by Inspect in the log"
+    )
+    task_name: Mapped[str]
+    task_version: Mapped[str | None]
+    task_file: Mapped[str | None]
+    task_registry_name: Mapped[str | None]
+    task_args: Mapped[dict[str, Any]] = mapped_column(server_default=text("'{}'::jsonb"))
+    agent: Mapped[str | None] = mapped_column(
+        comment="Solver/agent label: explicit solver, named plan or steps joined"
+    )
+    plan: Mapped[dict[str, Any] | None]
+    model: Mapped[str]
+    model_args: Mapped[dict[str, Any]] = mapped_column(server_default=text("'{}'::jsonb"))
+    model_generate_config: Mapped[dict[str, Any]] = mapped_column(server_default=text("'{}'::jsonb"))
+    model_roles: Mapped[dict[str, Any] | None]
+    epochs: Mapped[int | None]
+    status: Mapped[str]
+    total_samples: Mapped[int | None]
+    completed_samples: Mapped[int | None]
+    log_created_at: Mapped[datetime | None] = mapped_column(comment="EvalSpec.created of the imported log")
+    started_at: Mapped[datetime | None]
+    completed_at: Mapped[datetime | None]
+    error_message: Mapped[str | None]
+    error_traceback: Mapped[str | None]
+    location: Mapped[str] = mapped_column(comment="URI of the imported log file")
+    file_hash: Mapped[str] = mapped_column(
+        comment="sha256:<hex> of the file, or etag:<etag> for object stores"
+    )
+    file_size_bytes: Mapped[int | None] = mapped_column(BigInteger)
+    model_usage: Mapped[dict[str, Any]] = mapped_column(server_default=text("'{}'::jsonb"))
+    headline_scorer: Mapped[str | None]
+    headline_score: Mapped[str | None] = mapped_column(
+        comment="Score name (dict key for dict-valued scorers)"
+    )
+    headline_metric: Mapped[str | None]
+    headline_value: Mapped[float | None]
+    tags: Mapped[list[str]] = mapped_column(ARRAY(Text), server_default=text("'{}'::text[]"))
+    meta: Mapped[dict[str, Any]] = mapped_column("metadata", server_default=text("'{}'::jsonb"))
+    imported_at: Mapped[datetime] = mapped_column(server_default=text("now()"))
+    created_at: Mapped[datetime] = _created_at()
+    updated_at: Mapped[datetime] = _updated_at()
+
+    eval_set: Mapped[EvalSet] = relationship(back_populates="evals")
+    samples: Mapped[list[Sample]] = relationship(back_populates="eval", passive_deletes=True)
+
+    __table_args__ = (
+        UniqueConstraint("eval_set_id", "task_id"),
+        CheckConstraint(f"status IN ({', '.join(repr(s) for s in EVAL_STATUSES)})", name="status_valid"),
+        *_non_negative("total_samples", "completed_samples", "epochs", "file_size_bytes"),
+        Index(None, "model"),
+        Index(None, "status", "started_at"),
+        Index(None, "created_at"),
+        Index(
+            "ix_eval_task_name_trgm",
+            "task_name",
+            postgresql_using="gin",
+            postgresql_ops={"task_name": "gin_trgm_ops"},
+        ),
+        Index(
+            "ix_eval_model_trgm", "model", postgresql_using="gin", postgresql_ops={"model": "gin_trgm_ops"}
+        ),
+    )
+
+
+class Sample(Base):
+    """One row per sample run (id x epoch) of an eval, keyed by Inspect's sample ``uuid``.
+
+    The uuid is stable across resumed runs (reused samples keep it); a sample re-run after an error gets a new one.
+    """
+
+    __tablename__ = "sample"
+
+    pk: Mapped[PyUUID] = _pk()
+    eval_pk: Mapped[PyUUID] = mapped_column(ForeignKey("eval.pk", ondelete="CASCADE"))
+    uuid: Mapped[str] = mapped_column(unique=True, comment="Inspect sample uuid (a ShortUUID, not a UUID)")
+    id: Mapped[str] = mapped_column(comment="Dataset sample id, as text")
+    epoch: Mapped[int]
+    input: Mapped[Any] = mapped_column(JSON_TYPE, nullable=False)
+    target: Mapped[Any] = mapped_column(JSON_TYPE, nullable=False)
+    output: Mapped[str | None] = mapped_column(comment="Completion text of the final model output")
+    input_tokens: Mapped[int | None] = mapped_column(BigInteger)
+    output_tokens: Mapped[int | None] = mapped_column(BigInteger)
+    total_tokens: Mapped[int | None] = mapped_column(BigInteger)
+    reasoning_tokens: Mapped[int | None] = mapped_column(BigInteger)
+    input_tokens_cache_read: Mapped[int | None] = mapped_column(BigInteger)
+    input_tokens_cache_write: Mapped[int | None] = mapped_column(BigInteger)
+    total_time_seconds: Mapped[float | None]
+    working_time_seconds: Mapped[float | None]
+    message_count: Mapped[int | None]
+    turn_count: Mapped[int | None]
+    retries: Mapped[int | None] = mapped_column(comment="Failed attempts before this one (error_retries)")
+    error_message: Mapped[str | None]
+    error_traceback: Mapped[str | None]
+    limit: Mapped[str | None] = mapped_column(
+        comment="Kind of limit that ended the sample (message, token, ...)"
+    )
+    started_at: Mapped[datetime | None]
+    completed_at: Mapped[datetime | None]
+    meta: Mapped[dict[str, Any]] = mapped_column("metadata", server_default=text("'{}'::jsonb"))
+    model_usage: Mapped[dict[str, Any]] = mapped_column(server_default=text("'{}'::jsonb"))
+    created_at: Mapped[datetime] = _created_at()
+    updated_at: Mapped[datetime] = _updated_at()
+
+    eval: Mapped[Eval] = relationship(back_populates="samples")
+    scores: Mapped[list[Score]] = relationship(back_populates="sample", passive_deletes=True)
+
+    __table_args__ = (
+        # Leading column eval_pk also serves "samples of an eval" lookups; no separate eval_pk index is needed.
+        UniqueConstraint("eval_pk", "id", "epoch"),
+        *_non_negative(
+            "epoch",
+            "input_tokens",
+            "output_tokens",
+            "total_tokens",
+            "reasoning_tokens",
+            "input_tokens_cache_read",
+            "input_tokens_cache_write",
+            "total_time_seconds",
+            "working_time_seconds",
+            "message_count",
+            "turn_count",
+            "retries",
+        ),
+        Index(None, "eval_pk", "completed_at"),
+        Index("ix_sample_id_trgm", "id", postgresql_using="gin", postgresql_ops={"id": "gin_trgm_ops"}),
+    )
+
+
+class Score(Base):
+    """One row per (sample, scorer, key): dict-valued scores are exploded, scalar scores use ``key = ''``."""
+
+    __tablename__ = "score"
+
+    pk: Mapped[PyUUID] = _pk()
+    sample_pk: Mapped[PyUUID] = mapped_column(ForeignKey("sample.pk", ondelete="CASCADE"))
+    sample_uuid: Mapped[str]
+    scorer: Mapped[str]
+    key: Mapped[str] = mapped_column(
+        server_default=text("''"), comment="Dict key of the score value; '' if scalar"
+    )
+    value: Mapped[Any] = mapped_column(JSON_TYPE, nullable=True, comment="Raw score value as logged")
+    value_float: Mapped[float | None] = mapped_column(
+        comment="Numeric value; NULL when the value is not numeric"
+    )
+    answer: Mapped[str | None]
+    explanation: Mapped[str | None]
+    meta: Mapped[dict[str, Any]] = mapped_column("metadata", server_default=text("'{}'::jsonb"))
+    is_headline: Mapped[bool] = mapped_column(server_default=text("false"))
+    created_at: Mapped[datetime] = _created_at()
+    updated_at: Mapped[datetime] = _updated_at()
+
+    sample: Mapped[Sample] = relationship(back_populates="scores")
+
+    __table_args__ = (
+        UniqueConstraint("sample_pk", "scorer", "key"),
+        Index(None, "scorer", "key"),
+        Index(None, "sample_uuid"),
+    )
