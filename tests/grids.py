@@ -21,7 +21,10 @@ def write_grid(folder: Path, name: str = "grid.yaml", **overrides: object) -> Pa
         "tasks": [
             {
                 "path": "tasks/arithmetic.py",
-                "items": [{"name": "addition", "args": {"n": 3}}, {"name": "multiplication", "args": {"n": 3}}],
+                "items": [
+                    {"name": "addition", "args": {"n": 3}},
+                    {"name": "multiplication", "args": {"n": 3}},
+                ],
             }
         ],
         "agents": [{"package": "inspect-ai", "items": [{"name": "react"}]}],

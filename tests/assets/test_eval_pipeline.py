@@ -27,7 +27,9 @@ def _submit(storage: StorageRoot, config: Path, eval_set_id: str) -> None:
     )
 
 
-def _materialize(storage: StorageRoot, eval_set_id: str, instance: dg.DagsterInstance) -> dg.ExecuteInProcessResult:
+def _materialize(
+    storage: StorageRoot, eval_set_id: str, instance: dg.DagsterInstance
+) -> dg.ExecuteInProcessResult:
     if not instance.has_dynamic_partition(EVAL_SETS, eval_set_id):
         instance.add_dynamic_partitions(EVAL_SETS, [eval_set_id])
     job = build_definitions(storage_root=storage.uri).resolve_job_def(EVAL_SET_PIPELINE)
@@ -55,7 +57,9 @@ def test_partition_materialises_logs_for_every_cell_and_warehouse_matches(
         assert logs_meta["all_succeeded"] is True
         cells = {(c["task"], c["model"]): c for c in logs_meta["cells"]}
         assert set(cells) == {
-            (task, f"hawk-mock/{model}") for task in ("addition", "multiplication") for model in ("careful", "sloppy")
+            (task, f"hawk-mock/{model}")
+            for task in ("addition", "multiplication")
+            for model in ("careful", "sloppy")
         }
         assert all(c["samples"] == 3 and c["errors"] == 0 for c in cells.values())
         assert cells[("addition", "hawk-mock/careful")]["headline_value"] == 1.0
