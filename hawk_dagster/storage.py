@@ -48,6 +48,12 @@ class StorageRoot:
             raise ValueError(f"storage root {self.uri} is not a local folder")
         return Path(self.uri.removeprefix("file://"))
 
+    @property
+    def state_dir(self) -> Path:
+        """Where machine-local state lives (embedded PostgreSQL, the Dagster instance, runner output): the root itself
+        when it is a local folder, else ``.hawk`` in the working directory."""
+        return self.local_path if self.is_local else Path(DEFAULT_LOCAL_ROOT).resolve()
+
     def path(self, *parts: str) -> UPath:
         return UPath(self.uri).joinpath(*parts)
 

@@ -8,7 +8,6 @@ import shutil
 import click
 
 from hawk_dagster.local_instance import dagster_home
-from hawk_dagster.resources.warehouse import local_state_dir
 from hawk_dagster.storage import STORAGE_ROOT_ENV, StorageRoot
 
 
@@ -20,7 +19,7 @@ def dev(host: str, port: int) -> None:
     storage = StorageRoot.from_env()
     if storage.is_local:
         storage.eval_set_configs.mkdir(parents=True, exist_ok=True)
-    home = dagster_home(local_state_dir(storage.uri))
+    home = dagster_home(storage.state_dir)
     env = {**os.environ, "DAGSTER_HOME": str(home), STORAGE_ROOT_ENV: storage.uri}
     dagster = shutil.which("dagster") or "dagster"
     click.echo(

@@ -6,10 +6,9 @@ import os
 import sys
 import uuid
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
-import dagster as dg
 
 from hawk_dagster.cli.common import (
     EXIT_EVAL_FAILED,
@@ -19,15 +18,17 @@ from hawk_dagster.cli.common import (
     secrets_options,
     skip_confirm_option,
 )
-from hawk_dagster.cli.live_view import RunWatcher, results_table, stdout_console
+from hawk_dagster.config.grid import build_run_plan
 from hawk_dagster.config.ids import generate_eval_set_id
-from hawk_dagster.definitions import EVAL_SET_PIPELINE, build_definitions
-from hawk_dagster.local_instance import local_instance
-from hawk_dagster.partitions import EVAL_SETS
-from hawk_dagster.resources.warehouse import local_state_dir
 from hawk_dagster.secrets import SecretsError, check_required, collect_secrets
 from hawk_dagster.storage import StorageRoot
 from hawk_dagster.submission import Submission, write_submission
+
+if TYPE_CHECKING:
+    import dagster as dg
+
+# Dagster and the definitions are imported only once the input is known to be good: bad input fails in well under a
+# second instead of after loading the whole code location.
 
 
 @click.group()
@@ -58,8 +59,6 @@ def local_eval_set(
     loaded = load_config_or_exit(config, skip_confirm=skip_confirm)
     try:
         secrets = collect_secrets(secret_names, secrets_files)
-        from hawk_dagster.config.grid import build_run_plan
-
         eval_set_id = loaded.config.eval_set_id or generate_eval_set_id(loaded.config.name)
         storage = StorageRoot.from_env()
         plan = build_run_plan(loaded, eval_set_id=eval_set_id, log_dir=storage.eval_log_dir(eval_set_id))
@@ -83,7 +82,7 @@ def local_eval_set(
             base_dir=str(config.resolve().parent),
         ),
     )
-    state_dir = local_state_dir(storage.uri)
+    state_dir = storage.state_dir
     runner_output = state_dir / "runner-logs" / f"{eval_set_id}.log"
     sys.exit(_run_pipeline(storage, state_dir, eval_set_id, len(plan.cells), direct, runner_output))
 
@@ -91,6 +90,11 @@ def local_eval_set(
 def _run_pipeline(
     storage: StorageRoot, state_dir: Path, eval_set_id: str, n_cells: int, direct: bool, runner_output: Path
 ) -> int:
+    from hawk_dagster.cli.live_view import RunWatcher, stdout_console
+    from hawk_dagster.definitions import EVAL_SET_PIPELINE, build_definitions
+    from hawk_dagster.local_instance import local_instance
+    from hawk_dagster.partitions import EVAL_SETS
+
     console = stdout_console()
     instance = local_instance(state_dir)
     if not instance.has_dynamic_partition(EVAL_SETS, eval_set_id):
@@ -120,6 +124,8 @@ def _run_pipeline(
 
 
 def _materialization_metadata(result: dg.ExecuteInProcessResult, asset: str) -> dict[str, Any]:
+    import dagster as dg
+
     for event in result.get_asset_materialization_events():
         if event.asset_key == dg.AssetKey(asset):
             return {k: v.value for k, v in event.step_materialization_data.materialization.metadata.items()}
@@ -135,6 +141,8 @@ def _report(
     runner_output: Path,
     direct: bool,
 ) -> int:
+    from hawk_dagster.cli.live_view import results_table
+
     logs = _materialization_metadata(result, "eval_logs")
     warehouse = _materialization_metadata(result, "eval_warehouse")
     if logs.get("cells"):

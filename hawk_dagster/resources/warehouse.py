@@ -3,22 +3,14 @@
 from __future__ import annotations
 
 from functools import cached_property
-from pathlib import Path
 
 import dagster as dg
 from pydantic import Field, PrivateAttr
 from sqlalchemy import Engine
 
-from hawk_dagster.storage import DEFAULT_LOCAL_ROOT, StorageRoot
+from hawk_dagster.storage import StorageRoot
 from hawk_dagster.warehouse.engine import create_warehouse_engine, warehouse_url
 from hawk_dagster.warehouse.migrate import upgrade
-
-
-def local_state_dir(storage_root: str) -> Path:
-    """Where machine-local state lives (embedded PostgreSQL, Dagster instance): the root itself when it is a local
-    folder, else ``.hawk`` in the working directory."""
-    storage = StorageRoot(storage_root)
-    return storage.local_path if storage.is_local else Path(DEFAULT_LOCAL_ROOT).resolve()
 
 
 class WarehouseResource(dg.ConfigurableResource):
@@ -29,7 +21,7 @@ class WarehouseResource(dg.ConfigurableResource):
 
     @cached_property
     def resolved_url(self) -> str:
-        return self.url or warehouse_url(local_state_dir(self.storage_root))
+        return self.url or warehouse_url(StorageRoot(self.storage_root).state_dir)
 
     def engine(self) -> Engine:
         """A migrated engine (migrations are idempotent and fast at head)."""

@@ -1,0 +1,108 @@
+"""The code location loads as Dagster tooling sees it: assets, checks, sensors, the job, and the CLI validators."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import dagster as dg
+import pytest
+
+from hawk_dagster.definitions import defs
+from tests.dagster_servers import BIN, REPO, WORKSPACE, dagster_home
+
+EVAL_LOGS = dg.AssetKey("eval_logs")
+EVAL_WAREHOUSE = dg.AssetKey("eval_warehouse")
+
+
+def _spec(key: dg.AssetKey) -> dg.AssetSpec:
+    (spec,) = [s for s in defs.resolve_assets_def(key).specs if s.key == key]
+    return spec
+
+
+def test_assets_are_partitioned_by_eval_sets() -> None:
+    assert set(defs.resolve_asset_graph().get_all_asset_keys()) == {EVAL_LOGS, EVAL_WAREHOUSE}
+    for key in (EVAL_LOGS, EVAL_WAREHOUSE):
+        partitions = _spec(key).partitions_def
+        assert isinstance(partitions, dg.DynamicPartitionsDefinition), key
+        assert partitions.name == "eval_sets"
+
+
+def test_warehouse_follows_logs_eagerly() -> None:
+    spec = _spec(EVAL_WAREHOUSE)
+    assert [dep.asset_key for dep in spec.deps] == [EVAL_LOGS]
+    assert spec.automation_condition is not None
+    assert spec.automation_condition.get_label() == "eager"
+    assert spec.automation_condition == dg.AutomationCondition.eager()
+    assert _spec(EVAL_LOGS).automation_condition is None  # launched by the configs sensor, not by automation
+
+
+def test_asset_checks() -> None:
+    checks = {
+        (spec.asset_key, spec.name): spec
+        for key in (EVAL_LOGS, EVAL_WAREHOUSE)
+        for spec in defs.resolve_assets_def(key).check_specs
+    }
+    assert set(checks) == {(EVAL_LOGS, "all_cells_succeeded"), (EVAL_WAREHOUSE, "warehouse_matches_logs")}
+    assert checks[(EVAL_WAREHOUSE, "warehouse_matches_logs")].blocking
+    assert not checks[(EVAL_LOGS, "all_cells_succeeded")].blocking
+
+
+def test_sensors_run_by_default() -> None:
+    sensors = {s.name: s for s in defs.sensors or []}
+    assert set(sensors) == {"eval_set_configs", "hawk_automation"}
+    for name in sensors:
+        assert defs.resolve_sensor_def(name).default_status == dg.DefaultSensorStatus.RUNNING, name
+    assert isinstance(sensors["hawk_automation"], dg.AutomationConditionSensorDefinition)
+    configs = defs.resolve_sensor_def("eval_set_configs")
+    assert configs.asset_selection is not None
+    assert configs.asset_selection.resolve(defs.resolve_asset_graph()) == {EVAL_LOGS}
+
+
+def test_pipeline_job_selects_both_assets() -> None:
+    job = defs.resolve_job_def("eval_set_pipeline")
+    assert job.asset_layer.selected_asset_keys == {EVAL_LOGS, EVAL_WAREHOUSE}
+    assert isinstance(job.partitions_def, dg.DynamicPartitionsDefinition)
+    assert job.partitions_def.name == "eval_sets"
+
+
+def _run(argv: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        argv, cwd=REPO, env=env, capture_output=True, text=True, timeout=180, stdin=subprocess.DEVNULL
+    )
+
+
+@pytest.mark.slow
+def test_dagster_cli_validators_accept_the_code_location(tmp_path: Path) -> None:
+    """``dg check defs`` and ``dagster definitions validate`` (each ~10 s of imports, so run side by side)."""
+    env = {
+        **os.environ,
+        "HAWK_STORAGE_ROOT": str(tmp_path / "root"),
+        # Without DAGSTER_HOME `dagster definitions validate` makes a .tmp_dagster_home_* in the working directory.
+        "DAGSTER_HOME": str(dagster_home(tmp_path / "dagster")),
+        "VIRTUAL_ENV": str(BIN.parent),  # dg warns when the active venv is not the project's
+    }
+    commands = {
+        "dg check defs": [str(BIN / "dg"), "check", "defs"],
+        "dagster definitions validate": [
+            str(BIN / "dagster"),
+            "definitions",
+            "validate",
+            "-w",
+            str(WORKSPACE),
+        ],
+    }
+    with ThreadPoolExecutor(len(commands)) as pool:
+        results = dict(zip(commands, pool.map(lambda argv: _run(argv, env), commands.values()), strict=True))
+
+    for name, result in results.items():
+        assert result.returncode == 0, f"{name} exited {result.returncode}:\n{result.stdout}\n{result.stderr}"
+    dg_output = results["dg check defs"].stdout + results["dg check defs"].stderr
+    assert "All definitions loaded successfully" in dg_output, dg_output
+    validate_output = (
+        results["dagster definitions validate"].stdout + results["dagster definitions validate"].stderr
+    )
+    assert "Validation successful for code location hawk" in validate_output, validate_output
+    assert not list(REPO.glob(".tmp_dagster_home_*"))
