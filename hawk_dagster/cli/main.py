@@ -7,8 +7,13 @@ Subcommands import lazily: loading Dagster definitions or Inspect costs seconds,
 from __future__ import annotations
 
 import importlib
+import warnings
 
 import click
+
+# Dagster flags preview/beta APIs it uses internally (e.g. in Pipes) with warnings meant for library authors; on a
+# researcher's terminal they are noise between the progress lines.
+warnings.filterwarnings("ignore", message=r".*is currently in (preview|beta)")
 
 # name -> "module:attribute" of the click command
 _COMMANDS = {

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
@@ -75,6 +76,7 @@ def main(argv: list[str] | None = None) -> int:
 
     argv = sys.argv[1:] if argv is None else argv
     _redirect_output()
+    print(f"hawk-runner {version('hawk-runner')} on {sys.executable}", flush=True)
     if "DAGSTER_PIPES_CONTEXT" in os.environ:
         with open_dagster_pipes() as pipes:
             plan = RunPlan.model_validate(pipes.extras["plan"])

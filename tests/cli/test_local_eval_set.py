@@ -237,3 +237,26 @@ def test_resume_after_sigkill_runs_each_sample_once(hawk_env: HawkEnv, tmp_path:
     # Samples that finished before the kill were reused, not re-run: same uuids.
     assert {i: by_id[i] for i in flushed} == flushed
     assert len(list(log_dir.glob("*.eval"))) == 2  # the killed run's started log and the resumed one
+
+
+def test_package_tasks_run_in_a_fresh_environment(hawk_env: HawkEnv) -> None:
+    proc = hawk_env.run("local", "eval-set", str(EXAMPLES / "package.eval-set.yaml"))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    row = next(line for line in proc.stdout.splitlines() if "subtraction" in line and "success" in line)
+    assert "5/5" in row and "1.000" in row
+    # The runner ran under the venv's interpreter, not ours: its output names the fresh environment.
+    runner_log = next((hawk_env.root / "runner-logs").glob("*.log")).read_text()
+    assert "/hawk-venv-" in runner_log and "/venv/bin/python" in runner_log
+
+
+def test_direct_runs_inside_the_process(hawk_env: HawkEnv, tmp_path: Path) -> None:
+    config = write_grid(
+        tmp_path / "cfg",
+        tasks=[{"path": "tasks/arithmetic.py", "items": [{"name": "addition", "args": {"n": 2}}]}],
+    )
+    proc = hawk_env.run("local", "eval-set", str(config), "--direct")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "runner output:" not in proc.stdout
+    assert not (hawk_env.root / "runner-logs").exists()  # nothing ran as a separate runner process
+    eval_set_id = next(p.name for p in (hawk_env.root / "evals").iterdir())
+    assert len(_samples(hawk_env.warehouse_url, eval_set_id)) == 4

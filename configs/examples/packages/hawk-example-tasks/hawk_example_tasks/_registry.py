@@ -1,0 +1,3 @@
+from hawk_example_tasks.tasks import subtraction
+
+__all__ = ["subtraction"]
