@@ -19,8 +19,10 @@ def fail_bad_input(message: str) -> NoReturn:
     sys.exit(EXIT_BAD_INPUT)
 
 
-def load_config_or_exit(path: Path, *, skip_confirm: bool) -> LoadedEvalSet:
-    """Validate statically; print warnings; confirm unknown keys unless ``--skip-confirm``."""
+def load_config_or_exit(
+    path: Path, *, skip_confirm: bool, confirm_unknown_keys: bool = True
+) -> LoadedEvalSet:
+    """Validate statically; print warnings; before a launch, confirm unknown keys unless ``--skip-confirm``."""
     try:
         loaded = load_eval_set_config(path)
     except ConfigError as ex:
@@ -28,7 +30,7 @@ def load_config_or_exit(path: Path, *, skip_confirm: bool) -> LoadedEvalSet:
         sys.exit(EXIT_BAD_INPUT)
     for warning in loaded.warnings:
         click.echo(f"warning: {warning}", err=True)
-    if loaded.extra_eval_set_args and not skip_confirm:
+    if loaded.extra_eval_set_args and confirm_unknown_keys and not skip_confirm:
         keys = ", ".join(sorted(loaded.extra_eval_set_args))
         if not sys.stdin.isatty():
             fail_bad_input(

@@ -7,17 +7,13 @@ enough to run on every edit (and in CI over a folder of configs).
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import click
 
-from hawk_dagster.config.errors import ConfigError
+from hawk_dagster.cli.common import load_config_or_exit
 from hawk_dagster.config.grid import expand_grid, required_packages
-from hawk_dagster.config.loader import LoadedEvalSet, load_eval_set_config
-
-# Exit status for an invalid config: the same as click's usage errors, distinct from crashes (1).
-INVALID_CONFIG_EXIT_CODE = 2
+from hawk_dagster.config.loader import LoadedEvalSet
 
 
 @click.command()
@@ -36,13 +32,7 @@ def validate(config: Path, output_format: str) -> None:
     Nothing is installed, imported or written. Warnings go to stderr; an invalid config prints every problem
     (file:line:column, field path, what is allowed) and exits with status 2.
     """
-    try:
-        loaded = load_eval_set_config(config)
-    except ConfigError as exc:
-        click.echo(str(exc), err=True)
-        sys.exit(INVALID_CONFIG_EXIT_CODE)
-    for warning in loaded.warnings:
-        click.echo(f"warning: {warning}", err=True)
+    loaded = load_config_or_exit(config, skip_confirm=True, confirm_unknown_keys=False)
     if output_format == "json":
         click.echo(json.dumps(_cells_json(loaded), indent=2))
     else:
