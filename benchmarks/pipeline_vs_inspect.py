@@ -2,34 +2,45 @@
 
 What it measures: one grid, 2 tasks (``addition``, ``multiplication`` from ``configs/examples/tasks/arithmetic.py``,
 250 samples each) x 2 offline models (``hawk-mock/a``, ``hawk-mock/b``), the tasks' default solver, message limit 10,
-run twice as a subprocess each time, timed from process start to exit:
+run as a subprocess by each side and timed from process start to exit:
 
 - **inspect**: ``inspect eval-set FILE@addition FILE@multiplication -T n=250 --model hawk-mock/a,hawk-mock/b``
-  into a fresh log dir;
-- **hawk (fresh)**: ``hawk local eval-set GRID.yaml --skip-confirm`` with a fresh ``HAWK_STORAGE_ROOT``, so the
-  Dagster instance and the embedded PostgreSQL server start from nothing. This includes the warehouse import.
+  into a fresh log dir, with the arguments hawk's runner also passes (display none, log level warning,
+  continue on fail);
+- **hawk (fresh)**: ``hawk local eval-set GRID.yaml --skip-confirm`` with a fresh ``HAWK_STORAGE_ROOT``: the Dagster
+  instance and the embedded PostgreSQL server start from nothing, and the warehouse import is included.
 
-The ratio hawk (fresh) / inspect is the figure the target (<= 1.3) is about. As extra information, each repeat also
-runs **hawk (warm)**: a new eval set on the same storage root, so the PostgreSQL data directory, its schema and the
-Dagster instance already exist (the server itself is stopped, as it is after any ``hawk`` command exits).
+The ratio hawk (fresh) / inspect (median wall times) is what the target, <= 1.3, is about. As extra information each
+repeat also runs **hawk (warm)**: a new eval set on the same root, so PostgreSQL's data directory and schema and the
+Dagster instance already exist (the server itself is stopped, as it is whenever no ``hawk`` process is running).
 
-Both sides run with their own empty ``XDG_DATA_HOME``/``XDG_CACHE_HOME``, no ``INSPECT_*``/``HAWK_*``/``DAGSTER_*``
-variables, and a working directory without ``.env``. Sides alternate when repeated. Every run is checked: 4 logs
-(status success, 250 samples each) and, for hawk, 1000 samples in the warehouse for that eval set. For hawk runs
-the script also prints where the time went, from the Dagster run's event log and the logs' own timestamps.
+Fairness and isolation:
+
+- Both sides get their own empty ``XDG_DATA_HOME``/``XDG_CACHE_HOME``, no ``INSPECT_*``/``HAWK_*``/``DAGSTER_*``
+  variables and a working directory without ``.env``. Sides alternate which goes first when repeated.
+- Python bytecode: by default both sides share a private ``PYTHONPYCACHEPREFIX`` in the temporary directory, filled
+  by an untimed warm-up run of each side on a 2-sample grid, so neither pays for compiling modules (a machine that
+  sets ``PYTHONDONTWRITEBYTECODE`` and has no ``.pyc`` files would otherwise recompile Inspect and Dagster in every
+  process, and hawk starts more processes). ``--no-bytecode-cache`` measures the environment as it is instead.
+- The machine's load average is printed before and after, and each run's CPU time (the process and the children it
+  waited for) next to its wall time: other work on the machine inflates wall times but hardly CPU times.
+
+Every run is checked: 4 logs, status success, 250 samples each, and for hawk 1000 samples of that eval set in the
+warehouse. For hawk runs the script also prints where the time went, from the Dagster run's event log.
 
 Run it (a few minutes on 2 cores)::
 
     uv run python benchmarks/pipeline_vs_inspect.py              # one repeat
     uv run python benchmarks/pipeline_vs_inspect.py --repeat 3   # alternate inspect/hawk three times
 
-Exit status: 0 when every run produced correct results (whether or not the target is met), 1 otherwise.
+Exit status: 0 when every run produced correct results, whether or not the target is met; 1 otherwise.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -48,10 +59,12 @@ TASK_FILE = REPO / "configs" / "examples" / "tasks" / "arithmetic.py"
 TASKS = ("addition", "multiplication")
 MODELS = ("hawk-mock/a", "hawk-mock/b")
 MESSAGE_LIMIT = 10
+WARMUP_SAMPLES = 2
 TARGET_RATIO = 1.3
 BIN_DIR = Path(sys.executable).parent
 # Variables that would change what either side does (a log dir, a default model, a warehouse, a Dagster home).
 ISOLATED_PREFIXES = ("INSPECT_", "HAWK_", "DAGSTER_")
+INSPECT, HAWK_FRESH, HAWK_WARM = "inspect", "hawk (fresh)", "hawk (warm)"
 
 
 @dataclass
@@ -59,10 +72,10 @@ class RunResult:
     side: str
     repeat: int
     wall_s: float
+    cpu_s: float
     returncode: int
     output: Path
-    log_dir: Path
-    grid_s: float | None = None
+    samples_s: float | None = None
     problems: list[str] = field(default_factory=list)
     breakdown: list[tuple[str, float]] = field(default_factory=list)
 
@@ -70,31 +83,91 @@ class RunResult:
     def ok(self) -> bool:
         return self.returncode == 0 and not self.problems
 
-
-# --------------------------------------------------------------------------------------------- setting up runs
-
-
-def isolated_env(xdg_root: Path, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(ISOLATED_PREFIXES)}
-    env["XDG_DATA_HOME"] = str(xdg_root / "data")
-    env["XDG_CACHE_HOME"] = str(xdg_root / "cache")
-    env.update(extra)
-    return env
+    def describe_failure(self) -> str:
+        return "; ".join(self.problems or [f"exit code {self.returncode}"]) + f" (output: {self.output})"
 
 
-def write_workspace(workdir: Path) -> Path:
-    """Copy the task file into ``workdir/tasks`` and return its path."""
-    tasks_dir = workdir / "tasks"
-    tasks_dir.mkdir(parents=True)
-    task_file = tasks_dir / TASK_FILE.name
-    shutil.copyfile(TASK_FILE, task_file)
-    if (workdir / ".env").exists():
-        raise SystemExit(f"{workdir}/.env exists; the benchmark needs a working directory without one")
-    return task_file
+@dataclass(frozen=True)
+class Bench:
+    """Where runs happen and what every run's environment has in common."""
+
+    base: Path
+    workdir: Path
+    task_file: Path
+    bytecode_cache: bool
+    breakdown: bool
+
+    @classmethod
+    def create(cls, base: Path, *, bytecode_cache: bool, breakdown: bool) -> Bench:
+        workdir = base / "work"
+        (workdir / "tasks").mkdir(parents=True)
+        task_file = workdir / "tasks" / TASK_FILE.name
+        shutil.copyfile(TASK_FILE, task_file)
+        return cls(base, workdir, task_file, bytecode_cache, breakdown)
+
+    def env(self, run_dir: Path, **extra: str) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith(ISOLATED_PREFIXES)}
+        env["XDG_DATA_HOME"] = str(run_dir / "xdg" / "data")
+        env["XDG_CACHE_HOME"] = str(run_dir / "xdg" / "cache")
+        if self.bytecode_cache:
+            env.pop("PYTHONDONTWRITEBYTECODE", None)
+            env["PYTHONPYCACHEPREFIX"] = str(self.base / "pycache")
+        env.update(extra)
+        return env
+
+    def run_inspect(self, repeat: str, samples: int) -> RunResult:
+        run_dir = self.base / f"inspect-{repeat}"
+        log_dir = run_dir / "logs"
+        command = [
+            str(BIN_DIR / "inspect"),
+            "eval-set",
+            *(f"{self.task_file}@{name}" for name in TASKS),
+            "-T",
+            f"n={samples}",
+            "--model",
+            ",".join(MODELS),
+            "--log-dir",
+            str(log_dir),
+            "--message-limit",
+            str(MESSAGE_LIMIT),
+            # What hawk's runner passes to eval_set by default (hawk_runner.run.PLATFORM_DEFAULTS).
+            "--display",
+            "none",
+            "--log-level",
+            "warning",
+            "--continue-on-fail",
+        ]
+        _, wall, cpu, code = timed(command, self.env(run_dir), self.workdir, run_dir / "output.txt")
+        result = RunResult(INSPECT, _number(repeat), wall, cpu, code, run_dir / "output.txt")
+        result.samples_s, result.problems = check_logs(log_dir, samples)
+        return result
+
+    def run_hawk(self, repeat: str, samples: int, *, warm: bool) -> RunResult:
+        """One ``hawk local eval-set`` on this repeat's root: fresh (the root does not exist yet) or warm (a new eval
+        set on the root a fresh run left)."""
+        kind = "warm" if warm else "fresh"
+        run_dir = self.base / f"hawk-{kind}-{repeat}"
+        root = self.base / f"hawk-root-{repeat}"
+        eval_set_id = f"bench-{kind}-{repeat}"
+        grid = write_grid(self.workdir, eval_set_id, samples)
+        command = [str(BIN_DIR / "hawk"), "local", "eval-set", str(grid), "--skip-confirm"]
+        env = self.env(run_dir, HAWK_STORAGE_ROOT=str(root))
+        started_epoch, wall, cpu, code = timed(command, env, self.workdir, run_dir / "output.txt")
+        side = HAWK_WARM if warm else HAWK_FRESH
+        result = RunResult(side, _number(repeat), wall, cpu, code, run_dir / "output.txt")
+        result.samples_s, result.problems = check_logs(root / "evals" / eval_set_id, samples)
+        result.problems += check_warehouse(root, eval_set_id, samples * len(TASKS) * len(MODELS))
+        if self.breakdown and not repeat.startswith("warmup"):
+            result.breakdown = hawk_breakdown(root, eval_set_id, started_epoch, wall)
+        return result
+
+
+def _number(repeat: str) -> int:
+    return int(repeat) if repeat.isdigit() else 0
 
 
 def write_grid(workdir: Path, eval_set_id: str, samples: int) -> Path:
-    """The hawk YAML for the same grid (no solver/agent: the tasks' default solver, as on the inspect side)."""
+    """The hawk YAML for the grid (no solver/agent: the tasks' default solver, as on the inspect side)."""
     config = {
         "name": "pipeline-vs-inspect",
         "eval_set_id": eval_set_id,
@@ -112,102 +185,54 @@ def write_grid(workdir: Path, eval_set_id: str, samples: int) -> Path:
     return path
 
 
-def timed(command: list[str], env: dict[str, str], cwd: Path, output: Path) -> tuple[float, float, int]:
-    """Run ``command`` to completion; return (start epoch, wall seconds, exit code). Output goes to ``output``."""
+def timed(
+    command: list[str], env: dict[str, str], cwd: Path, output: Path
+) -> tuple[float, float, float, int]:
+    """Run ``command`` to completion, output to ``output``; return (start epoch, wall s, CPU s, exit code).
+
+    CPU time counts the process and every descendant it waited for (hawk's runner subprocess, not the PostgreSQL
+    server, which ``pg_ctl`` detaches)."""
     output.parent.mkdir(parents=True, exist_ok=True)
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     with output.open("wb") as out:
         started_epoch = time.time()
         started = time.perf_counter()
         proc = subprocess.run(command, env=env, cwd=cwd, stdin=subprocess.DEVNULL, stdout=out, stderr=out)
         wall = time.perf_counter() - started
-    return started_epoch, wall, proc.returncode
-
-
-def run_inspect(base: Path, workdir: Path, task_file: Path, samples: int, repeat: int) -> RunResult:
-    run_dir = base / f"inspect-{repeat}"
-    log_dir = run_dir / "logs"
-    command = [
-        str(BIN_DIR / "inspect"),
-        "eval-set",
-        *(f"{task_file}@{name}" for name in TASKS),
-        "-T",
-        f"n={samples}",
-        "--model",
-        ",".join(MODELS),
-        "--log-dir",
-        str(log_dir),
-        "--message-limit",
-        str(MESSAGE_LIMIT),
-        # What hawk's runner passes to eval_set (hawk_runner.run.PLATFORM_DEFAULTS).
-        "--display",
-        "none",
-        "--log-level",
-        "warning",
-        "--continue-on-fail",
-    ]
-    _, wall, code = timed(command, isolated_env(run_dir / "xdg"), workdir, run_dir / "output.txt")
-    result = RunResult("inspect", repeat, wall, code, run_dir / "output.txt", log_dir)
-    result.grid_s, result.problems = check_logs(log_dir, samples)
-    return result
-
-
-def run_hawk(
-    base: Path, workdir: Path, root: Path, samples: int, repeat: int, warm: bool, breakdown: bool
-) -> RunResult:
-    """One ``hawk local eval-set`` run on ``root`` (fresh: ``root`` does not exist yet; warm: a new eval set on it)."""
-    kind = "warm" if warm else "fresh"
-    side = f"hawk ({kind})"
-    run_dir = base / f"hawk-{kind}-{repeat}"
-    eval_set_id = f"bench-{kind}-{repeat}"
-    grid = write_grid(workdir, eval_set_id, samples)
-    command = [str(BIN_DIR / "hawk"), "local", "eval-set", str(grid), "--skip-confirm"]
-    env = isolated_env(run_dir / "xdg", HAWK_STORAGE_ROOT=str(root))
-    started_epoch, wall, code = timed(command, env, workdir, run_dir / "output.txt")
-    log_dir = root / "evals" / eval_set_id
-    result = RunResult(side, repeat, wall, code, run_dir / "output.txt", log_dir)
-    result.grid_s, result.problems = check_logs(log_dir, samples)
-    result.problems += check_warehouse(root, eval_set_id, samples * len(TASKS) * len(MODELS))
-    if breakdown:
-        result.breakdown = hawk_breakdown(root, eval_set_id, started_epoch, wall, log_dir)
-    return result
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return started_epoch, wall, cpu, proc.returncode
 
 
 # ------------------------------------------------------------------------------------------------- checking
 
 
-def log_window(log_dir: Path) -> tuple[float, float] | None:
-    """(first log's started_at, last log's completed_at) as epoch seconds: the span Inspect spent on the grid."""
-    from inspect_ai.log import list_eval_logs, read_eval_log
-
-    starts, ends = [], []
-    for info in list_eval_logs(str(log_dir), recursive=False):
-        stats = read_eval_log(info, header_only=True).stats
-        if stats.started_at and stats.completed_at:
-            starts.append(datetime.fromisoformat(stats.started_at).timestamp())
-            ends.append(datetime.fromisoformat(stats.completed_at).timestamp())
-    return (min(starts), max(ends)) if starts else None
-
-
 def check_logs(log_dir: Path, samples: int) -> tuple[float | None, list[str]]:
-    """The grid's duration from the logs, and what is wrong with them (expect one successful log per cell)."""
+    """What is wrong with the logs (expect one successful log of ``samples`` samples per cell), and the seconds from
+    the first sample's start to the last sample's end (the logs' own timestamps)."""
     from inspect_ai.log import list_eval_logs, read_eval_log, read_eval_log_sample_summaries
 
     if not log_dir.is_dir():
         return None, [f"no log dir {log_dir}"]
     problems: list[str] = []
     cells: list[tuple[str, str]] = []
+    starts: list[float] = []
+    ends: list[float] = []
     for info in list_eval_logs(str(log_dir), recursive=False):
         header = read_eval_log(info, header_only=True)
         cell = (header.eval.task, header.eval.model)
         cells.append(cell)
-        got = len(read_eval_log_sample_summaries(info))
-        if header.status != "success" or got != samples:
-            problems.append(f"{cell[0]} [{cell[1]}]: status {header.status}, {got}/{samples} samples")
+        summaries = read_eval_log_sample_summaries(info)
+        if header.status != "success" or len(summaries) != samples:
+            problems.append(
+                f"{cell[0]} [{cell[1]}]: status {header.status}, {len(summaries)}/{samples} samples"
+            )
+        starts += [datetime.fromisoformat(s.started_at).timestamp() for s in summaries if s.started_at]
+        ends += [datetime.fromisoformat(s.completed_at).timestamp() for s in summaries if s.completed_at]
     expected = sorted((task, model) for task in TASKS for model in MODELS)
     if sorted(cells) != expected:
         problems.append(f"logs for {sorted(cells)}, expected one each for {expected}")
-    window = log_window(log_dir)
-    return (window[1] - window[0] if window else None), problems
+    return (max(ends) - min(starts) if starts and ends else None), problems
 
 
 def check_warehouse(root: Path, eval_set_id: str, expected: int) -> list[str]:
@@ -236,36 +261,37 @@ def check_warehouse(root: Path, eval_set_id: str, expected: int) -> list[str]:
         engine.dispose()
         # Leave the server stopped, as hawk leaves it, so the next (warm) run starts it itself.
         stop_embedded_server(root)
-    return (
-        []
-        if count == expected
-        else [f"warehouse holds {count} samples of {eval_set_id}, expected {expected}"]
-    )
+    if count != expected:
+        return [f"warehouse holds {count} samples of {eval_set_id}, expected {expected}"]
+    return []
 
 
 # ------------------------------------------------------------------------------------------------ breakdown
 
-# (phase that ends at this milestone, how to recognise the milestone's event: step key, event type, message prefix)
-_MILESTONES: list[tuple[str, str | None, str, str]] = [
-    ("CLI start-up: imports, config, Dagster instance", None, "ASSET_MATERIALIZATION_PLANNED", ""),
+# Milestones of a hawk run in the Dagster event log, in order: (the phase that ends there, step key, event type,
+# message prefix). The runner's last progress line marks the end of the grid.
+MILESTONES: list[tuple[str, str | None, str, str]] = [
+    ("CLI start-up: imports (Dagster, Inspect, SQLAlchemy), config, Dagster instance", None, "", ""),
     ("Dagster run set-up", "eval_logs", "STEP_START", ""),
-    ("runner subprocess start (python, dagster_pipes)", "eval_logs", "LOG", "[pipes] external process"),
-    ("runner: import Inspect, build tasks", "eval_logs", "LOG", "running "),
-    ("runner: eval_set until the last cell ends", "eval_logs", "LOG", "hawk-progress "),
-    ("runner: eval_set wrap-up, summarise logs, report", "eval_logs", "ASSET_MATERIALIZATION", ""),
-    ("eval_logs step end (pipes close, subprocess exit)", "eval_logs", "STEP_SUCCESS", ""),
-    ("between steps", "eval_warehouse", "STEP_START", ""),
+    ("runner subprocess: Python start, imports (incl. Inspect), open Pipes", "eval_logs", "LOG", "[pipes] "),
+    ("runner: build the tasks", "eval_logs", "LOG", "running "),
+    ("runner: eval_set until the last cell's last progress line", "eval_logs", "LOG", "hawk-progress "),
+    # Pipes hands the runner's materialisation to Dagster only once the runner has exited.
+    ("runner: eval_set wrap-up, summarise logs, exit", "eval_logs", "ASSET_MATERIALIZATION", ""),
+    ("eval_logs step end", "eval_logs", "STEP_SUCCESS", ""),
+    ("between the steps", "eval_warehouse", "STEP_START", ""),
     ("warehouse: start PostgreSQL, migrate, import", "eval_warehouse", "ASSET_MATERIALIZATION", ""),
     ("warehouse: logs-vs-warehouse check", "eval_warehouse", "ASSET_CHECK_EVALUATION", ""),
-    ("Dagster run finish", None, "PIPELINE_SUCCESS", ""),
+    ("Dagster run end", None, "PIPELINE_SUCCESS", ""),
 ]
+LAST_PHASE = "CLI: results table, exit (stops PostgreSQL, interpreter teardown)"
 
 
 def hawk_breakdown(
-    root: Path, eval_set_id: str, started_epoch: float, wall: float, log_dir: Path
+    root: Path, eval_set_id: str, started_epoch: float, wall: float
 ) -> list[tuple[str, float]]:
-    """Seconds per phase of one hawk run, from the Dagster run's event log (milestones not found are merged into
-    the next phase). The runner's last progress line marks the end of the grid."""
+    """Seconds per phase of one hawk run, from the event log of its Dagster run (a milestone that is missing folds
+    its phase into the next one)."""
     import dagster as dg
 
     with dg.DagsterInstance.from_config(str(root / "dagster")) as instance:
@@ -273,8 +299,12 @@ def hawk_breakdown(
         if not runs:
             return []
         records = instance.all_logs(runs[0].run_id)
+    if not records:
+        return []
 
-    def when(step: str | None, event_type: str, prefix: str) -> float | None:
+    def at(step: str | None, event_type: str, prefix: str) -> float | None:
+        if not event_type:  # the run's first event
+            return records[0].timestamp
         hits = [
             r.timestamp
             for r in records
@@ -284,20 +314,16 @@ def hawk_breakdown(
         ]
         if not hits:
             return None
-        # Progress lines repeat; the grid ends with the last one. Everything else: the first occurrence.
         return max(hits) if prefix == "hawk-progress " else min(hits)
 
     phases: list[tuple[str, float]] = []
     previous = started_epoch
-    for name, step, event_type, prefix in _MILESTONES:
-        at = when(step, event_type, prefix)
-        if at is not None:
-            phases.append((name, at - previous))
-            previous = at
-    phases.append(("CLI: results table, exit (stops PostgreSQL)", started_epoch + wall - previous))
-    window = log_window(log_dir)
-    if window is not None:
-        phases.append(("(for reference) grid per the logs: first start to last end", window[1] - window[0]))
+    for name, step, event_type, prefix in MILESTONES:
+        when = at(step, event_type, prefix)
+        if when is not None:
+            phases.append((name, when - previous))
+            previous = when
+    phases.append((LAST_PHASE, started_epoch + wall - previous))
     return phases
 
 
@@ -305,17 +331,24 @@ def hawk_breakdown(
 
 
 def fmt(value: float | None) -> str:
-    return "-" if value is None else f"{value:7.2f}"
+    return "-" if value is None else f"{value:.2f}"
+
+
+def load() -> str:
+    return "load average " + " ".join(f"{x:.2f}" for x in os.getloadavg()) + f" ({os.cpu_count()} CPUs)"
 
 
 def print_report(results: list[RunResult]) -> None:
     print()
-    print(f"{'side':<13} {'repeat':>6} {'wall s':>8} {'grid s':>8} {'other s':>8}  result")
+    print(f"{'side':<13} {'repeat':>6} {'wall s':>8} {'CPU s':>8} {'samples s':>10} {'rest s':>8}  result")
     for r in results:
-        other = None if r.grid_s is None else r.wall_s - r.grid_s
-        status = "ok" if r.ok else "FAILED: " + "; ".join(r.problems or [f"exit code {r.returncode}"])
-        print(f"{r.side:<13} {r.repeat:>6} {fmt(r.wall_s):>8} {fmt(r.grid_s):>8} {fmt(other):>8}  {status}")
-    print("(grid s: first log started to last log completed, from the logs; other s: wall minus that)")
+        rest = None if r.samples_s is None else r.wall_s - r.samples_s
+        status = "ok" if r.ok else "FAILED: " + r.describe_failure()
+        print(
+            f"{r.side:<13} {r.repeat:>6} {fmt(r.wall_s):>8} {fmt(r.cpu_s):>8} {fmt(r.samples_s):>10} "
+            f"{fmt(rest):>8}  {status}"
+        )
+    print("samples s: first sample started to last sample completed, from the logs; rest s: wall minus that")
 
     for r in results:
         if r.breakdown:
@@ -323,22 +356,25 @@ def print_report(results: list[RunResult]) -> None:
             for name, seconds in r.breakdown:
                 print(f"  {seconds:7.2f}  {name}")
 
-    def median(side: str) -> float | None:
-        walls = [r.wall_s for r in results if r.side == side]
-        return statistics.median(walls) if walls else None
+    def median(side: str, attr: str) -> float | None:
+        values = [getattr(r, attr) for r in results if r.side == side]
+        return statistics.median(values) if values else None
 
-    inspect_s, fresh_s, warm_s = median("inspect"), median("hawk (fresh)"), median("hawk (warm)")
     print()
-    if inspect_s and fresh_s:
-        ratio = fresh_s / inspect_s
-        verdict = "meets" if ratio <= TARGET_RATIO else "misses"
-        print(
-            f"ratio hawk (fresh) / inspect = {fresh_s:.2f} s / {inspect_s:.2f} s = {ratio:.2f} "
-            f"(median wall times; target <= {TARGET_RATIO}: {verdict} it)"
+    inspect_wall, inspect_cpu = median(INSPECT, "wall_s"), median(INSPECT, "cpu_s")
+    for side in (HAWK_FRESH, HAWK_WARM):
+        wall, cpu = median(side, "wall_s"), median(side, "cpu_s")
+        if not (inspect_wall and inspect_cpu and wall and cpu):
+            continue
+        ratio = wall / inspect_wall
+        verdict = (
+            f"target <= {TARGET_RATIO}: {'met' if ratio <= TARGET_RATIO else 'MISSED'}"
+            if side == HAWK_FRESH
+            else "for information"
         )
-    if inspect_s and warm_s:
         print(
-            f"ratio hawk (warm) / inspect = {warm_s:.2f} s / {inspect_s:.2f} s = {warm_s / inspect_s:.2f} (info)"
+            f"{side} / inspect: wall {wall:.2f} / {inspect_wall:.2f} s = {ratio:.2f} ({verdict}); "
+            f"CPU {cpu:.2f} / {inspect_cpu:.2f} s = {cpu / inspect_cpu:.2f}"
         )
 
 
@@ -346,11 +382,16 @@ def print_report(results: list[RunResult]) -> None:
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--repeat", type=int, default=1, help="Runs per side, alternating (default 1).")
     parser.add_argument("--samples", type=int, default=250, help="Samples per task (default 250).")
-    parser.add_argument("--no-warm", action="store_true", help="Skip the extra warm hawk run per repeat.")
+    parser.add_argument("--no-warm", action="store_true", help="Skip the extra warm hawk run of each repeat.")
     parser.add_argument("--no-breakdown", action="store_true", help="Do not print where hawk's time went.")
+    parser.add_argument(
+        "--no-bytecode-cache",
+        action="store_true",
+        help="Run with the environment's own bytecode settings instead of a shared, pre-filled cache.",
+    )
     parser.add_argument("--keep", action="store_true", help="Keep the temporary directory (logs, outputs).")
     args = parser.parse_args(argv)
     if args.repeat < 1 or args.samples < 1:
@@ -362,52 +403,53 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     for tool in ("inspect", "hawk"):
         if not (BIN_DIR / tool).exists():
-            print(
-                f"{BIN_DIR / tool} not found: run with `uv run python {Path(__file__).name}`", file=sys.stderr
-            )
+            print(f"{BIN_DIR / tool} not found: run this with `uv run python`", file=sys.stderr)
             return 1
     base = Path(tempfile.mkdtemp(prefix="hawk-bench-"))
-    workdir = base / "work"
-    task_file = write_workspace(workdir)
-    cells = len(TASKS) * len(MODELS)
+    bench = Bench.create(base, bytecode_cache=not args.no_bytecode_cache, breakdown=not args.no_breakdown)
+    bytecode = "shared pre-filled cache" if bench.bytecode_cache else "as the environment has it"
     print(
-        f"grid: {len(TASKS)} tasks x {len(MODELS)} models x {args.samples} samples ({cells * args.samples} samples), "
-        f"{args.repeat} repeat(s); working in {base}"
-    )
-    # Untimed: bring both sides' packages into the page cache so neither pays for a cold disk.
-    subprocess.run(
-        [sys.executable, "-c", "import inspect_ai, dagster, hawk_dagster.definitions, hawk_runner.run"],
-        check=True,
+        f"grid: {len(TASKS)} tasks x {len(MODELS)} models x {args.samples} samples; {args.repeat} repeat(s); "
+        f"bytecode: {bytecode}; in {base}"
     )
     results: list[RunResult] = []
-    roots: list[Path] = []
+    keep = args.keep
     try:
+        # Untimed: compile bytecode (when cached), warm the page cache, and check that both sides work at all.
+        warmups = [
+            bench.run_inspect("warmup", WARMUP_SAMPLES),
+            bench.run_hawk("warmup", WARMUP_SAMPLES, warm=False),
+        ]
+        failed = [w for w in warmups if not w.ok]
+        for w in failed:
+            print(f"warm-up of {w.side} failed: {w.describe_failure()}", file=sys.stderr)
+        if failed:
+            keep = True
+            return 1
+        print(f"warm-up done; {load()}")
         for repeat in range(1, args.repeat + 1):
-            root = base / f"hawk-root-{repeat}"
-            roots.append(root)
-            inspect_run = partial(run_inspect, base, workdir, task_file, args.samples, repeat)
-            hawk_run = partial(
-                run_hawk, base, workdir, root, args.samples, repeat, breakdown=not args.no_breakdown
-            )
-            steps = [inspect_run, partial(hawk_run, warm=False)]
+            r = str(repeat)
+            steps = [
+                partial(bench.run_inspect, r, args.samples),
+                partial(bench.run_hawk, r, args.samples, warm=False),
+            ]
             if repeat % 2 == 0:  # alternate which side goes first
                 steps.reverse()
             if not args.no_warm:
-                steps.append(partial(hawk_run, warm=True))
+                steps.append(partial(bench.run_hawk, r, args.samples, warm=True))
             for step in steps:
                 result = step()
-                print(f"  {result.side} #{repeat}: {result.wall_s:.2f} s, {'ok' if result.ok else 'FAILED'}")
-                if not result.ok:
-                    print(f"    output: {result.output}")
+                print(f"  {result.side} #{repeat}: {result.wall_s:.2f} s {'ok' if result.ok else 'FAILED'}")
                 results.append(result)
+        print(f"done; {load()}")
         print_report(results)
     finally:
         from hawk_dagster.warehouse.embedded import stop_embedded_server
 
-        for root in roots:
+        for root in base.glob("hawk-root-*"):
             if (root / "pg").is_dir():
                 stop_embedded_server(root)
-        if args.keep or not all(r.ok for r in results):
+        if keep or not all(r.ok for r in results):
             print(f"\nkept {base}")
         else:
             shutil.rmtree(base, ignore_errors=True)
