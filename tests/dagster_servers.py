@@ -101,14 +101,23 @@ ASSET_NODES = "{ assetNodes { assetKey { path } } }"
 
 @contextmanager
 def dagster_server(
-    command: list[str], *, env: Mapping[str, str], log_path: Path, ready_timeout: float = 120
+    command: list[str],
+    *,
+    env: Mapping[str, str],
+    log_path: Path,
+    ready_timeout: float = 120,
+    hawk_dev: bool = False,
 ) -> Iterator[DagsterServer]:
-    """Run ``command`` + ``-w workspace.yaml -h 127.0.0.1 -p <port>`` from the repo root until the block ends.
+    """Run ``command`` + ``-w workspace.yaml -h 127.0.0.1 -p <port>`` from the repo root until the block ends
+    (with ``hawk_dev``, ``command`` is ``hawk dev`` and gets ``--host 127.0.0.1 --port <port>`` instead).
 
     Yields once ``/server_info`` answers and the code location's asset nodes are visible over GraphQL.
     """
     port = free_port()
-    argv = [*command, "-w", str(WORKSPACE), "-h", "127.0.0.1", "-p", str(port)]
+    if hawk_dev:
+        argv = [*command, "--host", "127.0.0.1", "--port", str(port)]
+    else:
+        argv = [*command, "-w", str(WORKSPACE), "-h", "127.0.0.1", "-p", str(port)]
     with log_path.open("wb") as log:
         proc = subprocess.Popen(
             argv,

@@ -2,7 +2,7 @@
 
 - A headless ``dagster-webserver``: assets, partitions, lineage, automation and sensor state as the UI shows them,
   and a partition added through the UI's mutation.
-- ``dagster dev`` (webserver + daemon): a YAML dropped into ``<root>/configs/eval-sets/`` is picked up by the
+- ``hawk dev`` (the Dagster webserver + daemon): a YAML dropped into ``<root>/configs/eval-sets/`` is picked up by the
   configs sensor, runs ``eval_logs``, and the automation sensor then materialises ``eval_warehouse`` by itself.
 """
 
@@ -167,12 +167,12 @@ def _run_errors(server: DagsterServer, run_id: str) -> list[str]:
 def test_dropped_config_runs_logs_then_warehouse_by_automation(
     tmp_path: Path, make_database: Callable[..., str]
 ) -> None:
-    """``dagster dev``: the sensor runs eval_logs for a dropped YAML, automation follows with eval_warehouse."""
+    """``hawk dev``: the sensor runs eval_logs for a dropped YAML, automation follows with eval_warehouse."""
     url = make_database()
     configs = tmp_path / "root" / "configs" / "eval-sets"
     env = _server_env(tmp_path, HAWK_WAREHOUSE_URL=url)
-    command = [str(BIN / "dagster"), "dev"]
-    with dagster_server(command, env=env, log_path=tmp_path / "dagster-dev.log") as server:
+    command = [str(BIN / "hawk"), "dev"]
+    with dagster_server(command, env=env, log_path=tmp_path / "hawk-dev.log", hawk_dev=True) as server:
         t0 = time.monotonic()
         # Relative task paths resolve against the configs folder, so the grid's tasks/ goes there too; the file
         # takes its eval set id from its name.
@@ -203,7 +203,7 @@ def test_dropped_config_runs_logs_then_warehouse_by_automation(
         try:
             logs_run, warehouse_run = server.wait_for("both runs to succeed", pipeline_done, 240, interval=2)
         finally:  # shown with -s, or on failure
-            print(f"\ndagster dev e2e, seconds after the drop: {phases}")
+            print(f"\nhawk dev e2e, seconds after the drop: {phases}")
 
         # eval_logs came from the configs sensor, eval_warehouse from the automation sensor, nothing by hand.
         assert logs_run["tags"]["dagster/sensor_name"] == "eval_set_configs"

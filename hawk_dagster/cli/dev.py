@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
+from pathlib import Path
 
 import click
 
@@ -21,7 +23,9 @@ def dev(host: str, port: int) -> None:
         storage.eval_set_configs.mkdir(parents=True, exist_ok=True)
     home = dagster_home(storage.state_dir)
     env = {**os.environ, "DAGSTER_HOME": str(home), STORAGE_ROOT_ENV: storage.uri}
-    dagster = shutil.which("dagster") or "dagster"
+    # The dagster next to this interpreter, so `hawk dev` works without the venv on PATH.
+    beside = Path(sys.executable).parent / "dagster"
+    dagster = str(beside) if beside.exists() else shutil.which("dagster") or "dagster"
     click.echo(
         f"Dagster UI on http://{host}:{port}; drop eval-set YAML files into {storage.eval_set_configs}"
     )

@@ -29,3 +29,9 @@ class WarehouseResource(dg.ConfigurableResource):
             upgrade(self.resolved_url)
             self._engine = create_warehouse_engine(self.resolved_url)
         return self._engine
+
+    def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
+        # Close pooled connections when the run's step ends rather than leaving them to process exit.
+        if self._engine is not None:
+            self._engine.dispose()
+            self._engine = None
