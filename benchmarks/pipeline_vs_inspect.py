@@ -83,6 +83,11 @@ class RunResult:
     def ok(self) -> bool:
         return self.returncode == 0 and not self.problems
 
+    @property
+    def rest_s(self) -> float | None:
+        """Wall time outside the samples: start-up, set-up, wrap-up, warehouse import, exit."""
+        return None if self.samples_s is None else self.wall_s - self.samples_s
+
     def describe_failure(self) -> str:
         return "; ".join(self.problems or [f"exit code {self.returncode}"]) + f" (output: {self.output})"
 
@@ -115,8 +120,9 @@ class Bench:
         env.update(extra)
         return env
 
-    def run_inspect(self, repeat: str, samples: int) -> RunResult:
-        run_dir = self.base / f"inspect-{repeat}"
+    def run_inspect(self, repeat: int, samples: int) -> RunResult:
+        """One ``inspect eval-set`` run (repeat 0 is the warm-up)."""
+        run_dir = self.base / f"inspect-{_tag(repeat)}"
         log_dir = run_dir / "logs"
         command = [
             str(BIN_DIR / "inspect"),
@@ -138,32 +144,32 @@ class Bench:
             "--continue-on-fail",
         ]
         _, wall, cpu, code = timed(command, self.env(run_dir), self.workdir, run_dir / "output.txt")
-        result = RunResult(INSPECT, _number(repeat), wall, cpu, code, run_dir / "output.txt")
+        result = RunResult(INSPECT, repeat, wall, cpu, code, run_dir / "output.txt")
         result.samples_s, result.problems = check_logs(log_dir, samples)
         return result
 
-    def run_hawk(self, repeat: str, samples: int, *, warm: bool) -> RunResult:
-        """One ``hawk local eval-set`` on this repeat's root: fresh (the root does not exist yet) or warm (a new eval
-        set on the root a fresh run left)."""
-        kind = "warm" if warm else "fresh"
-        run_dir = self.base / f"hawk-{kind}-{repeat}"
-        root = self.base / f"hawk-root-{repeat}"
-        eval_set_id = f"bench-{kind}-{repeat}"
+    def run_hawk(self, repeat: int, samples: int, *, warm: bool) -> RunResult:
+        """One ``hawk local eval-set`` on this repeat's root (repeat 0 is the warm-up): fresh (the root does not exist
+        yet) or warm (a new eval set on the root the fresh run left)."""
+        kind, tag = ("warm" if warm else "fresh"), _tag(repeat)
+        run_dir = self.base / f"hawk-{kind}-{tag}"
+        root = self.base / f"hawk-root-{tag}"
+        eval_set_id = f"bench-{kind}-{tag}"
         grid = write_grid(self.workdir, eval_set_id, samples)
         command = [str(BIN_DIR / "hawk"), "local", "eval-set", str(grid), "--skip-confirm"]
         env = self.env(run_dir, HAWK_STORAGE_ROOT=str(root))
         started_epoch, wall, cpu, code = timed(command, env, self.workdir, run_dir / "output.txt")
         side = HAWK_WARM if warm else HAWK_FRESH
-        result = RunResult(side, _number(repeat), wall, cpu, code, run_dir / "output.txt")
+        result = RunResult(side, repeat, wall, cpu, code, run_dir / "output.txt")
         result.samples_s, result.problems = check_logs(root / "evals" / eval_set_id, samples)
         result.problems += check_warehouse(root, eval_set_id, samples * len(TASKS) * len(MODELS))
-        if self.breakdown and not repeat.startswith("warmup"):
+        if self.breakdown and repeat:
             result.breakdown = hawk_breakdown(root, eval_set_id, started_epoch, wall)
         return result
 
 
-def _number(repeat: str) -> int:
-    return int(repeat) if repeat.isdigit() else 0
+def _tag(repeat: int) -> str:
+    return str(repeat) if repeat else "warmup"
 
 
 def write_grid(workdir: Path, eval_set_id: str, samples: int) -> Path:
@@ -342,11 +348,10 @@ def print_report(results: list[RunResult]) -> None:
     print()
     print(f"{'side':<13} {'repeat':>6} {'wall s':>8} {'CPU s':>8} {'samples s':>10} {'rest s':>8}  result")
     for r in results:
-        rest = None if r.samples_s is None else r.wall_s - r.samples_s
         status = "ok" if r.ok else "FAILED: " + r.describe_failure()
         print(
             f"{r.side:<13} {r.repeat:>6} {fmt(r.wall_s):>8} {fmt(r.cpu_s):>8} {fmt(r.samples_s):>10} "
-            f"{fmt(rest):>8}  {status}"
+            f"{fmt(r.rest_s):>8}  {status}"
         )
     print("samples s: first sample started to last sample completed, from the logs; rest s: wall minus that")
 
@@ -357,11 +362,15 @@ def print_report(results: list[RunResult]) -> None:
                 print(f"  {seconds:7.2f}  {name}")
 
     def median(side: str, attr: str) -> float | None:
-        values = [getattr(r, attr) for r in results if r.side == side]
+        values = [v for r in results if r.side == side and (v := getattr(r, attr)) is not None]
         return statistics.median(values) if values else None
+
+    def for_side(side: str) -> list[RunResult]:
+        return [r for r in results if r.side == side]
 
     print()
     inspect_wall, inspect_cpu = median(INSPECT, "wall_s"), median(INSPECT, "cpu_s")
+    inspect_rest = median(INSPECT, "rest_s")
     for side in (HAWK_FRESH, HAWK_WARM):
         wall, cpu = median(side, "wall_s"), median(side, "cpu_s")
         if not (inspect_wall and inspect_cpu and wall and cpu):
@@ -376,6 +385,19 @@ def print_report(results: list[RunResult]) -> None:
             f"{side} / inspect: wall {wall:.2f} / {inspect_wall:.2f} s = {ratio:.2f} ({verdict}); "
             f"CPU {cpu:.2f} / {inspect_cpu:.2f} s = {cpu / inspect_cpu:.2f}"
         )
+        paired = [
+            f"#{h.repeat} {h.wall_s / i.wall_s:.2f}"
+            for h in for_side(side)
+            for i in for_side(INSPECT)
+            if h.repeat == i.repeat
+        ]
+        print(f"  wall ratio per repeat: {', '.join(paired)}")
+        rest = median(side, "rest_s")
+        if rest is not None and inspect_rest is not None:
+            print(
+                f"  time outside the samples (median): {rest:.2f} s vs {inspect_rest:.2f} s, "
+                f"{rest - inspect_rest:+.2f} s"
+            )
 
 
 # ---------------------------------------------------------------------------------------------------- main
@@ -405,6 +427,15 @@ def main(argv: list[str] | None = None) -> int:
         if not (BIN_DIR / tool).exists():
             print(f"{BIN_DIR / tool} not found: run this with `uv run python`", file=sys.stderr)
             return 1
+    # Inspect loads the first .env it finds walking up from the working directory (a folder in the temp dir).
+    tmp = Path(tempfile.gettempdir()).resolve()
+    dotenvs = [d / ".env" for d in (tmp, *tmp.parents) if (d / ".env").exists()]
+    if dotenvs:
+        print(
+            f"{dotenvs[0]} would be loaded by Inspect: set TMPDIR to a folder without one above it",
+            file=sys.stderr,
+        )
+        return 1
     base = Path(tempfile.mkdtemp(prefix="hawk-bench-"))
     bench = Bench.create(base, bytecode_cache=not args.no_bytecode_cache, breakdown=not args.no_breakdown)
     bytecode = "shared pre-filled cache" if bench.bytecode_cache else "as the environment has it"
@@ -417,8 +448,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         # Untimed: compile bytecode (when cached), warm the page cache, and check that both sides work at all.
         warmups = [
-            bench.run_inspect("warmup", WARMUP_SAMPLES),
-            bench.run_hawk("warmup", WARMUP_SAMPLES, warm=False),
+            bench.run_inspect(0, WARMUP_SAMPLES),
+            bench.run_hawk(0, WARMUP_SAMPLES, warm=False),
         ]
         failed = [w for w in warmups if not w.ok]
         for w in failed:
@@ -428,15 +459,14 @@ def main(argv: list[str] | None = None) -> int:
             return 1
         print(f"warm-up done; {load()}")
         for repeat in range(1, args.repeat + 1):
-            r = str(repeat)
             steps = [
-                partial(bench.run_inspect, r, args.samples),
-                partial(bench.run_hawk, r, args.samples, warm=False),
+                partial(bench.run_inspect, repeat, args.samples),
+                partial(bench.run_hawk, repeat, args.samples, warm=False),
             ]
             if repeat % 2 == 0:  # alternate which side goes first
                 steps.reverse()
             if not args.no_warm:
-                steps.append(partial(bench.run_hawk, r, args.samples, warm=True))
+                steps.append(partial(bench.run_hawk, repeat, args.samples, warm=True))
             for step in steps:
                 result = step()
                 print(f"  {result.side} #{repeat}: {result.wall_s:.2f} s {'ok' if result.ok else 'FAILED'}")

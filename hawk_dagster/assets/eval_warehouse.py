@@ -11,8 +11,6 @@ from hawk_dagster.partitions import eval_sets_partitions
 from hawk_dagster.resources.storage import StorageResource
 from hawk_dagster.resources.warehouse import WarehouseResource
 from hawk_dagster.submission import SubmissionNotFoundError, read_submission
-from hawk_dagster.warehouse.counts import log_counts, warehouse_counts
-from hawk_dagster.warehouse.importer import import_eval_set
 
 MATCHES_LOGS = "warehouse_matches_logs"
 
@@ -37,6 +35,11 @@ MATCHES_LOGS = "warehouse_matches_logs"
 def eval_warehouse(
     context: dg.AssetExecutionContext, storage: StorageResource, warehouse: WarehouseResource
 ) -> Iterator[Any]:
+    # Imported here, not at module level: the importer pulls in Inspect's log reader, SQLAlchemy and psycopg, which
+    # loading the code location (every CLI start, every run worker) should not pay for.
+    from hawk_dagster.warehouse.counts import log_counts, warehouse_counts
+    from hawk_dagster.warehouse.importer import import_eval_set
+
     eval_set_id = context.partition_key
     root = storage.storage
     log_dir = root.eval_log_dir(eval_set_id)

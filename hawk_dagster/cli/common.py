@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -12,6 +13,15 @@ import click
 from hawk_dagster.config import ConfigError, LoadedEvalSet, load_eval_set_config
 
 EXIT_OK, EXIT_EVAL_FAILED, EXIT_BAD_INPUT = 0, 1, 2
+
+
+def exit_quickly(code: int) -> NoReturn:
+    """Exit without the final garbage collection over Dagster's and Inspect's heap (about a second on 2 cores);
+    atexit handlers, such as stopping the embedded PostgreSQL server, still run."""
+    sys.stdout.flush()
+    gc.disable()
+    gc.freeze()
+    sys.exit(code)
 
 
 def fail_bad_input(message: str) -> NoReturn:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import sys
 import threading
+from collections.abc import Callable
 from typing import Any
 
 import dagster as dg
@@ -20,9 +21,16 @@ POLL_INTERVAL_S = 0.5
 class RunWatcher(threading.Thread):
     """Polls the run's event log until stopped, showing progress and step failures as they arrive."""
 
-    def __init__(self, instance: dg.DagsterInstance, run_id: str, console: Console) -> None:
+    def __init__(
+        self,
+        instance: dg.DagsterInstance,
+        run_id: str,
+        console: Console,
+        on_first_progress: Callable[[], None] | None = None,
+    ) -> None:
         super().__init__(daemon=True)
         self.instance, self.run_id, self.console = instance, run_id, console
+        self.on_first_progress = on_first_progress
         self.stop_event = threading.Event()
         self.cells: dict[tuple[str, str], CellProgress] = {}
         self._cursor: str | None = None
@@ -50,6 +58,8 @@ class RunWatcher(threading.Thread):
             entry = record.event_log_entry
             progress = CellProgress.from_message(entry.user_message or "")
             if progress is not None:
+                if not self.cells and self.on_first_progress is not None:
+                    self.on_first_progress()
                 self.cells[(progress.task, progress.model)] = progress
                 on_progress(progress)
 

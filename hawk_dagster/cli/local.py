@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-import sys
+import threading
 import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -13,6 +13,7 @@ import click
 from hawk_dagster.cli.common import (
     EXIT_EVAL_FAILED,
     EXIT_OK,
+    exit_quickly,
     fail_bad_input,
     load_config_or_exit,
     secrets_options,
@@ -84,7 +85,7 @@ def local_eval_set(
     )
     state_dir = storage.state_dir
     runner_output = state_dir / "runner-logs" / f"{eval_set_id}.log"
-    sys.exit(_run_pipeline(storage, state_dir, eval_set_id, len(plan.cells), direct, runner_output))
+    exit_quickly(_run_pipeline(storage, state_dir, eval_set_id, len(plan.cells), direct, runner_output))
 
 
 def _run_pipeline(
@@ -105,7 +106,10 @@ def _run_pipeline(
     job = defs.resolve_job_def(EVAL_SET_PIPELINE)
     run_id = str(uuid.uuid4())
     console.print(f"eval set [bold]{eval_set_id}[/bold]: {n_cells} cell(s); Dagster run {run_id}")
-    watcher = RunWatcher(instance, run_id, console)
+    # Once the runner is evaluating (its first progress line), this process idles: prepare the warehouse meanwhile.
+    # Earlier, it would compete for the interpreter lock with the run's own set-up.
+    prepare = threading.Thread(target=_prepare_warehouse, args=(state_dir,), daemon=True)
+    watcher = RunWatcher(instance, run_id, console, on_first_progress=prepare.start)
     watcher.start()
     try:
         result = job.execute_in_process(
@@ -121,6 +125,19 @@ def _run_pipeline(
     finally:
         watcher.stop()
     return _report(console, result, storage, eval_set_id, state_dir, runner_output, direct)
+
+
+def _prepare_warehouse(state_dir: Path) -> None:
+    """While the runner works (and this process idles), start the embedded server, migrate it and import the
+    importer, so the eval_warehouse step finds them ready. A failure here is left for that step to report."""
+    try:
+        from hawk_dagster.warehouse import counts, importer  # noqa: F401
+        from hawk_dagster.warehouse.engine import warehouse_url
+        from hawk_dagster.warehouse.migrate import upgrade
+
+        upgrade(warehouse_url(state_dir))
+    except Exception:
+        return
 
 
 def _materialization_metadata(result: dg.ExecuteInProcessResult, asset: str) -> dict[str, Any]:

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 import dagster as dg
 from pydantic import Field, PrivateAttr
-from sqlalchemy import Engine
 
 from hawk_dagster.storage import StorageRoot
-from hawk_dagster.warehouse.engine import create_warehouse_engine, warehouse_url
-from hawk_dagster.warehouse.migrate import upgrade
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+# SQLAlchemy, psycopg and alembic are imported when a step first needs the warehouse, not when the code location
+# loads: every CLI start and every run worker loads it.
 
 
 class WarehouseResource(dg.ConfigurableResource):
@@ -21,11 +25,16 @@ class WarehouseResource(dg.ConfigurableResource):
 
     @cached_property
     def resolved_url(self) -> str:
+        from hawk_dagster.warehouse.engine import warehouse_url
+
         return self.url or warehouse_url(StorageRoot(self.storage_root).state_dir)
 
     def engine(self) -> Engine:
         """A migrated engine (migrations are idempotent and fast at head)."""
         if self._engine is None:
+            from hawk_dagster.warehouse.engine import create_warehouse_engine
+            from hawk_dagster.warehouse.migrate import upgrade
+
             upgrade(self.resolved_url)
             self._engine = create_warehouse_engine(self.resolved_url)
         return self._engine

@@ -1,0 +1,50 @@
+"""How the runner turns a plan into ``eval_set`` arguments, and the checks it makes before anything starts."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+from hawk_runner.plan import ModelSpec, RunPlan
+from hawk_runner.run import PLATFORM_DEFAULTS, _eval_set_kwargs, missing_secrets, secrets_error_message
+from inspect_ai import Epochs
+from inspect_ai.model import Model
+
+
+def plan(**changes: object) -> RunPlan:
+    return RunPlan.model_validate({"eval_set_id": "es", "log_dir": "/tmp/es", "cells": [], **changes})
+
+
+def test_platform_defaults_yield_to_the_config(tmp_path: Path) -> None:
+    kwargs = _eval_set_kwargs(plan(eval_set_args={"display": "plain", "max_samples": 4}), str(tmp_path))
+    assert kwargs["display"] == "plain" and kwargs["max_samples"] == 4
+    assert kwargs["continue_on_fail"] is PLATFORM_DEFAULTS["continue_on_fail"]
+
+
+def test_json_shapes_become_inspect_types(tmp_path: Path) -> None:
+    approval = {"approvers": [{"name": "auto", "tools": ["bash"]}]}
+    kwargs = _eval_set_kwargs(
+        plan(
+            eval_set_args={"limit": [2, 5], "epochs": {"epochs": 3, "reducer": "mean"}, "approval": approval},
+            model_roles={"grader": ModelSpec(name="hawk-mock/grader", args={"accuracy": 0.5})},
+        ),
+        str(tmp_path),
+    )
+    assert kwargs["limit"] == (2, 5)
+    assert isinstance(kwargs["epochs"], Epochs) and kwargs["epochs"].epochs == 3
+    assert yaml.safe_load(Path(kwargs["approval"]).read_text()) == approval
+    grader = kwargs["model_roles"]["grader"]
+    assert isinstance(grader, Model) and grader.name == "grader"
+
+
+def test_missing_secrets_are_named_with_the_fix() -> None:
+    p = plan(required_secrets=["A_TOKEN", "B_TOKEN"])
+    assert missing_secrets(p, {"A_TOKEN": "x", "B_TOKEN": ""}) == ["B_TOKEN"]
+    message = secrets_error_message(["B_TOKEN"])
+    assert "--secret B_TOKEN" in message and "--secrets-file" in message
+
+
+def test_a_plan_refuses_unknown_fields() -> None:
+    with pytest.raises(ValueError):
+        plan(secrets={"A": "value"})
