@@ -33,6 +33,7 @@ def isolated_user_state() -> Iterator[Path]:
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("XDG_DATA_HOME", str(root / "data"))
         mp.setenv("XDG_CACHE_HOME", str(root / "cache"))
+        mp.setenv("XDG_CONFIG_HOME", str(root / "config"))  # the CLI's per-user state (last eval set id)
         mp.setenv("INSPECT_DISPLAY", "none")
         mp.setenv("INSPECT_LOG_LEVEL", os.environ.get("INSPECT_LOG_LEVEL", "warning"))
         for name in ("INSPECT_LOG_DIR", "INSPECT_EVAL_MODEL", "HAWK_WAREHOUSE_URL"):

@@ -19,6 +19,7 @@ from hawk_dagster.cli.common import (
     secrets_options,
     skip_confirm_option,
 )
+from hawk_dagster.cli.state import remember_eval_set
 from hawk_dagster.config.grid import build_run_plan
 from hawk_dagster.config.ids import generate_eval_set_id
 from hawk_dagster.secrets import SecretsError, check_required, collect_secrets
@@ -83,6 +84,7 @@ def local_eval_set(
             base_dir=str(config.resolve().parent),
         ),
     )
+    remember_eval_set(eval_set_id)
     state_dir = storage.state_dir
     runner_output = state_dir / "runner-logs" / f"{eval_set_id}.log"
     exit_quickly(_run_pipeline(storage, state_dir, eval_set_id, len(plan.cells), direct, runner_output))
