@@ -22,6 +22,8 @@ _COMMANDS = {
     "local": "hawk_dagster.cli.local:local",
     "eval-set": "hawk_dagster.cli.submit:submit_eval_set",
     "dev": "hawk_dagster.cli.dev:dev",
+    "list": "hawk_dagster.cli.results:list_group",
+    "transcript": "hawk_dagster.cli.results:transcript",
 }
 
 

@@ -16,6 +16,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     CheckConstraint,
+    Computed,
     Double,
     ForeignKey,
     Index,
@@ -44,6 +45,20 @@ JSON_TYPE = JSONB(none_as_null=True)
 
 SCALAR_SCORE_KEY = ""
 """``score.key`` for scorers whose value is not a dict (one row per scorer)."""
+
+MESSAGE_ROLES = ("system", "user", "assistant", "tool")
+"""``ChatMessage.role`` values."""
+
+SAMPLE_STATUS_SQL = (
+    "CASE WHEN error_message IS NOT NULL THEN 'error' "
+    "WHEN \"limit\" IS NOT NULL THEN \"limit\" || '_limit' ELSE 'success' END"
+)
+"""``sample.status``: ``error``, ``<limit kind>_limit`` (``message_limit``, ``token_limit``, ...) or ``success``."""
+
+SAMPLE_IS_INVALID_SQL = (
+    "invalidation_timestamp IS NOT NULL OR invalidation_author IS NOT NULL OR invalidation_reason IS NOT NULL"
+)
+"""``sample.is_invalid``: true when any invalidation field is set."""
 
 
 class Base(DeclarativeBase):
@@ -219,9 +234,28 @@ class Sample(Base):
     model_usage: Mapped[dict[str, Any]] = mapped_column(server_default=text("'{}'::jsonb"))
     created_at: Mapped[datetime] = _created_at()
     updated_at: Mapped[datetime] = _updated_at()
+    # revision 0002
+    action_count: Mapped[int | None] = mapped_column(comment="Tool calls made by the model")
+    invalidation_timestamp: Mapped[datetime | None]
+    invalidation_author: Mapped[str | None]
+    invalidation_reason: Mapped[str | None]
+    status: Mapped[str] = mapped_column(
+        Computed(SAMPLE_STATUS_SQL, persisted=True),
+        comment="error, <limit>_limit or success (generated from error_message and limit)",
+    )
+    is_invalid: Mapped[bool] = mapped_column(
+        Computed(SAMPLE_IS_INVALID_SQL, persisted=True),
+        comment="True when the sample was invalidated (generated from the invalidation fields)",
+    )
+    search_text: Mapped[str | None] = mapped_column(
+        comment="Sample id, input text, target and output completion: what free-text sample search matches"
+    )
 
     eval: Mapped[Eval] = relationship(back_populates="samples")
     scores: Mapped[list[Score]] = relationship(back_populates="sample", passive_deletes=True)
+    messages: Mapped[list[Message]] = relationship(
+        back_populates="sample", passive_deletes=True, order_by="Message.message_order"
+    )
 
     __table_args__ = (
         # Leading column eval_pk also serves "samples of an eval" lookups; no separate eval_pk index is needed.
@@ -239,9 +273,17 @@ class Sample(Base):
             "message_count",
             "turn_count",
             "retries",
+            "action_count",
         ),
         Index(None, "eval_pk", "completed_at"),
+        Index(None, "eval_pk", "status"),
         Index("ix_sample_id_trgm", "id", postgresql_using="gin", postgresql_ops={"id": "gin_trgm_ops"}),
+        Index(
+            "ix_sample_search_text_trgm",
+            "search_text",
+            postgresql_using="gin",
+            postgresql_ops={"search_text": "gin_trgm_ops"},
+        ),
     )
 
 
@@ -274,4 +316,85 @@ class Score(Base):
         UniqueConstraint("sample_pk", "scorer", "key"),
         Index(None, "scorer", "key"),
         Index(None, "sample_uuid"),
+        # revision 0002: per-sample headline score without touching the heap (index-only scans), and score filters
+        Index(
+            "ix_score_headline",
+            "sample_pk",
+            postgresql_include=["value_float", "scorer"],
+            postgresql_where=text("is_headline"),
+        ),
+        Index(None, "scorer", "value_float"),
     )
+
+
+class Message(Base):
+    """Every message of every sample's conversation (``EvalSample.messages``), in order.
+
+    Replaced wholesale when its sample is re-imported, so the key is natural: (sample, position).
+    """
+
+    __tablename__ = "message"
+
+    sample_pk: Mapped[PyUUID] = mapped_column(ForeignKey("sample.pk", ondelete="CASCADE"), primary_key=True)
+    message_order: Mapped[int] = mapped_column(
+        primary_key=True, comment="0-based position in the conversation"
+    )
+    message_id: Mapped[str | None] = mapped_column(comment="Inspect ChatMessage.id")
+    role: Mapped[str]
+    source: Mapped[str | None] = mapped_column(comment="input or generate")
+    content_text: Mapped[str | None] = mapped_column(
+        comment="Text parts joined by newlines (ChatMessage.text)"
+    )
+    content_reasoning: Mapped[str | None] = mapped_column(comment="Reasoning parts joined by newlines")
+    tool_calls: Mapped[Any] = mapped_column(
+        JSON_TYPE, nullable=True, comment="Assistant tool calls as logged"
+    )
+    tool_call_id: Mapped[str | None]
+    tool_call_function: Mapped[str | None]
+    tool_error_type: Mapped[str | None]
+    tool_error_message: Mapped[str | None]
+    model: Mapped[str | None] = mapped_column(comment="Model that generated an assistant message")
+
+    sample: Mapped[Sample] = relationship(back_populates="messages")
+
+    __table_args__ = (
+        CheckConstraint(f"role IN ({', '.join(repr(r) for r in MESSAGE_ROLES)})", name="role_valid"),
+        CheckConstraint("message_order >= 0", name="message_order_non_negative"),
+        Index(
+            "ix_message_content_text_trgm",
+            "content_text",
+            postgresql_using="gin",
+            postgresql_ops={"content_text": "gin_trgm_ops"},
+        ),
+    )
+
+
+class SampleModel(Base):
+    """Every model a sample called (``EvalSample.model_usage`` keys) plus its eval's model."""
+
+    __tablename__ = "sample_model"
+
+    sample_pk: Mapped[PyUUID] = mapped_column(ForeignKey("sample.pk", ondelete="CASCADE"), primary_key=True)
+    model: Mapped[str] = mapped_column(primary_key=True)
+
+    __table_args__ = (Index(None, "model"),)
+
+
+class ModelRole(Base):
+    """The model roles an eval was run with (``EvalSpec.model_roles``)."""
+
+    __tablename__ = "model_role"
+
+    pk: Mapped[PyUUID] = _pk()
+    eval_pk: Mapped[PyUUID] = mapped_column(ForeignKey("eval.pk", ondelete="CASCADE"))
+    role: Mapped[str]
+    model: Mapped[str]
+    config: Mapped[dict[str, Any]] = mapped_column(
+        server_default=text("'{}'::jsonb"), comment="GenerateConfig for the role"
+    )
+    base_url: Mapped[str | None]
+    args: Mapped[dict[str, Any]] = mapped_column(server_default=text("'{}'::jsonb"))
+    created_at: Mapped[datetime] = _created_at()
+    updated_at: Mapped[datetime] = _updated_at()
+
+    __table_args__ = (UniqueConstraint("eval_pk", "role"), Index(None, "model"))

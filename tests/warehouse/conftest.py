@@ -1,6 +1,7 @@
 """Real Inspect logs for the warehouse tests, generated offline once per session.
 
 - ``eval_logs_dir``: ``eval_set`` over the ``arith`` and ``multi`` tasks (one log each).
+- ``agent_logs_dir``: one log of the ``agentic`` task (multi-turn tool transcripts, a grader model role).
 - ``resumed_logs``: the ``slow`` task run in a subprocess, SIGKILLed after a few samples were flushed (leaving a
   ``status="started"`` log), then resumed in-process on the same log dir (a second log, same task_id).
 
@@ -58,6 +59,17 @@ def eval_logs_dir(
     )
     assert ok, [(log.eval.task, log.status, log.error) for log in logs]
     assert len(list(log_dir.glob("*.eval"))) == 2
+    return log_dir
+
+
+@pytest.fixture(scope="session")
+def agent_logs_dir(
+    tmp_path_factory: pytest.TempPathFactory, eval_tasks: ModuleType, isolated_user_state: Path
+) -> Path:
+    """A log dir holding one log of the ``agentic`` task (tool calls, a tool error, reasoning, a grader role)."""
+    log_dir = tmp_path_factory.mktemp("agent-logs")
+    assert eval_tasks.run_agentic(str(log_dir))
+    assert len(list(log_dir.glob("*.eval"))) == 1
     return log_dir
 
 

@@ -17,7 +17,17 @@ from typing import Any
 import anyio
 from inspect_ai import Epochs, Task, eval_set, task
 from inspect_ai.dataset import Sample
-from inspect_ai.model import ChatMessage, ChatMessageUser, ModelOutput, ModelUsage
+from inspect_ai.model import (
+    ChatCompletionChoice,
+    ChatMessage,
+    ChatMessageAssistant,
+    ChatMessageUser,
+    ContentReasoning,
+    ContentText,
+    ModelOutput,
+    ModelUsage,
+    get_model,
+)
 from inspect_ai.scorer import (
     Metric,
     SampleScore,
@@ -30,6 +40,7 @@ from inspect_ai.scorer import (
     scorer,
 )
 from inspect_ai.solver import Generate, Solver, TaskState, solver
+from inspect_ai.tool import Tool, ToolError, tool
 
 TASKS_FILE = Path(__file__).resolve()
 MOCK_MODEL = "mockllm/model"
@@ -43,6 +54,9 @@ CHATTY_ID = 4
 BOOM_ID = 5
 VERDICTS = {1: "C", 2: "P", 3: "maybe", 4: "N", 5: "C"}
 SLOW_SAMPLES = 10
+AGENT_MODEL = "mockllm/agent"
+GRADER_MODEL = "mockllm/grader"
+AGENT_IDS = ("find-alpha", "find-beta")
 
 
 async def mock_answer(input: list[ChatMessage], tools: Any, tool_choice: Any, config: Any) -> ModelOutput:
@@ -159,6 +173,90 @@ def slow(n: int = SLOW_SAMPLES) -> Task:
         scorer=match(),
         message_limit=4,
     )
+
+
+@tool
+def lookup() -> Tool:
+    """A local tool: succeeds for most keys, raises a tool error for ``missing``."""
+
+    async def execute(key: str) -> str:
+        """Look a key up.
+
+        Args:
+          key: The key to look up.
+        """
+        if key == "missing":
+            raise ToolError("no such key: missing")
+        return f"value of {key}: 42"
+
+    return execute
+
+
+async def agent_answer(input: list[ChatMessage], tools: Any, tool_choice: Any, config: Any) -> ModelOutput:
+    """Two tool calls (the second fails), then a final answer with a reasoning part."""
+    tool_results = sum(1 for m in input if m.role == "tool")
+    if tools and tool_results == 0:
+        output = ModelOutput.for_tool_call(AGENT_MODEL, "lookup", {"key": "alpha"})
+    elif tools and tool_results == 1:
+        output = ModelOutput.for_tool_call(AGENT_MODEL, "lookup", {"key": "missing"})
+    else:
+        message = ChatMessageAssistant(
+            content=[
+                ContentReasoning(reasoning="alpha is 42; missing does not exist."),
+                ContentText(text="42"),
+            ],
+            model=AGENT_MODEL,
+        )
+        output = ModelOutput(
+            model=AGENT_MODEL, choices=[ChatCompletionChoice(message=message, stop_reason="stop")]
+        )
+    output.usage = ModelUsage(input_tokens=5, output_tokens=2, total_tokens=7)
+    return output
+
+
+async def grader_answer(input: list[ChatMessage], tools: Any, tool_choice: Any, config: Any) -> ModelOutput:
+    output = ModelOutput.from_content(model=GRADER_MODEL, content="looks right")
+    output.usage = ModelUsage(input_tokens=4, output_tokens=2, total_tokens=6)
+    return output
+
+
+@solver
+def agent_solver() -> Solver:
+    """A tool loop, then one call to the ``grader`` role's model."""
+
+    async def solve(state: TaskState, generate: Generate) -> TaskState:
+        state.tools = [lookup()]
+        state = await generate(state, tool_calls="loop")
+        verdict = await get_model(role="grader").generate("Is the answer right?")
+        state.metadata["grader"] = verdict.completion
+        return state
+
+    return solve
+
+
+@task
+def agentic() -> Task:
+    """Multi-turn transcripts: tool calls, a tool error, reasoning content, and a second model (the grader role)."""
+    return Task(
+        dataset=[Sample(id=i, input=f"Find {i.split('-')[1]} for me.", target="42") for i in AGENT_IDS],
+        solver=agent_solver(),
+        scorer=match(),
+        message_limit=12,
+    )
+
+
+def run_agentic(log_dir: str) -> bool:
+    """The agentic task with the grader role, into ``log_dir``."""
+    from inspect_ai import eval as inspect_eval
+
+    (log,) = inspect_eval(
+        f"{TASKS_FILE}@agentic",
+        model=get_model(AGENT_MODEL, custom_outputs=agent_answer),
+        model_roles={"grader": get_model(GRADER_MODEL, custom_outputs=grader_answer)},
+        log_dir=log_dir,
+        display="none",
+    )
+    return log.status == "success"
 
 
 def run_slow(log_dir: str) -> bool:

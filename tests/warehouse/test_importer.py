@@ -46,7 +46,7 @@ def _statuses(report: ImportReport) -> dict[str, list[str]]:
 
 def _dump(engine: Engine, ignore: frozenset[str] = frozenset()) -> dict[str, list[dict[str, Any]]]:
     """Every row of every warehouse table (minus ignored columns), in a stable order."""
-    tables = ("eval_set", "eval", "sample", "score")
+    tables = ("eval_set", "eval", "sample", "score", "message", "sample_model", "model_role")
     with engine.connect() as conn:
         return {
             table: sorted(
@@ -67,6 +67,9 @@ _NATURAL_SQL = {
                  FROM sample s JOIN eval e ON e.pk = s.eval_pk""",
     "score": """SELECT s.uuid, c.scorer, c.key, c.value, c.value_float, c.answer, c.explanation, c.is_headline
                 FROM score c JOIN sample s ON s.pk = c.sample_pk""",
+    "message": """SELECT s.uuid, m.message_order, m.message_id, m.role, m.content_text, m.tool_calls
+                  FROM message m JOIN sample s ON s.pk = m.sample_pk""",
+    "sample_model": "SELECT s.uuid, m.model FROM sample_model m JOIN sample s ON s.pk = m.sample_pk",
 }
 
 
@@ -132,6 +135,7 @@ def test_import_matches_logs(warehouse_engine: Engine, eval_logs_dir: Path, eval
         "failed": 0,
         "samples": report.samples,
         "scores": report.scores,
+        "messages": report.messages,
     }
     n_arith = eval_tasks.ARITH_SAMPLES
     n_multi = len(eval_tasks.MULTI_IDS) * eval_tasks.MULTI_EPOCHS
@@ -392,6 +396,12 @@ def test_partial_import_then_resumed_import(
     assert all(pks_after[uuid] == pk for uuid, pk in pks_before.items()), (
         "reused samples are updated in place"
     )
+
+    with warehouse_engine.connect() as conn:
+        messages = conn.execute(
+            text("SELECT (SELECT count(*) FROM message), (SELECT sum(message_count) FROM sample)")
+        ).one()
+    assert messages[0] == messages[1] > 0, "messages of completed samples are replaced, not duplicated"
 
     # Importing the stale started log on its own again must not roll the eval back.
     stale_only = import_eval_set(warehouse_engine, str(resumed_logs.killed_snapshot), "es-partial")

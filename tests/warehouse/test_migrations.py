@@ -16,7 +16,8 @@ from sqlalchemy.exc import IntegrityError
 from hawk_dagster.warehouse import migrate
 from hawk_dagster.warehouse.models import Base
 
-TABLES = {"eval_set", "eval", "sample", "score"}
+TABLES_0001 = {"eval_set", "eval", "sample", "score"}
+TABLES = TABLES_0001 | {"message", "sample_model", "model_role"}
 
 
 def _tables(url: str) -> set[str]:
@@ -55,6 +56,55 @@ def test_downgrade_to_base_and_up_again(make_database: Callable[..., str]) -> No
     assert migrate.current_revision(url) is None and _tables(url) == set()
     migrate.upgrade(url)
     assert migrate.current_revision(url) == migrate.head_revision() and _tables(url) == TABLES
+
+
+def _columns(url: str, table: str) -> set[str]:
+    engine = create_engine(url, poolclass=pool.NullPool)
+    try:
+        return {c["name"] for c in inspect(engine).get_columns(table)}
+    finally:
+        engine.dispose()
+
+
+def test_step_through_0002_with_data(make_database: Callable[..., str]) -> None:
+    """0001 -> 0002 on a database holding rows (generated columns computed for them), down to 0001 and up again."""
+    url = make_database(migrated=False)
+    migrate.upgrade(url, "0001")
+    assert migrate.current_revision(url) == "0001" and _tables(url) == TABLES_0001
+    engine = create_engine(url, poolclass=pool.NullPool)
+    try:
+        with engine.begin() as conn:
+            conn.execute(text("INSERT INTO eval_set (eval_set_id) VALUES ('es')"))
+            eval_pk = conn.execute(
+                text("""INSERT INTO eval (eval_set_id, task_id, eval_id, task_name, model, status, location,
+                        file_hash) VALUES ('es', 't', 'e', 'task', 'm', 'success', 'x', 'sha256:0') RETURNING pk""")
+            ).scalar_one()
+            conn.execute(
+                text("""INSERT INTO sample (eval_pk, uuid, id, epoch, input, target, error_message, "limit")
+                        VALUES (:e, 'u1', '1', 1, '"in"', '"out"', NULL, NULL),
+                               (:e, 'u2', '2', 1, '"in"', '"out"', 'boom', NULL),
+                               (:e, 'u3', '3', 1, '"in"', '"out"', NULL, 'message')"""),
+                {"e": eval_pk},
+            )
+        migrate.upgrade(url, "0002")
+        assert _tables(url) == TABLES
+        with engine.connect() as conn:
+            rows = conn.execute(text("SELECT uuid, status, is_invalid FROM sample ORDER BY uuid")).all()
+        assert [tuple(r) for r in rows] == [
+            ("u1", "success", False),
+            ("u2", "error", False),
+            ("u3", "message_limit", False),
+        ]
+        migrate.downgrade(url, "0001")
+        assert migrate.current_revision(url) == "0001" and _tables(url) == TABLES_0001
+        assert not {"status", "is_invalid", "search_text", "action_count"} & _columns(url, "sample")
+        with engine.connect() as conn:
+            assert conn.execute(text("SELECT count(*) FROM sample")).scalar_one() == 3
+        migrate.upgrade(url)
+        assert migrate.current_revision(url) == migrate.head_revision() == "0002"
+        assert {"status", "is_invalid", "search_text", "action_count"} <= _columns(url, "sample")
+    finally:
+        engine.dispose()
 
 
 def test_models_match_migrations(make_database: Callable[..., str]) -> None:

@@ -1,0 +1,224 @@
+"""``hawk list eval-sets|evals|samples`` and ``hawk transcript``: reading the warehouse from the terminal.
+
+Tables for people, ``--format json|csv`` for machines. Without an EVAL_SET_ID, commands use the last eval set this
+user ran. An id the warehouse does not hold exits with status 2.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import sys
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from hawk_dagster.cli.common import EXIT_BAD_INPUT, fail_bad_input
+from hawk_dagster.cli.state import last_eval_set
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+FORMATS = click.Choice(["table", "json", "csv"])
+
+
+def _engine() -> Engine:
+    from hawk_dagster.storage import StorageRoot
+    from hawk_dagster.warehouse.engine import create_warehouse_engine, warehouse_url
+    from hawk_dagster.warehouse.migrate import upgrade
+
+    url = warehouse_url(StorageRoot.from_env().state_dir)
+    upgrade(url)
+    return create_warehouse_engine(url)
+
+
+def _eval_set_or_last(eval_set_id: str | None) -> str:
+    chosen = eval_set_id or last_eval_set()
+    if chosen is None:
+        fail_bad_input("no EVAL_SET_ID given and no eval set run yet by this user; pass an id")
+    return chosen
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat(timespec="seconds")
+    if isinstance(value, float):
+        return round(value, 4)
+    return value
+
+
+def _emit(rows: list[dict[str, Any]], columns: Sequence[str], output_format: str, title: str) -> None:
+    if output_format == "json":
+        click.echo(json.dumps([{c: _plain(r.get(c)) for c in columns} for r in rows], indent=2, default=str))
+    elif output_format == "csv":
+        writer = csv.writer(sys.stdout)
+        writer.writerow(columns)
+        for row in rows:
+            writer.writerow(["" if row.get(c) is None else _plain(row.get(c)) for c in columns])
+    else:
+        from rich.table import Table
+
+        from hawk_dagster.cli.live_view import stdout_console
+
+        table = Table(title=title)
+        for column in columns:
+            # ids are copied into other commands: never cut them
+            keep_whole = column in ("uuid", "eval_set_id")
+            table.add_column(column, no_wrap=keep_whole, min_width=22 if column == "uuid" else None)
+        for row in rows:
+            table.add_row(*("" if row.get(c) is None else str(_plain(row.get(c))) for c in columns))
+        stdout_console().print(table)
+
+
+def _unknown_id(func: Callable[..., None]) -> Callable[..., None]:
+    """Turn the warehouse's UnknownIdError into a clear message and exit status 2."""
+
+    def wrapper(*args: Any, **kwargs: Any) -> None:
+        from hawk_dagster.warehouse.queries import UnknownIdError
+
+        try:
+            func(*args, **kwargs)
+        except UnknownIdError as ex:
+            click.echo(f"error: {ex}", err=True)
+            sys.exit(EXIT_BAD_INPUT)
+
+    wrapper.__name__, wrapper.__doc__ = func.__name__, func.__doc__
+    return wrapper
+
+
+@click.group("list")
+def list_group() -> None:
+    """List eval sets, evals and samples from the warehouse."""
+
+
+@list_group.command("eval-sets")
+@click.option("--search", help="Match eval set id, name or submitter (case-insensitive substring).")
+@click.option("--limit", default=20, show_default=True, type=click.IntRange(1))
+@click.option("--offset", default=0, type=click.IntRange(0))
+@click.option("--format", "output_format", type=FORMATS, default="table", show_default=True)
+def list_eval_sets(search: str | None, limit: int, offset: int, output_format: str) -> None:
+    """Eval sets, newest first, with task, model and sample counts."""
+    from hawk_dagster.warehouse.queries import list_eval_sets as query
+
+    page = query(_engine(), search=search, limit=limit, offset=offset)
+    columns = ["eval_set_id", "name", "created_by", "created_at", "tasks", "models", "samples"]
+    _emit(page.rows, columns, output_format, f"Eval sets ({len(page.rows)} of {page.total})")
+
+
+@list_group.command("evals")
+@click.argument("eval_set_id", required=False)
+@click.option("--format", "output_format", type=FORMATS, default="table", show_default=True)
+@_unknown_id
+def list_evals(eval_set_id: str | None, output_format: str) -> None:
+    """The evals (task x agent x model) of EVAL_SET_ID (default: the last one you ran)."""
+    from hawk_dagster.warehouse.queries import list_evals as query
+
+    chosen = _eval_set_or_last(eval_set_id)
+    rows = query(_engine(), chosen)
+    columns = [
+        "task",
+        "agent",
+        "model",
+        "status",
+        "samples",
+        "total",
+        "errors",
+        "headline_metric",
+        "headline_value",
+    ]
+    _emit(rows, columns, output_format, f"Evals of {chosen}")
+
+
+@list_group.command("samples")
+@click.argument("eval_set_ids", nargs=-1)
+@click.option("--task", help="Only this task name.")
+@click.option("--model", help="Only this model.")
+@click.option("--status", "statuses", multiple=True, help="success, error or <kind>_limit (repeatable).")
+@click.option("--scorer", help="Score to show and filter on: NAME or NAME:KEY (default: the headline score).")
+@click.option("--score-min", type=float, help="Lowest score to keep.")
+@click.option("--score-max", type=float, help="Highest score to keep.")
+@click.option("--search", "text", help="Text in the sample (id, input, target, output) or its transcript.")
+@click.option("--invalid/--valid", default=None, help="Only invalidated samples, or only valid ones.")
+@click.option("--sort", default="completed_at", show_default=True, help="Column to sort on.")
+@click.option("--desc", is_flag=True, help="Sort descending.")
+@click.option("--limit", default=50, show_default=True, type=click.IntRange(1))
+@click.option("--offset", default=0, type=click.IntRange(0))
+@click.option("--all", "everything", is_flag=True, help="Every match, streamed (ignores --limit/--offset).")
+@click.option("--format", "output_format", type=FORMATS, default="table", show_default=True)
+@_unknown_id
+def list_samples(
+    eval_set_ids: tuple[str, ...],
+    task: str | None,
+    model: str | None,
+    statuses: tuple[str, ...],
+    scorer: str | None,
+    score_min: float | None,
+    score_max: float | None,
+    text: str | None,
+    invalid: bool | None,
+    sort: str,
+    desc: bool,
+    limit: int,
+    offset: int,
+    everything: bool,
+    output_format: str,
+) -> None:
+    """Samples of one or more EVAL_SET_IDS (default: the last one you ran), filtered, sorted and paged."""
+    from hawk_dagster.warehouse import queries
+
+    ids = list(eval_set_ids) or [_eval_set_or_last(None)]
+    try:
+        f = queries.SampleFilter(
+            eval_set_ids=ids, task=task, model=model, statuses=statuses, scorer=scorer, score_min=score_min,
+            score_max=score_max, text=text, invalid=invalid, sort=sort, descending=desc, limit=limit, offset=offset,
+        )  # fmt: skip
+    except ValueError as ex:
+        fail_bad_input(str(ex))
+    engine = _engine()
+    for eval_set_id in ids:
+        queries.list_evals(engine, eval_set_id)  # raises UnknownIdError for an id the warehouse lacks
+    if everything and output_format == "csv":
+        queries.export_samples_csv(engine, f, sys.stdout)
+        return
+    columns = [
+        "uuid",
+        "task",
+        "model",
+        "id",
+        "epoch",
+        "status",
+        "score",
+        "total_tokens",
+        "completed_at",
+        "error",
+    ]
+    if len(ids) > 1:
+        columns.insert(1, "eval_set_id")
+    if everything:
+        rows = list(queries.iter_samples(engine, f))
+        title = f"Samples ({len(rows)})"
+    else:
+        page = queries.list_samples(engine, f)
+        rows, title = page.rows, f"Samples {offset + 1}-{offset + len(page.rows)} of {page.total}"
+    _emit(rows, columns, output_format, title)
+
+
+@click.command("transcript")
+@click.argument("sample_uuid")
+@click.option("--raw", is_flag=True, help="Print the sample as Inspect's JSON instead of Markdown.")
+@_unknown_id
+def transcript(sample_uuid: str, raw: bool) -> None:
+    """Print the conversation of SAMPLE_UUID as Markdown: messages, tool calls, scores, error."""
+    from inspect_ai.log import read_eval_log_sample
+
+    from hawk_dagster.transcript import render_markdown
+    from hawk_dagster.warehouse.queries import sample_location
+
+    where = sample_location(_engine(), sample_uuid)
+    sample = read_eval_log_sample(where["location"], uuid=sample_uuid)
+    if raw:
+        click.echo(sample.model_dump_json(indent=2))
+    else:
+        click.echo(render_markdown(sample, task=where["task"], model=where["model"]))

@@ -1,0 +1,311 @@
+"""The warehouse's read queries, in one place: the CLI uses them now, the results page will use the same ones.
+
+Every value a user gives (search text, ids, score bounds) travels as a bound parameter; sort columns come from a
+fixed whitelist. Free-text search runs through the trigram indexes: sample text (``sample.search_text``) and
+transcripts (``message.content_text``) are searched separately and united, so each side can use its own index.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import IO, Any
+
+from sqlalchemy import Engine, Select, and_, distinct, func, or_, select, union
+from sqlalchemy.sql import ColumnElement
+
+from hawk_dagster.warehouse.models import Eval, EvalSet, Message, Sample, Score
+
+
+class UnknownIdError(LookupError):
+    """An eval set or sample id that the warehouse does not hold."""
+
+
+@dataclass(frozen=True)
+class Page:
+    rows: list[dict[str, Any]]
+    total: int
+    limit: int
+    offset: int
+
+
+# ---------------------------------------------------------------------------------------------------- eval sets
+
+
+def list_eval_sets(engine: Engine, *, search: str | None = None, limit: int = 50, offset: int = 0) -> Page:
+    """Eval sets, newest first, with task / model / sample counts; ``search`` matches id, name or submitter."""
+    evals = (
+        select(
+            Eval.eval_set_id.label("eval_set_id"),
+            func.count(distinct(Eval.task_name)).label("tasks"),
+            func.count(distinct(Eval.model)).label("models"),
+        )
+        .group_by(Eval.eval_set_id)
+        .subquery()
+    )
+    samples = (
+        select(Eval.eval_set_id.label("eval_set_id"), func.count(Sample.pk).label("samples"))
+        .join(Sample, Sample.eval_pk == Eval.pk)
+        .group_by(Eval.eval_set_id)
+        .subquery()
+    )
+    query = (
+        select(
+            EvalSet.eval_set_id,
+            EvalSet.name,
+            EvalSet.created_by,
+            EvalSet.created_at,
+            func.coalesce(evals.c.tasks, 0).label("tasks"),
+            func.coalesce(evals.c.models, 0).label("models"),
+            func.coalesce(samples.c.samples, 0).label("samples"),
+        )
+        .outerjoin(evals, evals.c.eval_set_id == EvalSet.eval_set_id)
+        .outerjoin(samples, samples.c.eval_set_id == EvalSet.eval_set_id)
+    )
+    if search:
+        query = query.where(
+            or_(
+                EvalSet.eval_set_id.icontains(search, autoescape=True),
+                EvalSet.name.icontains(search, autoescape=True),
+                EvalSet.created_by.icontains(search, autoescape=True),
+            )
+        )
+    return _page(
+        engine, query, order_by=[EvalSet.created_at.desc(), EvalSet.eval_set_id], limit=limit, offset=offset
+    )
+
+
+def list_evals(engine: Engine, eval_set_id: str) -> list[dict[str, Any]]:
+    """One row per task x model of an eval set, with its sample and error counts as imported."""
+    _require_eval_set(engine, eval_set_id)
+    errors = func.count(Sample.pk).filter(Sample.status == "error")
+    query = (
+        select(
+            Eval.task_name.label("task"),
+            Eval.agent,
+            Eval.model,
+            Eval.status,
+            func.count(Sample.pk).label("samples"),
+            Eval.total_samples.label("total"),
+            errors.label("errors"),
+            Eval.headline_metric,
+            Eval.headline_value,
+            Eval.task_id,
+            Eval.location,
+        )
+        .outerjoin(Sample, Sample.eval_pk == Eval.pk)
+        .where(Eval.eval_set_id == eval_set_id)
+        .group_by(Eval.pk)
+        .order_by(Eval.task_name, Eval.agent, Eval.model)
+    )
+    with engine.connect() as conn:
+        return [dict(row._mapping) for row in conn.execute(query)]
+
+
+def _require_eval_set(engine: Engine, eval_set_id: str) -> None:
+    with engine.connect() as conn:
+        found = conn.execute(select(EvalSet.pk).where(EvalSet.eval_set_id == eval_set_id)).first()
+    if found is None:
+        raise UnknownIdError(f"no eval set {eval_set_id!r} in the warehouse")
+
+
+# ------------------------------------------------------------------------------------------------------ samples
+
+SAMPLE_STATUSES = ("success", "error", "context_limit", "time_limit", "working_limit", "message_limit",
+                   "token_limit", "operator_limit", "custom_limit")  # fmt: skip
+
+
+@dataclass(frozen=True)
+class SampleFilter:
+    """What ``list_samples`` selects. Empty fields do not filter.
+
+    ``scorer`` chooses the score shown and filtered on (``name`` or ``name:key`` for dict-valued scores); without
+    it the headline score is used.
+    """
+
+    eval_set_ids: Sequence[str] = ()
+    task: str | None = None
+    model: str | None = None
+    statuses: Sequence[str] = ()
+    scorer: str | None = None
+    score_min: float | None = None
+    score_max: float | None = None
+    text: str | None = None
+    invalid: bool | None = None
+    sort: str = "completed_at"
+    descending: bool = False
+    limit: int = 50
+    offset: int = 0
+
+    def __post_init__(self) -> None:
+        if self.sort not in SAMPLE_SORTS:
+            raise ValueError(f"cannot sort on {self.sort!r}; sortable columns: {', '.join(SAMPLE_SORTS)}")
+        unknown = [s for s in self.statuses if s not in SAMPLE_STATUSES]
+        if unknown:
+            raise ValueError(f"unknown status {unknown[0]!r}; statuses: {', '.join(SAMPLE_STATUSES)}")
+        if self.limit < 1 or self.offset < 0:
+            raise ValueError("limit must be at least 1 and offset at least 0")
+
+
+def _score_row(scorer: str | None) -> ColumnElement[float]:
+    """The score value each sample row shows: the chosen scorer's, else the headline's (a covering-index probe)."""
+    if scorer is None:
+        condition = Score.is_headline
+    else:
+        name, _, key = scorer.partition(":")
+        condition = and_(Score.scorer == name, Score.key == key)
+    return (
+        select(Score.value_float)
+        .where(Score.sample_pk == Sample.pk, condition)
+        .order_by(Score.scorer, Score.key)
+        .limit(1)
+        .scalar_subquery()
+    )
+
+
+SAMPLE_SORTS = (
+    "uuid", "eval_set_id", "task", "model", "id", "epoch", "status", "score", "total_tokens", "total_time",
+    "message_count", "completed_at", "error",
+)  # fmt: skip
+
+
+def _sample_query(f: SampleFilter) -> tuple[Select[Any], dict[str, ColumnElement[Any]]]:
+    score = _score_row(f.scorer)
+    columns: dict[str, ColumnElement[Any]] = {
+        "uuid": Sample.uuid,
+        "eval_set_id": Eval.eval_set_id,
+        "task": Eval.task_name,
+        "model": Eval.model,
+        "id": Sample.id,
+        "epoch": Sample.epoch,
+        "status": Sample.status,
+        "score": score,
+        "total_tokens": Sample.total_tokens,
+        "total_time": Sample.total_time_seconds,
+        "message_count": Sample.message_count,
+        "completed_at": Sample.completed_at,
+        "error": Sample.error_message,
+        "is_invalid": Sample.is_invalid,
+    }
+    query = select(*(c.label(name) for name, c in columns.items())).join(Eval, Eval.pk == Sample.eval_pk)
+    conditions: list[ColumnElement[bool]] = []
+    if f.eval_set_ids:
+        conditions.append(Eval.eval_set_id.in_(list(f.eval_set_ids)))
+    if f.task:
+        conditions.append(Eval.task_name == f.task)
+    if f.model:
+        conditions.append(Eval.model == f.model)
+    if f.statuses:
+        conditions.append(Sample.status.in_(list(f.statuses)))
+    if f.invalid is not None:
+        conditions.append(Sample.is_invalid.is_(f.invalid))
+    if f.score_min is not None:
+        conditions.append(score >= f.score_min)
+    if f.score_max is not None:
+        conditions.append(score <= f.score_max)
+    if f.text:
+        matching = union(
+            select(Sample.pk).where(Sample.search_text.icontains(f.text, autoescape=True)),
+            select(Message.sample_pk).where(Message.content_text.icontains(f.text, autoescape=True)),
+        )
+        conditions.append(Sample.pk.in_(matching))
+    if conditions:
+        query = query.where(and_(*conditions))
+    return query, columns
+
+
+def _order(f: SampleFilter, columns: dict[str, ColumnElement[Any]]) -> list[ColumnElement[Any]]:
+    column = columns[f.sort]
+    primary = column.desc().nulls_last() if f.descending else column.asc().nulls_last()
+    return [primary, Sample.pk]  # a unique tie-breaker keeps pages stable
+
+
+def list_samples(engine: Engine, f: SampleFilter) -> Page:
+    """One page of samples matching ``f`` plus the total count of matches."""
+    query, columns = _sample_query(f)
+    return _page(engine, query, order_by=_order(f, columns), limit=f.limit, offset=f.offset)
+
+
+def iter_samples(engine: Engine, f: SampleFilter, *, batch: int = 2000) -> Iterator[dict[str, Any]]:
+    """Every sample matching ``f`` (paging ignored), streamed through a server-side cursor."""
+    query, columns = _sample_query(f)
+    with engine.connect() as conn:
+        result = conn.execution_options(stream_results=True, yield_per=batch).execute(
+            query.order_by(*_order(f, columns))
+        )
+        for row in result:
+            yield dict(row._mapping)
+
+
+def export_samples_csv(engine: Engine, f: SampleFilter, out: IO[str]) -> int:
+    """Write every matching sample as CSV (the listing's columns); return the number of rows."""
+    writer = csv.writer(out)
+    _, columns = _sample_query(f)
+    writer.writerow(columns)
+    count = 0
+    for row in iter_samples(engine, f):
+        writer.writerow(_csv_value(row[name]) for name in columns)
+        count += 1
+    return count
+
+
+def _csv_value(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return "" if value is None else value
+
+
+def sample_location(engine: Engine, uuid: str) -> dict[str, Any]:
+    """Where a sample lives: its log, task, model and eval set (for transcripts and links)."""
+    query = (
+        select(
+            Sample.uuid,
+            Sample.id,
+            Sample.epoch,
+            Eval.location,
+            Eval.task_name.label("task"),
+            Eval.model,
+            Eval.eval_set_id,
+        )
+        .join(Eval, Eval.pk == Sample.eval_pk)
+        .where(Sample.uuid == uuid)
+    )
+    with engine.connect() as conn:
+        row = conn.execute(query).first()
+    if row is None:
+        raise UnknownIdError(f"no sample with uuid {uuid!r} in the warehouse")
+    return dict(row._mapping)
+
+
+# -------------------------------------------------------------------------------------------------------- paging
+
+
+def _page(
+    engine: Engine, query: Select[Any], *, order_by: Sequence[ColumnElement[Any]], limit: int, offset: int
+) -> Page:
+    count = select(func.count()).select_from(query.order_by(None).subquery())
+    with engine.connect() as conn:
+        total = conn.execute(count).scalar_one()
+        rows = (
+            [dict(r._mapping) for r in conn.execute(query.order_by(*order_by).limit(limit).offset(offset))]
+            if total > offset
+            else []
+        )
+    return Page(rows=rows, total=total, limit=limit, offset=offset)
+
+
+__all__ = [
+    "SAMPLE_SORTS",
+    "SAMPLE_STATUSES",
+    "Page",
+    "SampleFilter",
+    "UnknownIdError",
+    "export_samples_csv",
+    "iter_samples",
+    "list_eval_sets",
+    "list_evals",
+    "list_samples",
+    "sample_location",
+]

@@ -1,0 +1,93 @@
+"""``hawk list ...`` and ``hawk transcript`` on a warehouse imported from a real log, in all three formats."""
+
+from __future__ import annotations
+
+import csv
+import importlib.util
+import io
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+from inspect_ai import eval as inspect_eval
+
+from hawk_dagster.cli.main import cli
+from hawk_dagster.cli.state import remember_eval_set
+from hawk_dagster.warehouse.engine import create_warehouse_engine
+from hawk_dagster.warehouse.importer import import_eval_set
+from tests.grids import EXAMPLES
+
+
+@pytest.fixture
+def warehouse(tmp_path: Path, make_database: Callable[..., str], monkeypatch: pytest.MonkeyPatch) -> str:
+    spec = importlib.util.spec_from_file_location(
+        "example_arithmetic_cli", EXAMPLES / "tasks" / "arithmetic.py"
+    )
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    log_dir = tmp_path / "evals" / "es-cli"
+    inspect_eval(
+        module.addition(n=3), model="hawk-mock/half", model_args={"accuracy": 0.5}, log_dir=str(log_dir),
+        display="none",
+    )  # fmt: skip
+    url = make_database()
+    engine = create_warehouse_engine(url)
+    report = import_eval_set(engine, str(log_dir), "es-cli", eval_set_name="cli grid", created_by="tester")
+    engine.dispose()
+    assert report.samples == 3
+    monkeypatch.setenv("HAWK_WAREHOUSE_URL", url)
+    monkeypatch.setenv("HAWK_STORAGE_ROOT", str(tmp_path))
+    return url
+
+
+def hawk(*args: str) -> Result:
+    return CliRunner().invoke(cli, list(args), catch_exceptions=False)
+
+
+def test_list_eval_sets_in_three_formats(warehouse: str) -> None:
+    table = hawk("list", "eval-sets")
+    assert table.exit_code == 0 and "es-cli" in table.output and "cli grid" in table.output
+    (row,) = json.loads(hawk("list", "eval-sets", "--format", "json").output)
+    assert row["eval_set_id"] == "es-cli" and row["samples"] == 3 and row["created_by"] == "tester"
+    rows = list(csv.DictReader(io.StringIO(hawk("list", "eval-sets", "--format", "csv").output)))
+    assert rows[0]["eval_set_id"] == "es-cli" and rows[0]["tasks"] == "1"
+
+
+def test_list_evals_and_samples(warehouse: str) -> None:
+    (ev,) = json.loads(hawk("list", "evals", "es-cli", "--format", "json").output)
+    assert (ev["task"], ev["model"], ev["samples"], ev["errors"]) == ("addition", "hawk-mock/half", 3, 0)
+    samples = json.loads(hawk("list", "samples", "es-cli", "--sort", "id", "--format", "json").output)
+    assert [s["id"] for s in samples] == ["+1", "+2", "+3"]
+    assert {s["score"] for s in samples} <= {0.0, 1.0}
+    correct = json.loads(hawk("list", "samples", "es-cli", "--score-min", "1", "--format", "json").output)
+    assert all(s["score"] == 1.0 for s in correct)
+    everything = hawk("list", "samples", "es-cli", "--all", "--format", "csv").output
+    assert len(list(csv.DictReader(io.StringIO(everything)))) == 3
+    assert "Samples 1-3 of 3" in hawk("list", "samples", "es-cli").output
+
+
+def test_default_eval_set_is_the_last_one_run(warehouse: str) -> None:
+    remember_eval_set("es-cli")
+    assert len(json.loads(hawk("list", "samples", "--format", "json").output)) == 3
+    assert "Evals of es-cli" in hawk("list", "evals").output
+
+
+def test_unknown_ids_exit_2(warehouse: str) -> None:
+    for args in (("list", "evals", "nope"), ("list", "samples", "nope"), ("transcript", "no-such-uuid")):
+        result = CliRunner().invoke(cli, list(args))
+        assert result.exit_code == 2, args
+        assert "nope" in result.output or "no-such-uuid" in result.output
+    bad_sort = CliRunner().invoke(cli, ["list", "samples", "es-cli", "--sort", "pk"])
+    assert bad_sort.exit_code == 2 and "sortable columns" in bad_sort.output
+
+
+def test_transcript_markdown_and_raw(warehouse: str) -> None:
+    (sample,) = json.loads(hawk("list", "samples", "es-cli", "--limit", "1", "--format", "json").output)
+    md = hawk("transcript", sample["uuid"]).output
+    assert md.startswith("# Sample ") and f"`{sample['uuid']}`" in md and "- model: hawk-mock/half" in md
+    assert "## Messages" in md and "## Scores" in md
+    raw = json.loads(hawk("transcript", sample["uuid"], "--raw").output)
+    assert raw["uuid"] == sample["uuid"] and raw["messages"]
