@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import IO, Any
 
-from sqlalchemy import Engine, Select, and_, distinct, func, or_, select, union
+from sqlalchemy import Engine, Select, and_, distinct, func, or_, select, true, union
 from sqlalchemy.sql import ColumnElement
 
 from hawk_dagster.warehouse.models import Eval, EvalSet, Message, Sample, Score
@@ -149,19 +149,23 @@ class SampleFilter:
             raise ValueError("limit must be at least 1 and offset at least 0")
 
 
-def _score_row(scorer: str | None) -> ColumnElement[float]:
-    """The score value each sample row shows: the chosen scorer's, else the headline's (a covering-index probe)."""
+def _score_lateral(scorer: str | None) -> Any:
+    """The score each sample row shows: the chosen scorer's, else the headline's (a covering-index probe).
+
+    A LATERAL join looks it up once per sample; as a correlated subquery it ran once for the column and once more for
+    each bound of a score range.
+    """
     if scorer is None:
         condition = Score.is_headline
     else:
         name, _, key = scorer.partition(":")
         condition = and_(Score.scorer == name, Score.key == key)
     return (
-        select(Score.value_float)
+        select(Score.value_float.label("value"))
         .where(Score.sample_pk == Sample.pk, condition)
         .order_by(Score.scorer, Score.key)
         .limit(1)
-        .scalar_subquery()
+        .lateral("chosen_score")
     )
 
 
@@ -172,7 +176,8 @@ SAMPLE_SORTS = (
 
 
 def _sample_query(f: SampleFilter) -> tuple[Select[Any], dict[str, ColumnElement[Any]]]:
-    score = _score_row(f.scorer)
+    chosen = _score_lateral(f.scorer)
+    score = chosen.c.value
     columns: dict[str, ColumnElement[Any]] = {
         "uuid": Sample.uuid,
         "eval_set_id": Eval.eval_set_id,
@@ -189,7 +194,11 @@ def _sample_query(f: SampleFilter) -> tuple[Select[Any], dict[str, ColumnElement
         "error": Sample.error_message,
         "is_invalid": Sample.is_invalid,
     }
-    query = select(*(c.label(name) for name, c in columns.items())).join(Eval, Eval.pk == Sample.eval_pk)
+    query = (
+        select(*(c.label(name) for name, c in columns.items()))
+        .join(Eval, Eval.pk == Sample.eval_pk)
+        .outerjoin(chosen, true())
+    )
     conditions: list[ColumnElement[bool]] = []
     if f.eval_set_ids:
         conditions.append(Eval.eval_set_id.in_(list(f.eval_set_ids)))
