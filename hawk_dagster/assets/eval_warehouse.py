@@ -37,7 +37,7 @@ def eval_warehouse(
 ) -> Iterator[Any]:
     # Imported here, not at module level: the importer pulls in Inspect's log reader, SQLAlchemy and psycopg, which
     # loading the code location (every CLI start, every run worker) should not pay for.
-    from hawk_dagster.warehouse.counts import log_counts, warehouse_counts
+    from hawk_dagster.warehouse.counts import compare_counts
     from hawk_dagster.warehouse.importer import import_eval_set
 
     eval_set_id = context.partition_key
@@ -65,18 +65,13 @@ def eval_warehouse(
             "warehouse": dg.MetadataValue.text(report.warehouse_description),
         }
     )
-    in_logs, in_warehouse = log_counts(log_dir), warehouse_counts(engine, eval_set_id)
-    mismatched = {
-        task_id: {"logs": in_logs.get(task_id, 0), "warehouse": in_warehouse.get(task_id, 0)}
-        for task_id in sorted(set(in_logs) | set(in_warehouse))
-        if in_logs.get(task_id, 0) != in_warehouse.get(task_id, 0)
-    }
+    counts = compare_counts(engine, eval_set_id, log_dir)
     yield dg.AssetCheckResult(
         check_name=MATCHES_LOGS,
-        passed=not mismatched and not report.failed,
+        passed=counts.matches and not report.failed,
         metadata={
-            "samples_in_logs": sum(in_logs.values()),
-            "samples_in_warehouse": sum(in_warehouse.values()),
-            "mismatched_tasks": dg.MetadataValue.json(mismatched),
+            "samples_in_logs": counts.samples_in_logs,
+            "samples_in_warehouse": counts.samples_in_warehouse,
+            "mismatched_tasks": dg.MetadataValue.json(counts.mismatched),
         },
     )

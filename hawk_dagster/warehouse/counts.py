@@ -6,6 +6,8 @@ like: a mismatch means an import failed or is stale, not that the two sides coun
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from inspect_ai.log import read_eval_log_sample_summaries
 from sqlalchemy import Engine, func, select
 
@@ -32,3 +34,25 @@ def log_counts(log_dir: str) -> dict[str, int]:
         task_id: len(read_eval_log_sample_summaries(candidate.location))
         for task_id, candidate in selection.newest.items()
     }
+
+
+@dataclass(frozen=True)
+class CountComparison:
+    samples_in_logs: int
+    samples_in_warehouse: int
+    mismatched: dict[str, dict[str, int]]  # task_id -> {"logs": n, "warehouse": m}, only where they differ
+
+    @property
+    def matches(self) -> bool:
+        return not self.mismatched
+
+
+def compare_counts(engine: Engine, eval_set_id: str, log_dir: str) -> CountComparison:
+    """Per task, the samples in the newest log against the samples in the warehouse."""
+    in_logs, in_warehouse = log_counts(log_dir), warehouse_counts(engine, eval_set_id)
+    mismatched = {
+        task_id: {"logs": in_logs.get(task_id, 0), "warehouse": in_warehouse.get(task_id, 0)}
+        for task_id in sorted(set(in_logs) | set(in_warehouse))
+        if in_logs.get(task_id, 0) != in_warehouse.get(task_id, 0)
+    }
+    return CountComparison(sum(in_logs.values()), sum(in_warehouse.values()), mismatched)

@@ -66,6 +66,12 @@ _SCORE_STAGE_COLUMNS = SCORE_COLUMNS
 _SCORE_UPDATE = tuple(c for c in SCORE_COLUMNS if c not in ("sample_pk", "scorer", "key"))
 _SAMPLE_UPDATE = tuple(c for c in SAMPLE_COLUMNS if c != "uuid")
 
+
+def _set_from_excluded(columns: tuple[str, ...]) -> sql.Composed:
+    """``a = EXCLUDED.a, b = EXCLUDED.b, ...`` for an upsert's DO UPDATE."""
+    return sql.SQL(", ").join(sql.SQL("{0} = EXCLUDED.{0}").format(sql.Identifier(c)) for c in columns)
+
+
 _UPSERT_SAMPLES = sql.SQL(
     "INSERT INTO sample AS s (eval_pk, {cols}) SELECT %s, {cols} FROM {stage} "
     "ON CONFLICT (uuid) DO UPDATE SET {updates}, eval_pk = EXCLUDED.eval_pk, updated_at = now() "
@@ -74,9 +80,7 @@ _UPSERT_SAMPLES = sql.SQL(
 ).format(
     cols=_ids(SAMPLE_COLUMNS),
     stage=sql.Identifier(STAGE_SAMPLE),
-    updates=sql.SQL(", ").join(
-        sql.SQL("{0} = EXCLUDED.{0}").format(sql.Identifier(c)) for c in _SAMPLE_UPDATE
-    ),
+    updates=_set_from_excluded(_SAMPLE_UPDATE),
 )
 
 _UPSERT_SCORES = sql.SQL(
@@ -85,9 +89,7 @@ _UPSERT_SCORES = sql.SQL(
 ).format(
     cols=_ids(SCORE_COLUMNS),
     stage=sql.Identifier(STAGE_SCORE),
-    updates=sql.SQL(", ").join(
-        sql.SQL("{0} = EXCLUDED.{0}").format(sql.Identifier(c)) for c in _SCORE_UPDATE
-    ),
+    updates=_set_from_excluded(_SCORE_UPDATE),
 )
 
 _DELETE_STALE_SCORES = sql.SQL(

@@ -116,7 +116,12 @@ def _eval_set_kwargs(plan: RunPlan, tmp: str) -> dict[str, Any]:
 
 
 def summarise_logs(log_dir: str) -> list[CellResult]:
-    """One row per task in the log dir (newest log per task_id), read from headers and sample summaries."""
+    """One row per task in the log dir (newest log per task_id), read from headers and sample summaries.
+
+    The runner cannot import the warehouse code (it installs without it), so it picks by creation time alone; the
+    importer's selection (hawk_dagster.warehouse.importer.discover_logs) adds tie-breaks for logs created in the same
+    second, which only a killed-and-resumed run within one second can produce.
+    """
     from inspect_ai.log import list_eval_logs, read_eval_log, read_eval_log_sample_summaries
 
     newest: dict[str, Any] = {}

@@ -15,7 +15,7 @@ import pytest
 from inspect_ai.log import list_eval_logs, read_eval_log, read_eval_log_sample_summaries
 from sqlalchemy import Engine, func, select, text
 
-from hawk_dagster.warehouse.counts import log_counts, warehouse_counts
+from hawk_dagster.warehouse.counts import compare_counts, log_counts, warehouse_counts
 from hawk_dagster.warehouse.engine import create_warehouse_engine
 from hawk_dagster.warehouse.importer import (
     ImportReport,
@@ -143,6 +143,17 @@ def test_import_matches_logs(warehouse_engine: Engine, eval_logs_dir: Path, eval
     assert warehouse_counts(warehouse_engine, "es-basic") == {ids["arith"]: n_arith, ids["multi"]: n_multi}
     assert log_counts(str(eval_logs_dir)) == warehouse_counts(warehouse_engine, "es-basic")
     assert _scalar(warehouse_engine, select(func.count()).select_from(Score)) == report.scores
+    assert compare_counts(warehouse_engine, "es-basic", str(eval_logs_dir)).matches
+
+    # A lost row is what the blocking asset check exists to catch: it names the task and both counts.
+    with warehouse_engine.begin() as conn:
+        arith_pk = conn.execute(select(Eval.pk).where(Eval.task_id == ids["arith"])).scalar_one()
+        victim = conn.execute(select(Sample.pk).where(Sample.eval_pk == arith_pk).limit(1)).scalar_one()
+        conn.execute(Sample.__table__.delete().where(Sample.pk == victim))
+    broken = compare_counts(warehouse_engine, "es-basic", str(eval_logs_dir))
+    assert not broken.matches
+    assert broken.mismatched == {ids["arith"]: {"logs": n_arith, "warehouse": n_arith - 1}}
+    assert broken.samples_in_logs - broken.samples_in_warehouse == 1
 
     with warehouse_engine.connect() as conn:
         es = conn.execute(select(EvalSet)).one()
