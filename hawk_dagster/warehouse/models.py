@@ -173,6 +173,15 @@ class Eval(Base):
     imported_at: Mapped[datetime] = mapped_column(server_default=text("now()"))
     created_at: Mapped[datetime] = _created_at()
     updated_at: Mapped[datetime] = _updated_at()
+    # revision 0003
+    config: Mapped[dict[str, Any]] = mapped_column(
+        server_default=text("'{}'::jsonb"),
+        comment="EvalConfig of the log (limits, epochs, sandbox options, ...)",
+    )
+    message_limit: Mapped[int | None] = mapped_column(comment="Message limit per sample the eval ran with")
+    token_limit: Mapped[int | None] = mapped_column(BigInteger, comment="Token limit per sample")
+    time_limit_seconds: Mapped[int | None] = mapped_column(comment="Clock-time limit per sample")
+    working_limit_seconds: Mapped[int | None] = mapped_column(comment="Working-time limit per sample")
 
     eval_set: Mapped[EvalSet] = relationship(back_populates="evals")
     samples: Mapped[list[Sample]] = relationship(back_populates="eval", passive_deletes=True)
@@ -181,6 +190,7 @@ class Eval(Base):
         UniqueConstraint("eval_set_id", "task_id"),
         CheckConstraint(f"status IN ({', '.join(repr(s) for s in EVAL_STATUSES)})", name="status_valid"),
         *_non_negative("total_samples", "completed_samples", "epochs", "file_size_bytes"),
+        *_non_negative("message_limit", "token_limit", "time_limit_seconds", "working_limit_seconds"),
         Index(None, "model"),
         Index(None, "status", "started_at"),
         Index(None, "created_at"),
@@ -248,7 +258,25 @@ class Sample(Base):
         comment="True when the sample was invalidated (generated from the invalidation fields)",
     )
     search_text: Mapped[str | None] = mapped_column(
-        comment="Sample id, input text, target and output completion: what free-text sample search matches"
+        comment="What free-text search matches: sample id, target, output and the whole transcript (message text, "
+        "tool calls and their arguments, tool errors); the input when the sample has no messages"
+    )
+    # revision 0003
+    headline_value: Mapped[float | None] = mapped_column(
+        comment="value_float of the sample's headline score (a copy, for filters and sorts)"
+    )
+    limit_value: Mapped[float | None] = mapped_column(comment="Ceiling of the limit that ended the sample")
+    message_limit: Mapped[int | None] = mapped_column(comment="Message limit the sample ran under")
+    token_limit: Mapped[int | None] = mapped_column(BigInteger, comment="Token limit the sample ran under")
+    token_limit_type: Mapped[str | None] = mapped_column(
+        comment="Tokens the token limit meters (all, output, ...)"
+    )
+    token_limit_usage: Mapped[int | None] = mapped_column(
+        BigInteger, comment="Usage metered by the token limit"
+    )
+    time_limit_seconds: Mapped[int | None] = mapped_column(comment="Clock-time limit the sample ran under")
+    role_usage: Mapped[dict[str, Any]] = mapped_column(
+        server_default=text("'{}'::jsonb"), comment="Token usage by model role"
     )
 
     eval: Mapped[Eval] = relationship(back_populates="samples")
@@ -274,9 +302,16 @@ class Sample(Base):
             "turn_count",
             "retries",
             "action_count",
+            "message_limit",
+            "token_limit",
+            "token_limit_usage",
+            "time_limit_seconds",
         ),
         Index(None, "eval_pk", "completed_at"),
         Index(None, "eval_pk", "status"),
+        # revision 0003: newest-first pages stop after one page of index entries; headline score filters and sorts
+        Index("ix_sample_completed_at_pk", text("completed_at DESC NULLS LAST"), text("pk DESC")),
+        Index(None, "headline_value"),
         Index("ix_sample_id_trgm", "id", postgresql_using="gin", postgresql_ops={"id": "gin_trgm_ops"}),
         Index(
             "ix_sample_search_text_trgm",
@@ -309,6 +344,10 @@ class Score(Base):
     is_headline: Mapped[bool] = mapped_column(server_default=text("false"))
     created_at: Mapped[datetime] = _created_at()
     updated_at: Mapped[datetime] = _updated_at()
+    # revision 0003
+    scored_at: Mapped[datetime | None] = mapped_column(
+        comment="Time of the sample's final score event for this scorer"
+    )
 
     sample: Mapped[Sample] = relationship(back_populates="scores")
 
@@ -360,12 +399,8 @@ class Message(Base):
     __table_args__ = (
         CheckConstraint(f"role IN ({', '.join(repr(r) for r in MESSAGE_ROLES)})", name="role_valid"),
         CheckConstraint("message_order >= 0", name="message_order_non_negative"),
-        Index(
-            "ix_message_content_text_trgm",
-            "content_text",
-            postgresql_using="gin",
-            postgresql_ops={"content_text": "gin_trgm_ops"},
-        ),
+        # No text index here (revision 0003 dropped it): transcript search runs on sample.search_text, which holds
+        # each transcript's text once per sample. See docs/ARCHITECTURE.md, "Transcript search".
     )
 
 

@@ -1,8 +1,8 @@
 """The warehouse's read queries, in one place: the CLI uses them now, the results page will use the same ones.
 
 Every value a user gives (search text, ids, score bounds) travels as a bound parameter; sort columns come from a
-fixed whitelist. Free-text search runs through the trigram indexes: sample text (``sample.search_text``) and
-transcripts (``message.content_text``) are searched separately and united, so each side can use its own index.
+fixed whitelist. Free-text search is one trigram-indexed ``ILIKE`` on ``sample.search_text``, which holds the
+sample's text and its whole transcript (see ``rows.search_document``).
 """
 
 from __future__ import annotations
@@ -13,10 +13,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import IO, Any
 
-from sqlalchemy import Engine, Select, and_, distinct, func, or_, select, true, union
+from sqlalchemy import Engine, Select, and_, distinct, func, or_, select, true
 from sqlalchemy.sql import ColumnElement
 
-from hawk_dagster.warehouse.models import Eval, EvalSet, Message, Sample, Score
+from hawk_dagster.warehouse.models import Eval, EvalSet, Sample, Score
 
 
 class UnknownIdError(LookupError):
@@ -149,22 +149,16 @@ class SampleFilter:
             raise ValueError("limit must be at least 1 and offset at least 0")
 
 
-def _score_lateral(scorer: str | None) -> Any:
-    """The score each sample row shows: the chosen scorer's, else the headline's (a covering-index probe).
+def _scorer_lateral(scorer: str) -> Any:
+    """A chosen scorer's value per sample (the headline's is a column of ``sample``).
 
     A LATERAL join looks it up once per sample; as a correlated subquery it ran once for the column and once more for
     each bound of a score range.
     """
-    if scorer is None:
-        condition = Score.is_headline
-    else:
-        name, _, key = scorer.partition(":")
-        condition = and_(Score.scorer == name, Score.key == key)
+    name, _, key = scorer.partition(":")
     return (
         select(Score.value_float.label("value"))
-        .where(Score.sample_pk == Sample.pk, condition)
-        .order_by(Score.scorer, Score.key)
-        .limit(1)
+        .where(Score.sample_pk == Sample.pk, Score.scorer == name, Score.key == key)
         .lateral("chosen_score")
     )
 
@@ -176,8 +170,8 @@ SAMPLE_SORTS = (
 
 
 def _sample_query(f: SampleFilter) -> tuple[Select[Any], dict[str, ColumnElement[Any]]]:
-    chosen = _score_lateral(f.scorer)
-    score = chosen.c.value
+    chosen = _scorer_lateral(f.scorer) if f.scorer else None
+    score = chosen.c.value if chosen is not None else Sample.headline_value
     columns: dict[str, ColumnElement[Any]] = {
         "uuid": Sample.uuid,
         "eval_set_id": Eval.eval_set_id,
@@ -194,11 +188,9 @@ def _sample_query(f: SampleFilter) -> tuple[Select[Any], dict[str, ColumnElement
         "error": Sample.error_message,
         "is_invalid": Sample.is_invalid,
     }
-    query = (
-        select(*(c.label(name) for name, c in columns.items()))
-        .join(Eval, Eval.pk == Sample.eval_pk)
-        .outerjoin(chosen, true())
-    )
+    query = select(*(c.label(name) for name, c in columns.items())).join(Eval, Eval.pk == Sample.eval_pk)
+    if chosen is not None:
+        query = query.outerjoin(chosen, true())
     conditions: list[ColumnElement[bool]] = []
     if f.eval_set_ids:
         conditions.append(Eval.eval_set_id.in_(list(f.eval_set_ids)))
@@ -215,11 +207,7 @@ def _sample_query(f: SampleFilter) -> tuple[Select[Any], dict[str, ColumnElement
     if f.score_max is not None:
         conditions.append(score <= f.score_max)
     if f.text:
-        matching = union(
-            select(Sample.pk).where(Sample.search_text.icontains(f.text, autoescape=True)),
-            select(Message.sample_pk).where(Message.content_text.icontains(f.text, autoescape=True)),
-        )
-        conditions.append(Sample.pk.in_(matching))
+        conditions.append(Sample.search_text.icontains(f.text, autoescape=True))
     if conditions:
         query = query.where(and_(*conditions))
     return query, columns
@@ -227,8 +215,10 @@ def _sample_query(f: SampleFilter) -> tuple[Select[Any], dict[str, ColumnElement
 
 def _order(f: SampleFilter, columns: dict[str, ColumnElement[Any]]) -> list[ColumnElement[Any]]:
     column = columns[f.sort]
-    primary = column.desc().nulls_last() if f.descending else column.asc().nulls_last()
-    return [primary, Sample.pk]  # a unique tie-breaker keeps pages stable
+    if f.descending:
+        # pk DESC too: (completed_at DESC NULLS LAST, pk DESC) is an index, so newest-first pages stop early.
+        return [column.desc().nulls_last(), Sample.pk.desc()]
+    return [column.asc().nulls_last(), Sample.pk]  # a unique tie-breaker keeps pages stable
 
 
 def list_samples(engine: Engine, f: SampleFilter) -> Page:

@@ -55,6 +55,14 @@ SAMPLE_COLUMNS = (
     "search_text",
     "metadata",
     "model_usage",
+    "headline_value",
+    "limit_value",
+    "message_limit",
+    "token_limit",
+    "token_limit_type",
+    "token_limit_usage",
+    "time_limit_seconds",
+    "role_usage",
 )
 """Sample columns the importer writes (besides ``eval_pk``); the rest are generated or defaulted."""
 
@@ -85,6 +93,7 @@ SCORE_COLUMNS = (
     "explanation",
     "metadata",
     "is_headline",
+    "scored_at",
 )
 
 SAMPLE_MODEL_COLUMNS = ("sample_pk", "model")
@@ -188,14 +197,20 @@ def _sample_rows(
     uuid = data.get("uuid") or f"{task_id}:{sample_id}:{epoch}"  # Inspect < 0.3.70 wrote no uuid
 
     message_rows: list[tuple[Any, ...]] = []
+    transcript: list[str] = []
     action_count = 0
     messages = data.get("messages") or []
     for order, message in enumerate(messages):
         text, reasoning = _message_text(message.get("content"), resolve)
         tool_calls = message.get("tool_calls")
+        error = message.get("error")
+        if text:
+            transcript.append(text)
         if tool_calls:
             action_count += len(tool_calls)
-        error = message.get("error")
+            transcript.extend(_tool_call_text(call, resolve) for call in tool_calls)
+        if error and error.get("message"):
+            transcript.append(error["message"])
         message_rows.append(
             (
                 order,
@@ -239,7 +254,9 @@ def _sample_rows(
         else "\n".join(_message_text(m.get("content"), resolve)[0] or "" for m in input_value or [])
     )
     target_text = target if isinstance(target, str) else "\n".join(str(t) for t in target or [])
-    search_text = "\n".join(part for part in (sample_id, input_text, target_text, output) if part)
+    search_text = search_document(
+        sample_id, input_text if not messages else "", target_text, transcript, output
+    )
 
     sample = (
         uuid,
@@ -274,6 +291,7 @@ def _sample_rows(
     )
 
     exploded = list(score_rows(data.get("scores")))
+    scored_at = _scored_at(data.get("events"))
     flags = [False] * len(exploded)
     by_scorer: dict[str, list[int]] = {}
     for index, score in enumerate(exploded):
@@ -292,9 +310,22 @@ def _sample_rows(
             _text_or_none(score.explanation),
             dumps(score.metadata),
             flag,
+            scored_at.get(score.scorer),
         )
         for score, flag in zip(exploded, flags, strict=True)
     ]
+    headline_value = next((s.value_float for s, flag in zip(exploded, flags, strict=True) if flag), None)
+    sample = (
+        *sample,
+        headline_value,
+        limit.get("limit") if limit else None,
+        data.get("message_limit"),
+        data.get("token_limit"),
+        data.get("token_limit_type"),
+        data.get("token_limit_usage"),
+        data.get("time_limit"),
+        dumps(data.get("role_usage") or {}),
+    )
 
     models = list(usage)
     if eval_model and eval_model not in usage:
@@ -307,6 +338,38 @@ def _sample_rows(
         scores=score_rows_out,
         models=models,
     )
+
+
+def search_document(sample_id: str, input_text: str, target: str, transcript: list[str], output: str) -> str:
+    """``sample.search_text``: everything free-text search should find, one document per sample.
+
+    One document per sample (rather than an index over ``message``) keeps one trigram index entry per distinct
+    trigram per sample; transcripts repeat themselves (prompts, tool output), so this is far smaller and faster to
+    maintain. The input is left out when there are messages: the first messages are the input.
+    """
+    return "\n".join(part for part in (sample_id, input_text, target, *transcript, output) if part)
+
+
+def _tool_call_text(call: dict[str, Any], resolve: Callable[[str], str]) -> str:
+    """``function`` and the argument values as text (strings raw, so ``sudo`` in a bash command is found)."""
+    arguments = call.get("arguments") or {}
+    values = (
+        [resolve(v) if isinstance(v, str) else dumps(v) for v in arguments.values()]
+        if isinstance(arguments, dict)
+        else [str(arguments)]
+    )
+    return " ".join([call.get("function") or "", *values])
+
+
+def _scored_at(events: list[dict[str, Any]] | None) -> dict[str, str]:
+    """Scorer name -> timestamp of its last final (non-intermediate) score event."""
+    found: dict[str, str] = {}
+    for event in events or ():
+        if event.get("event") == "score" and not event.get("intermediate"):
+            scorer, timestamp = event.get("scorer"), event.get("timestamp")
+            if scorer and timestamp:
+                found[scorer] = timestamp
+    return found
 
 
 def _message_text(content: Any, resolve: Callable[[str], str]) -> tuple[str | None, str | None]:

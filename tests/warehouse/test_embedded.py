@@ -17,7 +17,13 @@ import psutil
 import psycopg
 import pytest
 
-from hawk_dagster.warehouse.embedded import ensure_embedded_server, pgdata_dir, stop_embedded_server
+from hawk_dagster.warehouse.embedded import (
+    TUNING_FILE,
+    ensure_embedded_server,
+    pgdata_dir,
+    server_settings,
+    stop_embedded_server,
+)
 from hawk_dagster.warehouse.engine import warehouse_url as resolve_warehouse_url
 
 # A helper process: joins the server, prints its pid as JSON, then waits for a line on stdin before exiting normally.
@@ -107,6 +113,39 @@ def test_restarts_after_being_stopped(local_root: Path) -> None:
     assert second.pid != first.pid and second.is_running()
     with psycopg.connect(second.conninfo()) as conn:
         assert conn.execute("SELECT 1").fetchone() == (1,)
+
+
+def test_server_settings_scale_with_memory() -> None:
+    gib = 2**30
+    assert server_settings(256 * 2**20)["shared_buffers"] == "128MB"  # floor: PostgreSQL's own default
+    assert server_settings(4 * gib)["shared_buffers"] == "1024MB"
+    assert server_settings(64 * gib)["shared_buffers"] == "2048MB"  # cap
+    assert server_settings(64 * gib)["maintenance_work_mem"] == "1024MB"
+    assert server_settings(4 * gib)["jit"] == "off"
+
+
+def test_tuning_applies_and_alter_system_still_wins(local_root: Path) -> None:
+    server = ensure_embedded_server(local_root)
+    expected = server_settings()
+    assert (server.pgdata / TUNING_FILE).exists()
+    with psycopg.connect(server.conninfo(), autocommit=True) as conn:
+        for name in ("shared_buffers", "work_mem", "jit", "random_page_cost"):
+            shown = conn.execute(f"SHOW {name}").fetchone()
+            assert shown is not None and _normal(shown[0]) == _normal(expected[name]), name
+        conn.execute("ALTER SYSTEM SET work_mem = '7MB'")
+    stop_embedded_server(local_root)
+    server = ensure_embedded_server(local_root)
+    with psycopg.connect(server.conninfo()) as conn:
+        assert conn.execute("SHOW work_mem").fetchone() == ("7MB",)
+    assert (server.pgdata / "postgresql.conf").read_text().count(TUNING_FILE) == 1  # included once
+
+
+def _normal(setting: str) -> str | int:
+    """Sizes in bytes (PostgreSQL shows 2048MB as 2GB); other settings as they are."""
+    units = {"kB": 2**10, "MB": 2**20, "GB": 2**30}
+    if setting[-2:] in units and setting[:-2].isdigit():
+        return int(setting[:-2]) * units[setting[-2:]]
+    return setting
 
 
 def test_server_stops_when_the_last_process_exits(local_root: Path) -> None:

@@ -101,8 +101,76 @@ def test_step_through_0002_with_data(make_database: Callable[..., str]) -> None:
         with engine.connect() as conn:
             assert conn.execute(text("SELECT count(*) FROM sample")).scalar_one() == 3
         migrate.upgrade(url)
-        assert migrate.current_revision(url) == migrate.head_revision() == "0002"
+        assert migrate.current_revision(url) == migrate.head_revision()
         assert {"status", "is_invalid", "search_text", "action_count"} <= _columns(url, "sample")
+    finally:
+        engine.dispose()
+
+
+def _indexes(url: str, table: str) -> set[str]:
+    engine = create_engine(url, poolclass=pool.NullPool)
+    try:
+        return {i["name"] for i in inspect(engine).get_indexes(table)}
+    finally:
+        engine.dispose()
+
+
+def test_step_through_0003_with_data(make_database: Callable[..., str]) -> None:
+    """0002 -> 0003 folds existing transcripts into search_text and copies headline scores; down and up again."""
+    url = make_database(migrated=False)
+    migrate.upgrade(url, "0002")
+    engine = create_engine(url, poolclass=pool.NullPool)
+    try:
+        with engine.begin() as conn:
+            conn.execute(text("INSERT INTO eval_set (eval_set_id) VALUES ('es')"))
+            eval_pk = conn.execute(
+                text("""INSERT INTO eval (eval_set_id, task_id, eval_id, task_name, model, status, location,
+                        file_hash) VALUES ('es', 't', 'e', 'task', 'm', 'success', 'x', 'sha256:0') RETURNING pk""")
+            ).scalar_one()
+            pks = (
+                conn.execute(
+                    text("""INSERT INTO sample (eval_pk, uuid, id, epoch, input, target, search_text)
+                        VALUES (:e, 'u1', '1', 1, '"in"', '"out"', '1 question'),
+                               (:e, 'u2', '2', 1, '"in"', '"out"', '2 question') RETURNING pk"""),
+                    {"e": eval_pk},
+                )
+                .scalars()
+                .all()
+            )
+            conn.execute(
+                text("""INSERT INTO message (sample_pk, message_order, role, content_text, tool_calls,
+                                             tool_error_message)
+                        VALUES (:a, 0, 'user', 'question', NULL, NULL),
+                               (:a, 1, 'assistant', 'let me look', '[{"function": "bash",
+                                    "arguments": {"cmd": "sudo ls"}}]', NULL),
+                               (:a, 2, 'tool', '', NULL, 'permission denied')"""),
+                {"a": pks[0]},
+            )
+            conn.execute(
+                text("""INSERT INTO score (sample_pk, sample_uuid, scorer, value, value_float, is_headline)
+                        VALUES (:a, 'u1', 'match', '"C"', 1.0, true), (:a, 'u1', 'other', '0.5', 0.5, false),
+                               (:b, 'u2', 'match', '"I"', 0.0, true)"""),
+                {"a": pks[0], "b": pks[1]},
+            )
+        assert "ix_message_content_text_trgm" in _indexes(url, "message")
+        migrate.upgrade(url, "0003")
+        with engine.connect() as conn:
+            rows = conn.execute(
+                text("SELECT uuid, headline_value, search_text FROM sample ORDER BY uuid")
+            ).all()
+        assert rows[0].headline_value == 1.0 and rows[1].headline_value == 0.0
+        assert rows[0].search_text.startswith("1 question\nquestion\nlet me look\n")
+        assert "sudo ls" in rows[0].search_text and rows[0].search_text.endswith("permission denied")
+        assert rows[1].search_text == "2 question"  # no messages: unchanged
+        assert "ix_message_content_text_trgm" not in _indexes(url, "message")
+        assert {"ix_sample_completed_at_pk", "ix_sample_headline_value"} <= _indexes(url, "sample")
+
+        migrate.downgrade(url, "0002")
+        assert "ix_message_content_text_trgm" in _indexes(url, "message")
+        assert not {"headline_value", "role_usage", "token_limit"} & _columns(url, "sample")
+        assert "scored_at" not in _columns(url, "score") and "config" not in _columns(url, "eval")
+        migrate.upgrade(url)
+        assert {"headline_value", "role_usage", "token_limit"} <= _columns(url, "sample")
     finally:
         engine.dispose()
 

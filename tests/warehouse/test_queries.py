@@ -21,6 +21,7 @@ from hawk_dagster.warehouse.queries import (
     list_samples,
     sample_location,
 )
+from hawk_dagster.warehouse.rows import search_document
 
 T0 = datetime(2026, 11, 1, tzinfo=UTC)
 
@@ -78,7 +79,8 @@ def engine(warehouse_engine: Engine) -> Engine:
                 limit=limit,
                 completed_at=T0 + timedelta(minutes=n),
                 invalidation_reason="bad sandbox" if invalid else None,
-                search_text=f"{sid} question {sid} answer {uuid}",
+                search_text=search_document(sid, "", "x", [f"question {sid}", text], f"answer {uuid}"),
+                headline_value=match,
             )
             session.add(sample)
             session.flush()

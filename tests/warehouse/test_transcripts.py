@@ -18,7 +18,7 @@ from inspect_ai.log import (
 from sqlalchemy import Engine, text
 
 from hawk_dagster.warehouse.importer import import_eval_set
-from hawk_dagster.warehouse.rows import sample_rows
+from hawk_dagster.warehouse.rows import SAMPLE_COLUMNS, sample_rows
 
 
 def _rows(engine: Engine, query: str, **params: Any) -> list[Any]:
@@ -113,6 +113,43 @@ def test_sample_models_and_model_roles(
         raw=b"{}",
     )
     assert rows.models == ["provider/main"]
+
+
+def test_limits_role_usage_headline_copy_and_scored_at(
+    warehouse_engine: Engine, agent_logs_dir: Path, eval_logs_dir: Path
+) -> None:
+    import_eval_set(warehouse_engine, str(agent_logs_dir), "es-limits-agent")
+    (agent_eval,) = _rows(
+        warehouse_engine,
+        "SELECT config, message_limit, token_limit, time_limit_seconds FROM eval WHERE eval_set_id = 'es-limits-agent'",
+    )
+    assert agent_eval.message_limit == 12 and agent_eval.config["message_limit"] == 12
+    assert agent_eval.token_limit is None and agent_eval.time_limit_seconds is None
+
+    log = read_eval_log(str(_only_log(agent_logs_dir)))
+    assert log.samples
+    for sample in log.samples:
+        (row,) = _rows(warehouse_engine, "SELECT * FROM sample WHERE uuid = :uuid", uuid=sample.uuid)
+        assert row.message_limit == sample.message_limit == 12
+        assert row.role_usage.keys() == sample.role_usage.keys() and "grader" in row.role_usage
+        assert row.role_usage["grader"]["total_tokens"] == sample.role_usage["grader"].total_tokens
+        events = {e.scorer: e.timestamp for e in sample.events if e.event == "score" and not e.intermediate}
+        scores = _rows(
+            warehouse_engine,
+            "SELECT scorer, scored_at, value_float, is_headline FROM score WHERE sample_uuid = :uuid",
+            uuid=sample.uuid,
+        )
+        assert scores and {r.scorer: r.scored_at for r in scores} == events
+        assert row.headline_value == next(r.value_float for r in scores if r.is_headline)
+
+    # the sample that hit the message limit records the ceiling that stopped it
+    import_eval_set(warehouse_engine, str(eval_logs_dir), "es-limits-multi")
+    limited = _rows(
+        warehouse_engine,
+        "SELECT s.limit, s.limit_value, s.message_limit FROM sample s JOIN eval e ON e.pk = s.eval_pk "
+        "WHERE e.eval_set_id = 'es-limits-multi' AND s.status = 'message_limit'",
+    )
+    assert limited and all((r.limit, r.limit_value, r.message_limit) == ("message", 4.0, 4) for r in limited)
 
 
 def test_messages_replaced_not_duplicated_on_forced_reimport(
@@ -234,12 +271,15 @@ def test_search_text_ilike_uses_the_trigram_index(
     assert [r.id for r in _rows(warehouse_engine, query, pattern="add-5%")] == ["add-5"]
     assert "ix_sample_search_text_trgm" in _plan(warehouse_engine, query, pattern="%what is 3+3%")
 
+    # the transcript: a tool result's text, a tool call's argument value, a tool error's message
     import_eval_set(warehouse_engine, str(agent_logs_dir), "es-search-agent")
-    message_query = "SELECT DISTINCT role FROM message WHERE content_text ILIKE :pattern"
-    assert [r.role for r in _rows(warehouse_engine, message_query, pattern="%VALUE OF ALPHA%")] == ["tool"]
-    assert "ix_message_content_text_trgm" in _plan(
-        warehouse_engine, message_query, pattern="%value of alpha%"
-    )
+    agent_samples = sorted(r.id for r in _rows(warehouse_engine, "SELECT id FROM sample s JOIN eval e ON "
+                                               "e.pk = s.eval_pk WHERE e.eval_set_id = 'es-search-agent'"))  # fmt: skip
+    assert agent_samples
+    for pattern in ("%VALUE OF ALPHA: 42%", "%lookup missing%", "%no such key: missing%"):
+        found = sorted(r.id for r in _rows(warehouse_engine, query, pattern=pattern))
+        assert found == agent_samples, pattern
+    assert "ix_sample_search_text_trgm" in _plan(warehouse_engine, query, pattern="%no such key%")
 
 
 def test_headline_score_uses_the_covering_index(warehouse_engine: Engine, eval_logs_dir: Path) -> None:
@@ -275,10 +315,12 @@ def test_rows_sanitise_nul_nan_and_lone_surrogates() -> None:
     assert rows.sample[3] == '"bad \ufffd surrogate"'
     assert rows.sample[5] == "fallback"
     assert rows.messages[0][4] == "hi\ufffdthere"
-    metadata = rows.sample[-2]
+    metadata = rows.sample[SAMPLE_COLUMNS.index("metadata")]
     assert "NaN" in metadata and "\\u0000" not in metadata
     (score,) = rows.scores
-    assert score[3] == '"Infinity"' and score[4] is None and score[-1] is True
+    assert (
+        score[3] == '"Infinity"' and score[4] is None and score[-2] is True and score[-1] is None
+    )  # no events
 
 
 def test_attachment_references_in_messages_are_resolved(tmp_path: Path) -> None:
@@ -301,7 +343,8 @@ def test_attachment_references_in_messages_are_resolved(tmp_path: Path) -> None:
     assert rows.uuid == "u1" and rows.key == ("1", 2)
     assert rows.messages[0][4] == "the real text"
     assert rows.messages[1][4] == "attachment://missing"
-    assert rows.sample[-3] == "1\nthe real text\na\nb"  # search_text: id, input text, targets (no output)
+    # search text: id, targets, then the transcript (the input is its first message); no output
+    assert rows.sample[SAMPLE_COLUMNS.index("search_text")] == "1\na\nb\nthe real text\nattachment://missing"
     shutil.rmtree(tmp_path, ignore_errors=True)
 
 
@@ -309,7 +352,7 @@ def test_rows_fast_path_falls_back_when_a_value_is_not_finite() -> None:
     data = {"id": "x", "epoch": 1, "input": "q", "target": "a", "metadata": {"loss": float("nan")}}
     raw = b'{"id":"x","epoch":1,"input":"q","target":"a","metadata":{"loss":NaN}}'
     rows = sample_rows(data, task_id="t", eval_model=None, headline=lambda s, k: [False] * len(k), raw=raw)
-    assert rows.sample[-2] == '{"loss":"NaN"}'
+    assert rows.sample[SAMPLE_COLUMNS.index("metadata")] == '{"loss":"NaN"}'
 
 
 # ---------------------------------------------------------------------------------------------------------------
