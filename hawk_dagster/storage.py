@@ -16,7 +16,9 @@ STORAGE_ROOT_ENV = "HAWK_STORAGE_ROOT"
 DEFAULT_LOCAL_ROOT = ".hawk"
 
 EVAL_SET_CONFIGS = "configs/eval-sets"
+SCAN_CONFIGS = "configs/scans"
 EVALS = "evals"
+SCANS = "scans"
 
 
 def default_storage_root() -> str:
@@ -68,3 +70,11 @@ class StorageRoot:
 
     def eval_log_dir(self, eval_set_id: str) -> str:
         return self.uri_of(EVALS, eval_set_id)
+
+    @property
+    def scan_configs(self) -> UPath:
+        return self.path(*SCAN_CONFIGS.split("/"))
+
+    def scan_results_dir(self, scan_id: str, eval_set_id: str) -> str:
+        """Where one scan cell's Scout results live: ``scans/<scan_id>/<eval_set_id>/``."""
+        return self.uri_of(SCANS, scan_id, eval_set_id)

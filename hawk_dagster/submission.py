@@ -1,9 +1,9 @@
-"""A submitted eval set: the user's YAML kept verbatim next to its logs, plus where it came from.
+"""A submitted eval set or scan: the user's YAML kept verbatim next to its results, plus where it came from.
 
 Every entry point (``hawk local eval-set``, the configs sensor, ``hawk eval-set``) records a submission before it
 asks Dagster for a run, and the ``eval_logs`` asset reads it back by partition key. So a run re-launched from the
 Dagster UI, or resumed after a crash, runs exactly the config that was submitted, with relative task paths still
-resolving against the folder the config came from.
+resolving against the folder the config came from. Scans are recorded the same way under ``scans/<scan_id>/``.
 """
 
 from __future__ import annotations
@@ -13,15 +13,18 @@ import getpass
 import hashlib
 import json
 from dataclasses import asdict, dataclass
+from typing import Literal
 
-from hawk_dagster.storage import StorageRoot
+from hawk_dagster.storage import EVALS, SCANS, StorageRoot
+
+Kind = Literal["evals", "scans"]
 
 CONFIG_SNAPSHOT = ".config.yaml"
 SUBMISSION_RECORD = ".submission.json"
 
 
 class SubmissionNotFoundError(LookupError):
-    """The eval set has no recorded submission (its partition was added by hand, or the root changed)."""
+    """The eval set or scan has no recorded submission (its partition was added by hand, or the root changed)."""
 
 
 @dataclass(frozen=True)
@@ -62,18 +65,26 @@ def _current_user() -> str:
         return "unknown"
 
 
-def write_submission(storage: StorageRoot, submission: Submission) -> None:
-    """Write the snapshot and its record into ``evals/<id>/`` (creating the folder)."""
-    log_dir = storage.path("evals", submission.eval_set_id)
+def write_submission(storage: StorageRoot, submission: Submission, kind: Kind = EVALS) -> None:
+    """Write the snapshot and its record into ``evals/<id>/`` or ``scans/<id>/`` (creating the folder).
+
+    For scans, ``Submission.eval_set_id`` holds the scan id.
+    """
+    log_dir = storage.path(kind, submission.eval_set_id)
     log_dir.mkdir(parents=True, exist_ok=True)
     log_dir.joinpath(CONFIG_SNAPSHOT).write_text(submission.config_text)
     record = {k: v for k, v in asdict(submission).items() if k != "config_text"}
     log_dir.joinpath(SUBMISSION_RECORD).write_text(json.dumps(record, indent=2) + "\n")
 
 
-def read_submission(storage: StorageRoot, eval_set_id: str) -> Submission:
-    log_dir = storage.path("evals", eval_set_id)
+def read_submission(storage: StorageRoot, eval_set_id: str, kind: Kind = EVALS) -> Submission:
+    log_dir = storage.path(kind, eval_set_id)
     snapshot = log_dir.joinpath(CONFIG_SNAPSHOT)
+    if not snapshot.exists() and kind == SCANS:
+        raise SubmissionNotFoundError(
+            f"scan {eval_set_id!r} has no submitted config at {snapshot}; submit it with `hawk local scan CONFIG`, "
+            f"`hawk scan run CONFIG` or by dropping the YAML into {storage.scan_configs}"
+        )
     if not snapshot.exists():
         raise SubmissionNotFoundError(
             f"eval set {eval_set_id!r} has no submitted config at {snapshot}; submit it with "

@@ -11,6 +11,7 @@ from typing import Any, NoReturn
 import click
 
 from hawk_dagster.config import ConfigError, LoadedEvalSet, load_eval_set_config
+from hawk_dagster.config.loader import LoadedScan, load_scan_config
 
 EXIT_OK, EXIT_EVAL_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 
@@ -49,6 +50,18 @@ def load_config_or_exit(
             )
         if not click.confirm(f"Pass {keys} to inspect_ai.eval_set as they are?", default=False):
             sys.exit(EXIT_BAD_INPUT)
+    return loaded
+
+
+def load_scan_config_or_exit(path: Path) -> LoadedScan:
+    """Validate a scan config statically; print its warnings; exit 2 with every problem when it is invalid."""
+    try:
+        loaded = load_scan_config(path)
+    except ConfigError as ex:
+        click.echo(str(ex), err=True)
+        sys.exit(EXIT_BAD_INPUT)
+    for warning in loaded.warnings:
+        click.echo(f"warning: {warning}", err=True)
     return loaded
 
 

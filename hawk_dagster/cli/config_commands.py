@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import click
 
-from hawk_dagster.cli.common import load_config_or_exit
+from hawk_dagster.cli.common import load_config_or_exit, load_scan_config_or_exit
 from hawk_dagster.config.grid import expand_grid, required_packages
-from hawk_dagster.config.loader import LoadedEvalSet
+from hawk_dagster.config.loader import LoadedEvalSet, read_config_kind
+from hawk_dagster.config.scan_plan import scan_summary
 
 
 @click.command()
@@ -27,11 +29,17 @@ from hawk_dagster.config.loader import LoadedEvalSet
     help="table: the grid for people; json: one object per grid cell, for scripts.",
 )
 def validate(config: Path, output_format: str) -> None:
-    """Check an eval-set CONFIG statically and print the grid it expands to.
+    """Check an eval-set or scan CONFIG statically and print what it would run.
 
-    Nothing is installed, imported or written. Warnings go to stderr; an invalid config prints every problem
-    (file:line:column, field path, what is allowed) and exits with status 2.
+    The kind is read from the content (a scan config has `scanners:`). An eval set prints the grid it expands to; a
+    scan its scanners, sources and filters. Nothing is installed, imported or written. Warnings go to stderr; an
+    invalid config prints every problem (file:line:column, field path, what is allowed) and exits with status 2.
     """
+    if read_config_kind(config) == "scan":
+        scan = load_scan_config_or_exit(config)
+        summary = scan_summary(scan)
+        click.echo(json.dumps(summary, indent=2) if output_format == "json" else _scan_text(summary))
+        return
     loaded = load_config_or_exit(config, skip_confirm=True, confirm_unknown_keys=False)
     if output_format == "json":
         click.echo(json.dumps(_cells_json(loaded), indent=2))
@@ -86,10 +94,40 @@ def _grid_table(loaded: LoadedEvalSet) -> str:
     return "\n".join(out)
 
 
+def _scan_text(summary: dict[str, Any]) -> str:
+    out = [f"scan_id: {summary['scan_id'] or '(generated at submission)'}"]
+    out.append("scanners:")
+    for scanner in summary["scanners"]:
+        args = ", ".join(f"{k}={v!r}" for k, v in scanner["args"].items())
+        own = "  (own filter)" if scanner["filter"] is not None else ""
+        out.append(f"  {scanner['key']}: {scanner['scanner']}({args}){own}")
+    out.append("sources:")
+    for source in summary["sources"]:
+        ((kind, value),) = source.items()
+        out.append(f"  {kind}: {value}")
+    if summary["filter"]:
+        out.append(f"filter: {json.dumps(summary['filter'])}")
+    if summary["models"]:
+        out.append("models: " + ", ".join(summary["models"]))
+    if summary["standing"]:
+        out.append("standing: scans every matching eval set that lands later")
+    if summary["schedule"]:
+        out.append(f"schedule: {summary['schedule']} (UTC)")
+    if summary["secrets"]:
+        out.append(
+            "required secrets: "
+            + ", ".join(summary["secrets"])
+            + " (pass with --secret NAME or --secrets-file)"
+        )
+    if summary["packages"]:
+        out.append("packages to install: " + ", ".join(summary["packages"]))
+    return "\n".join(out)
+
+
 @click.command()
-@click.argument("kind", type=click.Choice(["eval-set"]))
+@click.argument("kind", type=click.Choice(["eval-set", "scan"]))
 def schema(kind: str) -> None:
     """Print the JSON Schema of a config KIND (for editors and the YAML language server)."""
-    from hawk_dagster.config.schema import eval_set_json_schema
+    from hawk_dagster.config.schema import eval_set_json_schema, scan_json_schema
 
-    click.echo(json.dumps(eval_set_json_schema(), indent=2))
+    click.echo(json.dumps(eval_set_json_schema() if kind == "eval-set" else scan_json_schema(), indent=2))

@@ -57,6 +57,9 @@ _TOO_SHORT_HINTS: dict[str, str] = {
     "eval_names": "must list at least one eval name (leave `eval_names` out to keep every eval)",
     "variant_names": "must list at least one variant name (leave `variant_names` out to keep every variant)",
     "reducer": "must list at least one reducer",
+    "where": "must list at least one condition (leave `where` out to keep every transcript)",
+    "scanners": "must list at least one scanner group",
+    "sources": "must list at least one source (`- eval_set_id: ...`)",
 }
 
 

@@ -221,11 +221,16 @@ def required_packages(loaded: LoadedEvalSet) -> list[str]:
         if isinstance(g, (PackageTaskGroup, PackageRegistryGroup, PackageModelGroup))
     ]
     specs.extend(config.packages)
+    return resolve_package_specs(specs, loaded.base_dir)
+
+
+def resolve_package_specs(specs: list[str], base_dir: Path | None) -> list[str]:
+    """Requirements in first-seen order without repeats; local paths made absolute against ``base_dir``."""
     out: list[str] = []
     for spec in specs:
         spec = spec.strip()
-        if loaded.base_dir is not None and (spec == "." or spec.startswith(("./", "../", "~"))):
-            spec = str(resolve_local(loaded.base_dir, spec))
+        if base_dir is not None and (spec == "." or spec.startswith(("./", "../", "~"))):
+            spec = str(resolve_local(base_dir, spec))
         if spec not in out:
             out.append(spec)
     return out

@@ -24,13 +24,23 @@ _RULE = "lowercase letters, digits and '-', starting and ending with a letter or
 
 def validate_eval_set_id(value: str) -> str:
     """Return ``value`` unchanged if it is a valid eval set id; raise ``ValueError`` saying what to change."""
+    return _validate_id(value, "eval set id")
+
+
+def validate_scan_id(value: str) -> str:
+    """The same rules for scan ids (a scan id is a partition key and a Kubernetes label too)."""
+    return _validate_id(value, "scan id")
+
+
+def _validate_id(value: str, what: str) -> str:
+    article = "an" if what[0] in "aeiou" else "a"
     if not isinstance(value, str):
-        raise ValueError(f"an eval set id must be a string of {_RULE}; got {type(value).__name__}")
+        raise ValueError(f"{article} {what} must be a string of {_RULE}; got {type(value).__name__}")
     if not value:
-        raise ValueError(f"an eval set id must not be empty; use {_RULE}")
+        raise ValueError(f"{article} {what} must not be empty; use {_RULE}")
     if len(value) > EVAL_SET_ID_MAX_LENGTH:
         raise ValueError(
-            f"eval set id {value!r} is {len(value)} characters long; at most {EVAL_SET_ID_MAX_LENGTH} are allowed "
+            f"{what} {value!r} is {len(value)} characters long; at most {EVAL_SET_ID_MAX_LENGTH} are allowed "
             "(it becomes a Kubernetes label and namespace suffix)"
         )
     if _ID_RE.match(value):
@@ -42,7 +52,7 @@ def validate_eval_set_id(value: str) -> str:
     else:
         bad = sorted({c for c in value if not (c.islower() or c.isdigit() or c == "-") or not c.isascii()})
         problem = "it contains " + ", ".join(repr(c) for c in bad) if bad else "it has the wrong form"
-    raise ValueError(f"invalid eval set id {value!r}: {problem} ({_RULE})")
+    raise ValueError(f"invalid {what} {value!r}: {problem} ({_RULE})")
 
 
 def sanitize_id_part(text: str) -> str:
@@ -50,9 +60,12 @@ def sanitize_id_part(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
 
 
-def generate_eval_set_id(name: str | None) -> str:
-    """Make a fresh id ``<sanitized name[:26]>-<16 random [a-z0-9]>``; "eval-set" when the name gives nothing."""
-    prefix = sanitize_id_part(name or "")[:_PREFIX_MAX_LENGTH].strip("-") or DEFAULT_ID_PREFIX
+def generate_eval_set_id(name: str | None, default_prefix: str = DEFAULT_ID_PREFIX) -> str:
+    """Make a fresh id ``<sanitized name[:26]>-<16 random [a-z0-9]>``; ``default_prefix`` when the name gives nothing.
+
+    Scan ids follow the same rules (``default_prefix="scan"``).
+    """
+    prefix = sanitize_id_part(name or "")[:_PREFIX_MAX_LENGTH].strip("-") or default_prefix
     suffix = "".join(secrets.choice(_SUFFIX_ALPHABET) for _ in range(_SUFFIX_LENGTH))
     return validate_eval_set_id(f"{prefix}-{suffix}")
 

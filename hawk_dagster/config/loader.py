@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import ValidationError
 
@@ -29,6 +29,7 @@ from hawk_dagster.config.eval_set import (
     EvalSetConfig,
     FileTaskGroup,
 )
+from hawk_dagster.config.scan import ScanConfig
 from hawk_dagster.config.task_sources import (
     CheckResult,
     check_cyber_group,
@@ -65,39 +66,17 @@ def load_eval_set_config(
     ``text`` is None. ``base_dir`` is where relative task paths resolve: by default the folder of a local ``source``;
     a config from elsewhere has none unless given, and then ``path``/``cyber`` task groups are errors.
     """
-    name = str(source)
-    remote = _is_url(name)
-    if text is None:
-        text = _read(name)
-    if base_dir is not None:
-        resolved_base: Path | None = Path(base_dir).expanduser().resolve()
-    elif not remote:
-        resolved_base = Path(name).expanduser().resolve().parent
-    else:
-        resolved_base = None
-
-    try:
-        parsed = parse_yaml(text, file=name)
-    except YamlSyntaxError as exc:
-        raise ConfigError(name, exc.issues) from None
-    data = _top_level_mapping(parsed, name)
+    name, parsed, data, resolved_base = _read_mapping(source, text, base_dir, kind="eval-set")
     issues: list[ConfigIssue] = []
-    data, conversion_problems = to_plain_json(data)
-    for loc, message in conversion_problems:
-        issues.append(_issue(name, parsed, loc, describe_value(_get(parsed.data, loc)), message))
-    for key in list(data):
-        if not isinstance(key, str):
-            issues.append(
-                _issue(name, parsed, (), repr(key), "top-level keys must be words such as tasks or models")
-            )
-            data.pop(key)
+    if detect_config_kind(data) == "scan":
+        issues.append(_issue(name, parsed, ("scanners",), "a `scanners:` key",
+                             "an eval-set config (this is a scan config: run it with `hawk local scan`)"))  # fmt: skip
+        raise ConfigError(name, issues)
     try:
         config = EvalSetConfig.model_validate(data)
     except ValidationError as exc:
         issues.extend(issues_from_validation_error(exc, file=name, data=data, locate=parsed.locate))
         raise ConfigError(name, issues) from None
-    if issues:
-        raise ConfigError(name, issues)
 
     warnings: list[str] = []
     config = _check_local_sources(config, name, parsed, resolved_base, issues, warnings)
@@ -111,6 +90,96 @@ def load_eval_set_config(
     return LoadedEvalSet(
         config=config, source=name, base_dir=resolved_base, warnings=warnings, extra_eval_set_args=extra
     )
+
+
+ConfigKind = Literal["eval-set", "scan"]
+
+
+def detect_config_kind(data: Any) -> ConfigKind:
+    """A scan config is one with a ``scanners`` key; anything else is read as an eval set (by content, not name)."""
+    return "scan" if isinstance(data, dict) and "scanners" in data else "eval-set"
+
+
+def read_config_kind(source: str | Path, *, text: str | None = None) -> ConfigKind:
+    """Which kind of config a file holds (an unparseable file counts as an eval set; loading it says why)."""
+    try:
+        parsed = parse_yaml(text if text is not None else _read(str(source)), file=str(source))
+    except (YamlSyntaxError, ConfigError):
+        return "eval-set"
+    return detect_config_kind(parsed.data)
+
+
+@dataclass(frozen=True)
+class LoadedScan:
+    """A validated scan config and where it came from."""
+
+    config: ScanConfig
+    source: str
+    base_dir: Path | None
+    """Absolute folder that relative scanner package paths resolve against; None for a remote config."""
+    warnings: list[str] = field(default_factory=list)
+
+
+def load_scan_config(
+    source: str | Path, *, text: str | None = None, base_dir: Path | None = None
+) -> LoadedScan:
+    """Load and statically check a scan config; raise ``ConfigError`` listing every problem found."""
+    name, parsed, data, resolved_base = _read_mapping(source, text, base_dir, kind="scan")
+    issues: list[ConfigIssue] = []
+    if detect_config_kind(data) != "scan":
+        hint = (
+            "; this looks like an eval-set config (run it with `hawk local eval-set`)"
+            if "tasks" in data
+            else ""
+        )
+        issues.append(_issue(name, parsed, (), "no `scanners:` key",
+                             f"a scan config: a mapping with `scanners:` and `transcripts:`{hint}"))  # fmt: skip
+        raise ConfigError(name, issues)
+    try:
+        config = ScanConfig.model_validate(data)
+    except ValidationError as exc:
+        issues.extend(issues_from_validation_error(exc, file=name, data=data, locate=parsed.locate))
+        raise ConfigError(name, issues) from None
+    warnings = [
+        f"runner.environment.{key} looks like a secret; declare it under runner.secrets instead"
+        for key in config.runner.environment
+        if _SECRET_LOOKING.search(key)
+    ]
+    return LoadedScan(config=config, source=name, base_dir=resolved_base, warnings=warnings)
+
+
+def _read_mapping(
+    source: str | Path, text: str | None, base_dir: Path | None, *, kind: ConfigKind
+) -> tuple[str, ParsedYaml, dict[str, Any], Path | None]:
+    """Read and parse a config into a plain JSON-like mapping; raise ``ConfigError`` for what is not one."""
+    name = str(source)
+    remote = _is_url(name)
+    if text is None:
+        text = _read(name)
+    if base_dir is not None:
+        resolved_base: Path | None = Path(base_dir).expanduser().resolve()
+    elif not remote:
+        resolved_base = Path(name).expanduser().resolve().parent
+    else:
+        resolved_base = None
+    try:
+        parsed = parse_yaml(text, file=name)
+    except YamlSyntaxError as exc:
+        raise ConfigError(name, exc.issues) from None
+    data = _top_level_mapping(parsed, name, kind)
+    issues: list[ConfigIssue] = []
+    data, conversion_problems = to_plain_json(data)
+    for loc, message in conversion_problems:
+        issues.append(_issue(name, parsed, loc, describe_value(_get(parsed.data, loc)), message))
+    for key in list(data):
+        if not isinstance(key, str):
+            issues.append(
+                _issue(name, parsed, (), repr(key), "top-level keys must be words such as tasks or models")
+            )
+            data.pop(key)
+    if issues:
+        raise ConfigError(name, issues)
+    return name, parsed, data, resolved_base
 
 
 def _is_url(name: str) -> bool:
@@ -135,7 +204,12 @@ def _read(name: str) -> str:
     raise ConfigError(name, [ConfigIssue(file=name, path="", found=problem, allowed="a readable YAML file")])
 
 
-def _top_level_mapping(parsed: ParsedYaml, name: str) -> dict[Any, Any]:
+def _top_level_mapping(parsed: ParsedYaml, name: str, kind: ConfigKind) -> dict[Any, Any]:
+    what = (
+        "an eval-set config: a mapping with at least `tasks:` (see `hawk schema eval-set`)"
+        if kind == "eval-set"
+        else "a scan config: a mapping with `scanners:` and `transcripts:` (see `hawk schema scan`)"
+    )
     if parsed.data is None:
         raise ConfigError(
             name,
@@ -144,7 +218,7 @@ def _top_level_mapping(parsed: ParsedYaml, name: str) -> dict[Any, Any]:
                     file=name,
                     path="",
                     found="an empty file",
-                    allowed="an eval-set config: a mapping with at least `tasks:` (see `hawk schema eval-set`)",
+                    allowed=what,
                 )
             ],
         )

@@ -1,8 +1,8 @@
-"""The published JSON Schema of the eval-set YAML and the README's config reference, both generated from the models.
+"""The published JSON Schemas of the eval-set and scan YAML and the README's config reference, from the models.
 
-Editors (the YAML language server) use the schema for completion and inline errors; a committed copy lives at
-``hawk_dagster/config/schemas/eval-set.schema.json`` and a test keeps it equal to what the models generate.
-Regenerate with ``uv run hawk schema eval-set > hawk_dagster/config/schemas/eval-set.schema.json``.
+Editors (the YAML language server) use the schemas for completion and inline errors; committed copies live in
+``hawk_dagster/config/schemas/`` and a test keeps them equal to what the models generate. Regenerate with
+``uv run hawk schema eval-set > hawk_dagster/config/schemas/eval-set.schema.json`` (and ``scan`` likewise).
 """
 
 from __future__ import annotations
@@ -17,11 +17,20 @@ from hawk_dagster.config.eval_set import EvalSetConfig
 
 JSON_SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
 COMMITTED_SCHEMA_PATH = Path(__file__).parent / "schemas" / "eval-set.schema.json"
+COMMITTED_SCAN_SCHEMA_PATH = Path(__file__).parent / "schemas" / "scan.schema.json"
 
 
 def eval_set_json_schema() -> dict[str, Any]:
     """The JSON Schema of an eval-set config (imports inspect_ai for its GenerateConfig; takes a few seconds)."""
     schema = EvalSetConfig.model_json_schema(mode="validation")
+    return {"$schema": JSON_SCHEMA_DIALECT, **schema}
+
+
+def scan_json_schema() -> dict[str, Any]:
+    """The JSON Schema of a scan config."""
+    from hawk_dagster.config.scan import ScanConfig
+
+    schema = ScanConfig.model_json_schema(mode="validation")
     return {"$schema": JSON_SCHEMA_DIALECT, **schema}
 
 

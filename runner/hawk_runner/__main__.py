@@ -17,7 +17,7 @@ from typing import Any
 
 from dagster_pipes import PipesContext, open_dagster_pipes
 
-from hawk_runner.plan import RunPlan
+from hawk_runner.plan import RunPlan, ScanPlan
 from hawk_runner.reporting import CellProgress
 
 OUTPUT_FILE_ENV = "HAWK_RUNNER_OUTPUT"
@@ -80,6 +80,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"hawk-runner {version('hawk-runner')} on {sys.executable}", flush=True)
     if "DAGSTER_PIPES_CONTEXT" in os.environ:
         with open_dagster_pipes() as pipes:
+            if "scan_plan" in pipes.extras:
+                return _scan_under_pipes(pipes)
             plan = RunPlan.model_validate(pipes.extras["plan"])
             try:
                 outcome = execute(plan, PipesReporter(pipes))
@@ -91,13 +93,38 @@ def main(argv: list[str] | None = None) -> int:
     if len(argv) != 1:
         print("usage: python -m hawk_runner PLAN.json   (normally started by Dagster Pipes)", file=sys.stderr)
         return 2
-    plan = RunPlan.model_validate_json(Path(argv[0]).read_text())
+    document = json.loads(Path(argv[0]).read_text())
+    if "scan_id" in document:
+        from hawk_runner.scan import ScanSetupError, execute_scan
+
+        try:
+            scan_outcome = execute_scan(ScanPlan.model_validate(document), ConsoleReporter())
+        except (MissingSecretsError, ScanSetupError) as ex:
+            print(f"hawk-runner: {ex}", file=sys.stderr)
+            return 2
+        return 0 if scan_outcome.complete else 1
+    plan = RunPlan.model_validate(document)
     try:
         outcome = execute(plan, ConsoleReporter())
     except (MissingSecretsError, TaskLoadError) as ex:
         print(f"hawk-runner: {ex}", file=sys.stderr)
         return 2
     return 0 if outcome.all_succeeded else 1
+
+
+def _scan_under_pipes(pipes: PipesContext) -> int:
+    from hawk_runner.run import MissingSecretsError
+    from hawk_runner.scan import ScanSetupError, execute_scan
+
+    plan = ScanPlan.model_validate(pipes.extras["scan_plan"])
+    try:
+        outcome = execute_scan(plan, PipesReporter(pipes))
+    except (MissingSecretsError, ScanSetupError) as ex:
+        pipes.log.error(str(ex))
+        print(f"hawk-runner: {ex}", file=sys.stderr)
+        return 2
+    # An incomplete scan (some scanner errored on some transcripts) is still a result: the check says so.
+    return 0 if outcome is not None else 1
 
 
 if __name__ == "__main__":

@@ -82,3 +82,45 @@ class RunPlan(_Strict):
     environment: dict[str, str] = Field(default_factory=dict)
     # Extra pip requirement strings for the fresh virtual environment (empty: run in the current one).
     packages: list[str] = Field(default_factory=list)
+
+
+# ------------------------------------------------------------------------------------------------------------- scans
+
+
+class ScannerSpec(_Strict):
+    """One scanner of a scan: created with ``scanner_create(name, args)``; its results are stored under ``key``."""
+
+    key: str
+    name: str
+    args: dict[str, Any] = Field(default_factory=dict)
+    # The scanner's own filter conditions (the transcript filter language), instead of the scan's.
+    where: list[Any] | None = None
+    # Set when the scanner's own filter has a limit: the transcripts chosen for it at submission.
+    transcript_ids: list[str] | None = None
+
+
+class ScanPlan(_Strict):
+    """One scan cell: a scan's scanners over one eval set's logs. No secrets (they arrive as environment variables)."""
+
+    version: Literal[1] = PLAN_VERSION
+    scan_id: str
+    eval_set_id: str
+    log_dir: str
+    """The eval set's log folder (local path or s3:// URL)."""
+    results_dir: str
+    """Where Scout writes this cell's scans (``<root>/scans/<scan_id>/<eval_set_id>``)."""
+    scanners: list[ScannerSpec]
+    where: list[Any] | None = None
+    """The scan's filter conditions for every scanner without its own."""
+    transcript_ids: list[str] | None = None
+    """Set when the scan's filter has a limit: the transcripts of this eval set chosen at submission."""
+    models: list[ModelSpec] = Field(default_factory=list)
+    """Models for LLM scanners; the scan runs once per model (none: once, without a model)."""
+    model_roles: dict[str, ModelSpec] = Field(default_factory=dict)
+    max_transcripts: int | None = None
+    max_processes: int = 1
+    tags: list[str] = Field(default_factory=list)
+    metadata: dict[str, Any] = Field(default_factory=dict)
+    required_secrets: list[str] = Field(default_factory=list)
+    environment: dict[str, str] = Field(default_factory=dict)
+    packages: list[str] = Field(default_factory=list)

@@ -14,7 +14,7 @@ from typing import Any
 
 import yaml
 
-from hawk_runner.plan import RunPlan
+from hawk_runner.plan import RunPlan, ScanPlan
 from hawk_runner.reporting import Reporter
 
 # Inspect arguments the platform sets unless the config overrides them (a top-level key of the same name wins).
@@ -30,7 +30,9 @@ class MissingSecretsError(RuntimeError):
     """Declared secrets absent from the environment; raised before anything starts."""
 
 
-def missing_secrets(plan: RunPlan, environ: dict[str, str] | os._Environ[str] = os.environ) -> list[str]:
+def missing_secrets(
+    plan: RunPlan | ScanPlan, environ: dict[str, str] | os._Environ[str] = os.environ
+) -> list[str]:
     return [name for name in plan.required_secrets if not environ.get(name)]
 
 

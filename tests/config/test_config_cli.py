@@ -129,7 +129,10 @@ def test_schema_command_prints_the_json_schema() -> None:
     assert json.loads(result.stdout) == eval_set_json_schema()
 
 
-def test_schema_command_only_knows_eval_set() -> None:
+def test_schema_command_knows_eval_set_and_scan_only() -> None:
     result = CliRunner().invoke(schema, ["scan"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["title"] == "Hawk scan"
+    result = CliRunner().invoke(schema, ["task"])
     assert result.exit_code == 2
-    assert "eval-set" in result.stderr
+    assert "eval-set" in result.stderr and "scan" in result.stderr
