@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import dagster as dg
 
-from hawk_dagster.assets import ASSETS, eval_logs, eval_warehouse
-from hawk_dagster.partitions import eval_sets_partitions
+from hawk_dagster.assets import ASSETS, eval_logs, eval_warehouse, scan_results
+from hawk_dagster.partitions import eval_sets_partitions, scan_cells_partitions
 from hawk_dagster.resources.runner import EvalRunnerResource
 from hawk_dagster.resources.storage import StorageResource
 from hawk_dagster.resources.warehouse import WarehouseResource
@@ -18,6 +18,7 @@ from hawk_dagster.sensors import SENSORS
 from hawk_dagster.storage import default_storage_root
 
 EVAL_SET_PIPELINE = "eval_set_pipeline"
+SCAN_PIPELINE = "scan_pipeline"
 
 # Logs then warehouse in one run: what `hawk local eval-set` executes. The sensor asks for eval_logs only and the
 # automation sensor below brings eval_warehouse up to date after it.
@@ -26,6 +27,14 @@ eval_set_pipeline = dg.define_asset_job(
     selection=dg.AssetSelection.assets(eval_logs, eval_warehouse),
     partitions_def=eval_sets_partitions,
     description="Run an eval set's grid and import its logs into the warehouse.",
+)
+
+# One scan cell (scan x eval set) per run: what `hawk local scan` executes for each eval set the scan reads.
+scan_pipeline = dg.define_asset_job(
+    SCAN_PIPELINE,
+    selection=dg.AssetSelection.assets(scan_results),
+    partitions_def=scan_cells_partitions,
+    description="Run a scan's scanners over one eval set's transcripts.",
 )
 
 # Dagster's default automation sensor is stopped in OSS; ours runs so eval_warehouse follows eval_logs by itself.
@@ -43,7 +52,7 @@ def build_definitions(
     root = storage_root or default_storage_root()
     return dg.Definitions(
         assets=ASSETS,
-        jobs=[eval_set_pipeline],
+        jobs=[eval_set_pipeline, scan_pipeline],
         sensors=[*SENSORS, hawk_automation],
         resources={
             "storage": StorageResource(root=root),

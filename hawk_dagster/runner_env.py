@@ -22,19 +22,23 @@ class EnvironmentBuildError(RuntimeError):
     """uv could not create the venv or resolve/install the packages; the message carries uv's own words."""
 
 
-def runner_requirement() -> str:
-    """A requirement that installs the very runner this process runs (PEP 610 tells us how it was installed)."""
+def runner_requirement(extras: list[str] | None = None) -> str:
+    """A requirement that installs the very runner this process runs (PEP 610 tells us how it was installed).
+
+    ``extras``: optional parts of the runner, e.g. ``["scan"]`` for Inspect Scout.
+    """
     dist = distribution(RUNNER_DIST)
+    name = f"{RUNNER_DIST}[{','.join(extras)}]" if extras else RUNNER_DIST
     direct_url = dist.read_text("direct_url.json")
     if direct_url:
         info = json.loads(direct_url)
         url = info.get("url", "")
         if "dir_info" in info or url.startswith("file://"):
-            return f"{RUNNER_DIST} @ {url}"
+            return f"{name} @ {url}"
         if "vcs_info" in info:
             vcs = info["vcs_info"]
-            return f"{RUNNER_DIST} @ {vcs['vcs']}+{url}@{vcs['commit_id']}"
-    return f"{RUNNER_DIST}=={dist.version}"
+            return f"{name} @ {vcs['vcs']}+{url}@{vcs['commit_id']}"
+    return f"{name}=={dist.version}"
 
 
 def _uv(args: list[str], what: str) -> None:
@@ -44,13 +48,13 @@ def _uv(args: list[str], what: str) -> None:
         raise EnvironmentBuildError(f"{what} failed (uv exit {proc.returncode}):\n{tail}")
 
 
-def build_runner_venv(packages: list[str], dest: Path) -> Path:
-    """Create ``dest`` as a venv holding the runner and ``packages``; return its Python executable."""
+def build_runner_venv(packages: list[str], dest: Path, *, extras: list[str] | None = None) -> Path:
+    """Create ``dest`` as a venv holding the runner (with ``extras``) and ``packages``; return its Python."""
     version = f"{sys.version_info.major}.{sys.version_info.minor}"
     _uv(["venv", "--quiet", "--python", version, str(dest)], f"creating the runner environment in {dest}")
     python = dest / "bin" / "python"
     _uv(
-        ["pip", "install", "--quiet", "--python", str(python), runner_requirement(), *packages],
+        ["pip", "install", "--quiet", "--python", str(python), runner_requirement(extras), *packages],
         "installing the eval set's packages (" + ", ".join(packages) + ")",
     )
     return python

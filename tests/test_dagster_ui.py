@@ -24,6 +24,7 @@ from tests.grids import write_grid
 pytestmark = pytest.mark.slow
 
 EVAL_SETS = "eval_sets"
+SCANS = "scans"
 
 ASSETS_QUERY = """
 {
@@ -87,7 +88,15 @@ def test_webserver_shows_assets_partitions_automation_and_running_sensors(tmp_pa
     command = [str(BIN / "dagster-webserver")]
     with dagster_server(command, env=_server_env(tmp_path), log_path=tmp_path / "webserver.log") as server:
         nodes = {"/".join(n["assetKey"]["path"]): n for n in server.graphql(ASSETS_QUERY)["assetNodes"]}
-        assert set(nodes) == {"eval_logs", "eval_warehouse"}
+        assert set(nodes) == {"eval_logs", "eval_warehouse", "scan_results"}
+        scan_node = nodes.pop("scan_results")
+        scan_partitions = scan_node["partitionDefinition"]
+        assert scan_partitions["type"] == "MULTIPARTITIONED", scan_partitions
+        assert {d["dynamicPartitionsDefinitionName"] for d in scan_partitions["dimensionTypes"]} == {
+            EVAL_SETS,
+            SCANS,
+        }
+        assert {"/".join(k["path"]) for k in scan_node["dependencyKeys"]} == {"eval_logs"}
         for name, node in nodes.items():
             partitions = node["partitionDefinition"]
             assert partitions is not None, name

@@ -15,6 +15,7 @@ from tests.dagster_servers import BIN, REPO, WORKSPACE, dagster_home
 
 EVAL_LOGS = dg.AssetKey("eval_logs")
 EVAL_WAREHOUSE = dg.AssetKey("eval_warehouse")
+SCAN_RESULTS = dg.AssetKey("scan_results")
 
 
 def _spec(key: dg.AssetKey) -> dg.AssetSpec:
@@ -23,11 +24,37 @@ def _spec(key: dg.AssetKey) -> dg.AssetSpec:
 
 
 def test_assets_are_partitioned_by_eval_sets() -> None:
-    assert set(defs.resolve_asset_graph().get_all_asset_keys()) == {EVAL_LOGS, EVAL_WAREHOUSE}
+    assert set(defs.resolve_asset_graph().get_all_asset_keys()) == {EVAL_LOGS, EVAL_WAREHOUSE, SCAN_RESULTS}
     for key in (EVAL_LOGS, EVAL_WAREHOUSE):
         partitions = _spec(key).partitions_def
         assert isinstance(partitions, dg.DynamicPartitionsDefinition), key
         assert partitions.name == "eval_sets"
+
+
+def test_scan_cells_map_to_the_eval_set_partition_they_read() -> None:
+    spec = _spec(SCAN_RESULTS)
+    partitions = spec.partitions_def
+    assert isinstance(partitions, dg.MultiPartitionsDefinition)
+    assert {d.name: d.partitions_def.name for d in partitions.partitions_defs} == {  # type: ignore[attr-defined]
+        "scan": "scans",
+        "eval_set": "eval_sets",
+    }
+    (dep,) = spec.deps
+    assert dep.asset_key == EVAL_LOGS
+    assert isinstance(dep.partition_mapping, dg.MultiToSingleDimensionPartitionMapping)
+    assert dep.partition_mapping.partition_dimension_name == "eval_set"
+
+    # Read through Dagster's own mapping: the cell (scan s1, eval set es-a) reads eval_logs partition es-a.
+    instance = dg.DagsterInstance.ephemeral()
+    instance.add_dynamic_partitions("scans", ["s1"])
+    instance.add_dynamic_partitions("eval_sets", ["es-a", "es-b"])
+    upstream = dep.partition_mapping.get_upstream_mapped_partitions_result_for_partitions(
+        partitions.subset_with_partition_keys([dg.MultiPartitionKey({"scan": "s1", "eval_set": "es-a"})]),
+        partitions,
+        _spec(EVAL_LOGS).partitions_def,
+        dynamic_partitions_store=instance,
+    )
+    assert set(upstream.partitions_subset.get_partition_keys()) == {"es-a"}
 
 
 def test_warehouse_follows_logs_eagerly() -> None:

@@ -187,3 +187,118 @@ def _report(
         console.print(f"[red]checks failed:[/red] {', '.join(failed_checks)}")
         return EXIT_EVAL_FAILED
     return EXIT_OK
+
+
+@local.command("scan")
+@click.argument("config", type=click.Path(path_type=Path, dir_okay=False))
+@click.option(
+    "--direct", is_flag=True, help="Run Scout inside this process, in the current environment (debugging)."
+)
+@secrets_options
+def local_scan(
+    config: Path, direct: bool, secret_names: tuple[str, ...], secrets_files: tuple[Path, ...]
+) -> None:
+    """Run CONFIG's scanners over the transcripts of the eval sets it names, one Dagster run per eval set.
+
+    Exit codes: 0 every scanner ran on every transcript, 1 a cell failed or some transcripts errored (see
+    `hawk scan resume`), 2 bad input (nothing is launched: e.g. an eval set that does not exist).
+    """
+    from hawk_dagster.cli.common import load_scan_config_or_exit
+    from hawk_dagster.scan_planning import submit_scan
+    from hawk_dagster.scan_sources import UnknownEvalSetError
+
+    if not config.is_file():
+        fail_bad_input(f"{config}: no such file")
+    loaded = load_scan_config_or_exit(config)
+    storage = StorageRoot.from_env()
+    scan_id = loaded.config.scan_id or generate_eval_set_id(loaded.config.name, "scan")
+    try:
+        secrets = collect_secrets(secret_names, secrets_files)
+        check_required(loaded.config.all_secret_names(), secrets)
+        resolution = submit_scan(storage, loaded, scan_id=scan_id, config_text=config.read_text())
+    except (SecretsError, UnknownEvalSetError) as ex:
+        fail_bad_input(str(ex))
+    os.environ.update(secrets)  # inherited by the runner process only; never written anywhere
+    state_dir = storage.state_dir
+    runner_output = state_dir / "runner-logs" / f"{scan_id}.log"
+    exit_quickly(_run_scan_cells(storage, state_dir, scan_id, resolution.eval_set_ids, direct, runner_output))
+
+
+def _run_scan_cells(
+    storage: StorageRoot,
+    state_dir: Path,
+    scan_id: str,
+    eval_set_ids: list[str],
+    direct: bool,
+    runner_output: Path,
+) -> int:
+    from hawk_dagster.cli.live_view import stdout_console
+    from hawk_dagster.definitions import SCAN_PIPELINE, build_definitions
+    from hawk_dagster.local_instance import local_instance
+    from hawk_dagster.partitions import EVAL_SETS, SCANS, scan_cell_key
+
+    console = stdout_console()
+    instance = local_instance(state_dir)
+    if not instance.has_dynamic_partition(SCANS, scan_id):
+        instance.add_dynamic_partitions(SCANS, [scan_id])
+    new_eval_sets = [e for e in eval_set_ids if not instance.has_dynamic_partition(EVAL_SETS, e)]
+    if new_eval_sets:
+        instance.add_dynamic_partitions(EVAL_SETS, new_eval_sets)
+    defs = build_definitions(
+        storage_root=storage.uri, direct=direct, runner_output=None if direct else str(runner_output)
+    )
+    job = defs.resolve_job_def(SCAN_PIPELINE)
+    console.print(f"scan [bold]{scan_id}[/bold]: {len(eval_set_ids)} eval set(s)")
+    rows: list[tuple[str, dict[str, Any]]] = []
+    failed: list[str] = []
+    for eval_set_id in eval_set_ids:
+        console.print(f"  scanning {eval_set_id} ...")
+        result = job.execute_in_process(
+            instance=instance,
+            partition_key=str(scan_cell_key(scan_id, eval_set_id)),
+            raise_on_error=False,
+            run_config={"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}},
+            tags={"hawk/source": "hawk local scan"},
+        )
+        metadata = _materialization_metadata(result, "scan_results")
+        rows.append((eval_set_id, metadata))
+        if not result.success:
+            failed.append(eval_set_id)
+            for event in result.all_events:
+                if event.is_step_failure and event.step_failure_data and event.step_failure_data.error:
+                    console.print(f"[red]{eval_set_id} failed:[/red] {event.step_failure_data.error.message}")
+    console.print(_scan_table(rows))
+    console.print(f"results:   {storage.uri_of('scans', scan_id)}")
+    console.print(f"dagster:   `hawk dev` (DAGSTER_HOME={state_dir / 'dagster'}) shows the scan's runs")
+    incomplete = [e for e, m in rows if m and not m.get("complete")]
+    if failed:
+        if not direct:
+            console.print(f"runner output: {runner_output}")
+        return EXIT_EVAL_FAILED
+    if incomplete:
+        console.print(
+            f"[red]some transcripts errored in:[/red] {', '.join(incomplete)}; `hawk scan resume {scan_id}`"
+        )
+        return EXIT_EVAL_FAILED
+    return EXIT_OK
+
+
+def _scan_table(rows: list[tuple[str, dict[str, Any]]]) -> Any:
+    from rich.table import Table
+
+    table = Table(title="scan results")
+    for column in ("eval set", "scanner", "model", "transcripts", "results", "errors"):
+        table.add_column(
+            column, justify="right" if column in ("transcripts", "results", "errors") else "left"
+        )
+    for eval_set_id, metadata in rows:
+        for scanner in metadata.get("scanners") or []:
+            table.add_row(
+                eval_set_id,
+                scanner["key"],
+                scanner.get("model") or "-",
+                str(scanner["scans"]),
+                str(scanner["results"]),
+                str(scanner["errors"]),
+            )
+    return table

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import dagster as dg
-from hawk_runner.plan import RunPlan
+from hawk_runner.plan import RunPlan, ScanPlan
 from hawk_runner.reporting import CellProgress
 from pydantic import Field
 
@@ -67,6 +67,16 @@ class EvalRunnerResource(dg.ConfigurableResource):
     )
 
     def run(self, context: dg.AssetExecutionContext, plan: RunPlan) -> Iterator[Any]:
+        """Run an eval set's grid; yields the ``eval_logs`` materialisation and check."""
+        yield from self._run(context, plan, "plan")
+
+    def run_scan(self, context: dg.AssetExecutionContext, plan: ScanPlan) -> Iterator[Any]:
+        """Run one scan cell; yields the ``scan_results`` materialisation and check."""
+        yield from self._run(context, plan, "scan_plan")
+
+    def _run(
+        self, context: dg.AssetExecutionContext, plan: RunPlan | ScanPlan, extras_key: str
+    ) -> Iterator[Any]:
         if self.direct:
             yield from self._run_in_process(context, plan)
             return
@@ -74,19 +84,25 @@ class EvalRunnerResource(dg.ConfigurableResource):
             python = sys.executable
             if plan.packages:
                 context.log.info(f"building a fresh environment with: {', '.join(plan.packages)}")
-                python = str(build_runner_venv(plan.packages, Path(tmp) / "venv"))
+                extras = ["scan"] if isinstance(plan, ScanPlan) else []
+                python = str(build_runner_venv(plan.packages, Path(tmp) / "venv", extras=extras))
             env = {"HAWK_RUNNER_OUTPUT": self.output_file} if self.output_file else {}
             client = dg.PipesSubprocessClient(env=env)
             invocation = client.run(
                 context=context,
                 command=[python, "-m", "hawk_runner"],
-                extras={"plan": plan.model_dump(mode="json")},
+                extras={extras_key: plan.model_dump(mode="json")},
             )
             yield from invocation.get_results()
 
-    def _run_in_process(self, context: dg.AssetExecutionContext, plan: RunPlan) -> Iterator[Any]:
-        from hawk_runner.run import execute
-
+    def _run_in_process(self, context: dg.AssetExecutionContext, plan: RunPlan | ScanPlan) -> Iterator[Any]:
         reporter = _ContextReporter(context)
-        execute(plan, reporter)
+        if isinstance(plan, ScanPlan):
+            from hawk_runner.scan import execute_scan
+
+            execute_scan(plan, reporter)
+        else:
+            from hawk_runner.run import execute
+
+            execute(plan, reporter)
         yield from reporter.results
