@@ -88,7 +88,9 @@ def test_webserver_shows_assets_partitions_automation_and_running_sensors(tmp_pa
     command = [str(BIN / "dagster-webserver")]
     with dagster_server(command, env=_server_env(tmp_path), log_path=tmp_path / "webserver.log") as server:
         nodes = {"/".join(n["assetKey"]["path"]): n for n in server.graphql(ASSETS_QUERY)["assetNodes"]}
-        assert set(nodes) == {"eval_logs", "eval_warehouse", "scan_results"}
+        assert set(nodes) == {"eval_logs", "eval_warehouse", "scan_results", "scan_warehouse"}
+        scan_warehouse_node = nodes.pop("scan_warehouse")
+        assert {"/".join(k["path"]) for k in scan_warehouse_node["dependencyKeys"]} == {"scan_results"}
         scan_node = nodes.pop("scan_results")
         scan_partitions = scan_node["partitionDefinition"]
         assert scan_partitions["type"] == "MULTIPARTITIONED", scan_partitions

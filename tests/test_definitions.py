@@ -24,7 +24,12 @@ def _spec(key: dg.AssetKey) -> dg.AssetSpec:
 
 
 def test_assets_are_partitioned_by_eval_sets() -> None:
-    assert set(defs.resolve_asset_graph().get_all_asset_keys()) == {EVAL_LOGS, EVAL_WAREHOUSE, SCAN_RESULTS}
+    assert set(defs.resolve_asset_graph().get_all_asset_keys()) == {
+        EVAL_LOGS,
+        EVAL_WAREHOUSE,
+        SCAN_RESULTS,
+        dg.AssetKey("scan_warehouse"),
+    }
     for key in (EVAL_LOGS, EVAL_WAREHOUSE):
         partitions = _spec(key).partitions_def
         assert isinstance(partitions, dg.DynamicPartitionsDefinition), key
@@ -55,6 +60,23 @@ def test_scan_cells_map_to_the_eval_set_partition_they_read() -> None:
         dynamic_partitions_store=instance,
     )
     assert set(upstream.partitions_subset.get_partition_keys()) == {"es-a"}
+
+
+def test_scan_cells_automation_standing_and_warehouse_eager() -> None:
+    results = _spec(SCAN_RESULTS).automation_condition
+    assert results is not None
+    names = []
+    pending = [results]
+    while pending:
+        condition = pending.pop()
+        names.append(condition.name)
+        pending.extend(condition.children)
+    assert "standing_scan_cell" in names and results.children[0].get_label() == "eager"
+    warehouse = _spec(dg.AssetKey("scan_warehouse"))
+    assert [dep.asset_key for dep in warehouse.deps] == [SCAN_RESULTS]
+    assert (
+        warehouse.automation_condition is not None and warehouse.automation_condition.get_label() == "eager"
+    )
 
 
 def test_warehouse_follows_logs_eagerly() -> None:

@@ -19,7 +19,7 @@ from hawk_dagster.cli.common import (
     secrets_options,
     skip_confirm_option,
 )
-from hawk_dagster.cli.state import remember_eval_set
+from hawk_dagster.cli.state import remember_eval_set, remember_scan
 from hawk_dagster.config.grid import build_run_plan
 from hawk_dagster.config.ids import generate_eval_set_id
 from hawk_dagster.secrets import SecretsError, check_required, collect_secrets
@@ -219,9 +219,15 @@ def local_scan(
     except (SecretsError, UnknownEvalSetError) as ex:
         fail_bad_input(str(ex))
     os.environ.update(secrets)  # inherited by the runner process only; never written anywhere
+    remember_scan(scan_id)
+    exit_quickly(run_scan_cells(storage, scan_id, resolution.eval_set_ids, direct))
+
+
+def run_scan_cells(storage: StorageRoot, scan_id: str, eval_set_ids: list[str], direct: bool) -> int:
+    """Run (or resume) every given cell of a submitted scan through the local Dagster instance; the exit code."""
     state_dir = storage.state_dir
     runner_output = state_dir / "runner-logs" / f"{scan_id}.log"
-    exit_quickly(_run_scan_cells(storage, state_dir, scan_id, resolution.eval_set_ids, direct, runner_output))
+    return _run_scan_cells(storage, state_dir, scan_id, eval_set_ids, direct, runner_output)
 
 
 def _run_scan_cells(

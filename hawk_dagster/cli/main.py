@@ -24,6 +24,7 @@ _COMMANDS = {
     "dev": "hawk_dagster.cli.dev:dev",
     "list": "hawk_dagster.cli.results:list_group",
     "transcript": "hawk_dagster.cli.results:transcript",
+    "scan": "hawk_dagster.cli.scan:scan_group",
 }
 
 

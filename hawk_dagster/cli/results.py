@@ -1,4 +1,4 @@
-"""``hawk list eval-sets|evals|samples`` and ``hawk transcript``: reading the warehouse from the terminal.
+"""``hawk list eval-sets|evals|samples|scans`` and ``hawk transcript``: reading the warehouse from the terminal.
 
 Tables for people, ``--format json|csv`` for machines. Without an EVAL_SET_ID, commands use the last eval set this
 user ran. An id the warehouse does not hold exits with status 2.
@@ -65,7 +65,7 @@ def _emit(rows: list[dict[str, Any]], columns: Sequence[str], output_format: str
         table = Table(title=title)
         for column in columns:
             # ids are copied into other commands: never cut them
-            keep_whole = column in ("uuid", "eval_set_id")
+            keep_whole = column in ("uuid", "eval_set_id", "scan_id")
             table.add_column(column, no_wrap=keep_whole, min_width=22 if column == "uuid" else None)
         for row in rows:
             table.add_row(*("" if row.get(c) is None else str(_plain(row.get(c))) for c in columns))
@@ -129,6 +129,23 @@ def list_evals(eval_set_id: str | None, output_format: str) -> None:
         "headline_value",
     ]
     _emit(rows, columns, output_format, f"Evals of {chosen}")
+
+
+SCAN_COLUMNS = ("scan_id", "name", "created_by", "created_at", "scanners", "eval_sets", "results", "errors",
+                "complete", "standing", "schedule")  # fmt: skip
+
+
+@list_group.command("scans")
+@click.option("--search", help="Match scan id, name or submitter (case-insensitive substring).")
+@click.option("--limit", default=20, show_default=True, type=click.IntRange(1))
+@click.option("--offset", default=0, type=click.IntRange(0))
+@click.option("--format", "output_format", type=FORMATS, default="table", show_default=True)
+def list_scans(search: str | None, limit: int, offset: int, output_format: str) -> None:
+    """Scans in the warehouse, newest first: scanners, eval sets read, results, errors, completeness."""
+    from hawk_dagster.warehouse.queries import list_scans as query
+
+    page = query(_engine(), search=search, limit=limit, offset=offset)
+    _emit(page.rows, SCAN_COLUMNS, output_format, f"scans ({page.total} in all)")
 
 
 @list_group.command("samples")

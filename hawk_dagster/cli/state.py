@@ -15,18 +15,34 @@ def _state_dir() -> Path:
     return Path(base) / "hawk-dagster"
 
 
-def remember_eval_set(eval_set_id: str) -> None:
+def _remember(name: str, value: str) -> None:
     try:
         folder = _state_dir()
         folder.mkdir(parents=True, exist_ok=True)
-        (folder / "last-eval-set-id").write_text(eval_set_id + "\n")
+        (folder / name).write_text(value + "\n")
     except OSError:  # a read-only home must not fail a run
         pass
 
 
-def last_eval_set() -> str | None:
+def _last(name: str) -> str | None:
     try:
-        value = (_state_dir() / "last-eval-set-id").read_text().strip()
+        value = (_state_dir() / name).read_text().strip()
     except OSError:
         return None
     return value or None
+
+
+def remember_eval_set(eval_set_id: str) -> None:
+    _remember("last-eval-set-id", eval_set_id)
+
+
+def last_eval_set() -> str | None:
+    return _last("last-eval-set-id")
+
+
+def remember_scan(scan_id: str) -> None:
+    _remember("last-scan-id", scan_id)
+
+
+def last_scan() -> str | None:
+    return _last("last-scan-id")

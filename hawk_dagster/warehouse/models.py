@@ -433,3 +433,93 @@ class ModelRole(Base):
     updated_at: Mapped[datetime] = _updated_at()
 
     __table_args__ = (UniqueConstraint("eval_pk", "role"), Index(None, "model"))
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Scans (revision 0004)
+
+
+class Scan(Base):
+    """One row per submitted scan (Inspect Scout scanners over earlier eval sets' transcripts)."""
+
+    __tablename__ = "scan"
+
+    pk: Mapped[PyUUID] = _pk()
+    scan_id: Mapped[str] = mapped_column(unique=True)
+    name: Mapped[str | None]
+    config: Mapped[dict[str, Any] | None] = mapped_column(comment="Snapshot of the submitted scan config")
+    created_by: Mapped[str | None]
+    tags: Mapped[list[str]] = mapped_column(ARRAY(Text), server_default=text("'{}'::text[]"))
+    meta: Mapped[dict[str, Any]] = mapped_column("metadata", server_default=text("'{}'::jsonb"))
+    standing: Mapped[bool] = mapped_column(server_default=text("false"))
+    schedule: Mapped[str | None] = mapped_column(comment="Cron expression of scheduled re-runs")
+    created_at: Mapped[datetime] = _created_at()
+    updated_at: Mapped[datetime] = _updated_at()
+
+
+class ScanSource(Base):
+    """Which eval set a scan read, with which model, from which ``eval_logs`` materialisation, and how far it got."""
+
+    __tablename__ = "scan_source"
+
+    pk: Mapped[PyUUID] = _pk()
+    scan_pk: Mapped[PyUUID] = mapped_column(ForeignKey("scan.pk", ondelete="CASCADE"))
+    eval_set_id: Mapped[str]
+    model: Mapped[str] = mapped_column(server_default=text("''"), comment="Scan model; '' when none")
+    location: Mapped[str] = mapped_column(comment="Scout's scan folder (scan_id=...)")
+    scout_scan_id: Mapped[str | None] = mapped_column(comment="Scout's own id of the scan")
+    complete: Mapped[bool]
+    transcripts: Mapped[int | None] = mapped_column(comment="Transcripts the scan covered")
+    eval_logs_run_id: Mapped[str | None] = mapped_column(
+        comment="Dagster run that materialised the eval_logs partition the scan read"
+    )
+    eval_logs_data_version: Mapped[str | None] = mapped_column(
+        comment="Data version of that eval_logs materialisation"
+    )
+    imported_at: Mapped[datetime] = mapped_column(server_default=text("now()"))
+    created_at: Mapped[datetime] = _created_at()
+    updated_at: Mapped[datetime] = _updated_at()
+
+    __table_args__ = (UniqueConstraint("scan_pk", "eval_set_id", "model"), Index(None, "eval_set_id"))
+
+
+class ScannerResult(Base):
+    """One row per scanner result: a transcript (sample) x scanner key x label, with the value raw and normalised."""
+
+    __tablename__ = "scanner_result"
+
+    pk: Mapped[PyUUID] = _pk()
+    scan_pk: Mapped[PyUUID] = mapped_column(ForeignKey("scan.pk", ondelete="CASCADE"))
+    scan_source_pk: Mapped[PyUUID] = mapped_column(ForeignKey("scan_source.pk", ondelete="CASCADE"))
+    sample_pk: Mapped[PyUUID | None] = mapped_column(
+        ForeignKey("sample.pk", ondelete="SET NULL"),
+        comment="The scanned sample, when the warehouse holds it",
+    )
+    transcript_id: Mapped[str] = mapped_column(comment="Scout transcript id = Inspect sample uuid")
+    result_uuid: Mapped[str | None] = mapped_column(comment="Scout's id of the result")
+    scanner_key: Mapped[str]
+    scanner_name: Mapped[str | None]
+    label: Mapped[str | None] = mapped_column(comment="Label of one result of a scanner that returns several")
+    value: Mapped[Any] = mapped_column(JSON_TYPE, nullable=True, comment="Value as the scanner returned it")
+    value_type: Mapped[str | None]
+    value_float: Mapped[float | None] = mapped_column(
+        comment="Numeric value; NULL when it has no numeric meaning"
+    )
+    answer: Mapped[str | None]
+    explanation: Mapped[str | None]
+    meta: Mapped[dict[str, Any]] = mapped_column("metadata", server_default=text("'{}'::jsonb"))
+    error: Mapped[str | None] = mapped_column(
+        comment="The scanner's error on this transcript (no value then)"
+    )
+    error_type: Mapped[str | None]
+    total_tokens: Mapped[int | None] = mapped_column(BigInteger)
+    model_usage: Mapped[dict[str, Any]] = mapped_column(server_default=text("'{}'::jsonb"))
+    scanned_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = _created_at()
+
+    __table_args__ = (
+        Index(None, "sample_pk", "scanner_key"),
+        Index(None, "scan_pk", "scanner_key"),
+        Index(None, "scan_source_pk"),
+        Index(None, "transcript_id"),
+    )

@@ -8,6 +8,7 @@ sample's text and its whole transcript (see ``rows.search_document``).
 from __future__ import annotations
 
 import csv
+import json
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -16,7 +17,7 @@ from typing import IO, Any
 from sqlalchemy import Engine, Select, and_, distinct, func, or_, select, true
 from sqlalchemy.sql import ColumnElement
 
-from hawk_dagster.warehouse.models import Eval, EvalSet, Sample, Score
+from hawk_dagster.warehouse.models import Eval, EvalSet, Sample, Scan, ScannerResult, ScanSource, Score
 
 
 class UnknownIdError(LookupError):
@@ -278,6 +279,134 @@ def sample_location(engine: Engine, uuid: str) -> dict[str, Any]:
     return dict(row._mapping)
 
 
+# ---------------------------------------------------------------------------------------------------------- scans
+
+
+def list_scans(engine: Engine, *, search: str | None = None, limit: int = 50, offset: int = 0) -> Page:
+    """Scans, newest first: eval sets read, results, errors, and whether every cell is complete."""
+    sources = (
+        select(
+            ScanSource.scan_pk.label("scan_pk"),
+            func.count(distinct(ScanSource.eval_set_id)).label("eval_sets"),
+            func.bool_and(ScanSource.complete).label("complete"),
+        )
+        .group_by(ScanSource.scan_pk)
+        .subquery()
+    )
+    results = (
+        select(
+            ScannerResult.scan_pk.label("scan_pk"),
+            func.count().filter(ScannerResult.error.is_(None)).label("results"),
+            func.count().filter(ScannerResult.error.is_not(None)).label("errors"),
+            func.count(distinct(ScannerResult.scanner_key)).label("scanners"),
+        )
+        .group_by(ScannerResult.scan_pk)
+        .subquery()
+    )
+    query = (
+        select(
+            Scan.scan_id,
+            Scan.name,
+            Scan.created_by,
+            Scan.created_at,
+            func.coalesce(results.c.scanners, 0).label("scanners"),
+            func.coalesce(sources.c.eval_sets, 0).label("eval_sets"),
+            func.coalesce(results.c.results, 0).label("results"),
+            func.coalesce(results.c.errors, 0).label("errors"),
+            sources.c.complete,
+            Scan.standing,
+            Scan.schedule,
+        )
+        .outerjoin(sources, sources.c.scan_pk == Scan.pk)
+        .outerjoin(results, results.c.scan_pk == Scan.pk)
+    )
+    if search:
+        query = query.where(
+            or_(
+                Scan.scan_id.icontains(search, autoescape=True),
+                Scan.name.icontains(search, autoescape=True),
+                Scan.created_by.icontains(search, autoescape=True),
+            )
+        )
+    return _page(engine, query, order_by=[Scan.created_at.desc(), Scan.scan_id], limit=limit, offset=offset)
+
+
+SCANNER_RESULT_COLUMNS = (
+    "scan_id", "eval_set_id", "model", "scanner_key", "scanner_name", "transcript_id", "sample_id", "epoch", "task",
+    "sample_model", "label", "value", "value_type", "value_float", "answer", "explanation", "error", "total_tokens",
+    "scanned_at",
+)  # fmt: skip
+
+
+def export_scanner_results_csv(
+    engine: Engine, scan_id: str, out: IO[str], *, scanner_key: str | None = None
+) -> int:
+    """Every result of a scan (or of one scanner key) as CSV, joined to the sample it read; returns the row count."""
+    with engine.connect() as conn:
+        scan_pk = conn.execute(select(Scan.pk).where(Scan.scan_id == scan_id)).scalar()
+        if scan_pk is None:
+            raise UnknownIdError(f"no scan {scan_id!r} in the warehouse")
+        if scanner_key is not None:
+            keys = (
+                conn.execute(
+                    select(distinct(ScannerResult.scanner_key)).where(ScannerResult.scan_pk == scan_pk)
+                )
+                .scalars()
+                .all()
+            )
+            if scanner_key not in keys:
+                raise UnknownIdError(
+                    f"scan {scan_id!r} has no scanner {scanner_key!r}; its scanners: {', '.join(sorted(keys)) or 'none'}"
+                )
+    query = (
+        select(
+            Scan.scan_id,
+            ScanSource.eval_set_id,
+            ScanSource.model,
+            ScannerResult.scanner_key,
+            ScannerResult.scanner_name,
+            ScannerResult.transcript_id,
+            Sample.id.label("sample_id"),
+            Sample.epoch,
+            Eval.task_name.label("task"),
+            Eval.model.label("sample_model"),
+            ScannerResult.label,
+            ScannerResult.value,
+            ScannerResult.value_type,
+            ScannerResult.value_float,
+            ScannerResult.answer,
+            ScannerResult.explanation,
+            ScannerResult.error,
+            ScannerResult.total_tokens,
+            ScannerResult.scanned_at,
+        )
+        .join(ScanSource, ScanSource.pk == ScannerResult.scan_source_pk)
+        .join(Scan, Scan.pk == ScannerResult.scan_pk)
+        .outerjoin(Sample, Sample.pk == ScannerResult.sample_pk)
+        .outerjoin(Eval, Eval.pk == Sample.eval_pk)
+        .where(ScannerResult.scan_pk == scan_pk)
+        .order_by(
+            ScanSource.eval_set_id,
+            ScanSource.model,
+            ScannerResult.scanner_key,
+            ScannerResult.transcript_id,
+            ScannerResult.label,
+        )
+    )
+    if scanner_key is not None:
+        query = query.where(ScannerResult.scanner_key == scanner_key)
+    writer = csv.writer(out)
+    writer.writerow(SCANNER_RESULT_COLUMNS)
+    count = 0
+    with engine.connect() as conn:
+        for row in conn.execution_options(stream_results=True, yield_per=2000).execute(query):
+            values = dict(row._mapping)
+            values["value"] = json.dumps(values["value"]) if values["value"] is not None else None
+            writer.writerow(_csv_value(values[c]) for c in SCANNER_RESULT_COLUMNS)
+            count += 1
+    return count
+
+
 # -------------------------------------------------------------------------------------------------------- paging
 
 
@@ -302,9 +431,11 @@ __all__ = [
     "SampleFilter",
     "UnknownIdError",
     "export_samples_csv",
+    "export_scanner_results_csv",
     "iter_samples",
     "list_eval_sets",
     "list_evals",
     "list_samples",
+    "list_scans",
     "sample_location",
 ]

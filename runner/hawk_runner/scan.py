@@ -101,7 +101,7 @@ def execute_scan(plan: ScanPlan, reporter: Reporter) -> ScanOutcome:
 
 def _execute(plan: ScanPlan, reporter: Reporter) -> ScanOutcome:
     from inspect_scout import columns as c
-    from inspect_scout import scan, scan_list, scan_resume, transcripts_from
+    from inspect_scout import scan, scan_resume, transcripts_from
 
     from hawk_runner import mock_provider  # noqa: F401  (registers hawk-mock even without entry points)
 
@@ -134,9 +134,19 @@ def _execute(plan: ScanPlan, reporter: Reporter) -> ScanOutcome:
     transcript_count = 0
     for model in plan.models or [None]:
         scans_dir = f"{plan.results_dir.rstrip('/')}/{model_dir_name(model)}"
-        existing = scan_list(scans_dir) if _exists(scans_dir) else []
+        latest = latest_scan(scans_dir)
         label = model.name if model else "no model"
-        if not existing:
+        new_ids: set[str] = set()
+        if latest is not None and latest.complete:
+            # A complete scan cannot be extended: if the eval set has gained transcripts since (a resumed eval set,
+            # a scheduled re-run), scan the current set afresh; the warehouse keeps the newest scan per folder.
+            covered = set((latest.spec.transcripts.transcript_ids or {}) if latest.spec.transcripts else {})
+            new_ids = _selected_ids(transcripts, worklist) - covered
+        if latest is None or new_ids:
+            if new_ids:
+                reporter.info(
+                    f"{len(new_ids)} transcript(s) are new since {latest.location}: scanning the current set"
+                )
             reporter.info(
                 f"scanning {plan.eval_set_id} with {', '.join(scanners)} ({label}) into {scans_dir}"
             )
@@ -154,12 +164,12 @@ def _execute(plan: ScanPlan, reporter: Reporter) -> ScanOutcome:
                 display="none",
                 log_level="warning",
             )
-        elif not existing[0].complete:
-            reporter.info(f"resuming the incomplete scan {existing[0].location} ({label})")
-            status = scan_resume(existing[0].location, display="none", log_level="warning")
+        elif not latest.complete:
+            reporter.info(f"resuming the incomplete scan {latest.location} ({label})")
+            status = scan_resume(latest.location, display="none", log_level="warning")
         else:
-            reporter.info(f"scan {existing[0].location} ({label}) is already complete")
-            status = existing[0]
+            reporter.info(f"scan {latest.location} ({label}) is already complete")
+            status = latest
         locations.append(status.location)
         complete = complete and bool(status.complete)
         summary = _read_summary(status.location)
@@ -182,6 +192,32 @@ def _execute(plan: ScanPlan, reporter: Reporter) -> ScanOutcome:
         scanners=outcomes,
         transcripts=transcript_count,
     )
+
+
+def latest_scan(scans_dir: str) -> Any:
+    """The newest Scout scan in a cell's model folder (by its start time), or None."""
+    from inspect_scout import scan_list
+
+    if not _exists(scans_dir):
+        return None
+    scans = sorted(scan_list(scans_dir), key=lambda status: status.spec.timestamp)
+    return scans[-1] if scans else None
+
+
+def _selected_ids(transcripts: Any, worklist: list[Any] | None) -> set[str]:
+    """Transcript ids the scan would cover now (the worklists' union when scanners have their own filters)."""
+    import asyncio
+
+    async def ids(source: Any) -> set[str]:
+        async with source.reader() as reader:
+            return {info.transcript_id async for info in reader.index()}
+
+    if worklist is None:
+        return asyncio.run(ids(transcripts))
+    selected: set[str] = set()
+    for work in worklist:
+        selected |= asyncio.run(ids(work.transcripts))
+    return selected
 
 
 def _scanner_transcripts(spec: ScannerSpec, everything: Any, base: Any) -> Any:

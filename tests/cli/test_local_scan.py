@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import csv
 import importlib.util
+import io
 import json
 from pathlib import Path
 
 import pytest
 from inspect_ai import eval as inspect_eval
 
+from hawk_dagster.warehouse.engine import create_warehouse_engine
+from hawk_dagster.warehouse.importer import import_eval_set
 from tests.cli.conftest import HawkEnv
 from tests.grids import EXAMPLES
 
@@ -64,6 +68,9 @@ def test_local_scan_runs_each_scanner_over_its_transcripts(
     hawk_env: HawkEnv, tmp_path: Path, direct: bool
 ) -> None:
     tasks = _eval_set(hawk_env.root)
+    engine = create_warehouse_engine(hawk_env.warehouse_url)
+    assert import_eval_set(engine, str(hawk_env.root / "evals" / "es-scan"), "es-scan").samples == 6
+    engine.dispose()
     package = EXAMPLES / "packages" / "hawk-example-scanners"
     config = tmp_path / "stars.scan.yaml"
     config.write_text(SCAN.format(package=package) + "scan_id: stars-1\n")
@@ -87,6 +94,31 @@ def test_local_scan_runs_each_scanner_over_its_transcripts(
 
     resolution = json.loads((hawk_env.root / "scans" / "stars-1" / ".resolution.json").read_text())
     assert resolution["eval_set_ids"] == ["es-scan"] and resolution["transcript_ids"] is None
+
+    # the warehouse: every result, joined to its sample (the eval set was imported first)
+    (scan,) = json.loads(hawk_env.run("list", "scans", "--format", "json").stdout)
+    assert (scan["scan_id"], scan["scanners"], scan["eval_sets"], scan["results"], scan["errors"]) == (
+        "stars-1",
+        2,
+        1,
+        9,
+        0,
+    )
+    assert scan["complete"] is True
+    exported = hawk_env.run("scan", "export", "stars-1", "--scanner", "stars", "-o", "-")
+    assert exported.returncode == 0, exported.stderr
+    rows = list(csv.DictReader(io.StringIO(exported.stdout)))
+    assert {r["transcript_id"]: (r["task"], r["value"]) for r in rows} == {
+        tid: (task, "true" if task == "multiplication" else "false") for tid, task in tasks.items()
+    }
+    assert all(
+        r["sample_id"] and r["eval_set_id"] == "es-scan" and r["value_float"] in ("0.0", "1.0") for r in rows
+    )
+    unknown = hawk_env.run("scan", "export", "stars-1", "--scanner", "nope", "-o", "-")
+    assert (
+        unknown.returncode == 2
+        and "has no scanner 'nope'; its scanners: plus_in_addition, stars" in unknown.stderr
+    )
 
     # the same scan again: the complete cell is found, not scanned twice
     again = hawk_env.run("local", "scan", str(config), "--direct")
@@ -139,3 +171,59 @@ def test_unknown_eval_set_exits_2_and_launches_nothing(hawk_env: HawkEnv, tmp_pa
     assert "unknown eval set 'no-such-set'" in result.stderr
     assert not (hawk_env.root / "scans").exists()
     assert not (hawk_env.root / "dagster").exists()  # no Dagster instance was even opened
+
+
+# The CLI in a subprocess, with the tests' flaky scanner registered first (it fails while HAWK_TEST_FLAKY_FAIL=1).
+CLI_WITH_TEST_SCANNERS = "import tests.runner.scan_scanners; from hawk_dagster.cli.main import cli; cli()"
+
+FLAKY_SCAN = """
+scan_id: flaky-1
+scanners:
+  - package: hawk-example-scanners
+    name: hawk_example_scanners
+    items: [{name: test_flaky, key: flaky}]
+transcripts:
+  sources: [{eval_set_id: es-scan}]
+"""
+
+
+@pytest.mark.slow
+def test_scan_resume_reruns_only_errored_transcripts(hawk_env: HawkEnv, tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    from tests.runner.scan_scanners import fails
+
+    tasks = _eval_set(hawk_env.root)
+    failing = {t for t in tasks if fails(t)}
+    assert 0 < len(failing) < len(tasks)
+    config = tmp_path / "flaky.scan.yaml"
+    config.write_text(FLAKY_SCAN)
+    calls = tmp_path / "calls.txt"
+
+    def hawk(*args: str, fail: bool) -> subprocess.CompletedProcess[str]:
+        env = {
+            **hawk_env.env,
+            "HAWK_TEST_FLAKY_FAIL": "1" if fail else "0",
+            "HAWK_TEST_FLAKY_CALLS": str(calls),
+        }
+        return subprocess.run(
+            [sys.executable, "-c", CLI_WITH_TEST_SCANNERS, *args],
+            env=env, capture_output=True, text=True, timeout=300, cwd=Path(__file__).resolve().parents[2],
+        )  # fmt: skip
+
+    first = hawk("local", "scan", str(config), "--direct", fail=True)
+    assert first.returncode == 1, first.stdout + first.stderr
+    assert "hawk scan resume flaky-1" in first.stdout
+    assert sorted(calls.read_text().split()) == sorted(tasks)
+
+    calls.write_text("")
+    resumed = hawk("scan", "resume", "--direct", fail=False)  # no id: the last scan this user ran
+    assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+    assert sorted(calls.read_text().split()) == sorted(failing)
+
+    (scan,) = json.loads(hawk_env.run("list", "scans", "--format", "json").stdout)
+    assert (scan["scan_id"], scan["results"], scan["errors"], scan["complete"]) == ("flaky-1", 6, 0, True)
+
+    missing = hawk_env.run("scan", "resume", "no-such-scan")
+    assert missing.returncode == 2 and "scan 'no-such-scan' has no submitted config" in missing.stderr

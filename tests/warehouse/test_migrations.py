@@ -17,7 +17,8 @@ from hawk_dagster.warehouse import migrate
 from hawk_dagster.warehouse.models import Base
 
 TABLES_0001 = {"eval_set", "eval", "sample", "score"}
-TABLES = TABLES_0001 | {"message", "sample_model", "model_role"}
+TABLES_0003 = TABLES_0001 | {"message", "sample_model", "model_role"}
+TABLES = TABLES_0003 | {"scan", "scan_source", "scanner_result"}
 
 
 def _tables(url: str) -> set[str]:
@@ -87,7 +88,7 @@ def test_step_through_0002_with_data(make_database: Callable[..., str]) -> None:
                 {"e": eval_pk},
             )
         migrate.upgrade(url, "0002")
-        assert _tables(url) == TABLES
+        assert _tables(url) == TABLES_0003
         with engine.connect() as conn:
             rows = conn.execute(text("SELECT uuid, status, is_invalid FROM sample ORDER BY uuid")).all()
         assert [tuple(r) for r in rows] == [

@@ -1,0 +1,85 @@
+"""``hawk scan export``: a scan's results from the warehouse as CSV (``hawk list scans`` lives with the other lists)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from hawk_dagster.cli.common import secrets_options
+from hawk_dagster.cli.results import _engine, _unknown_id
+
+
+@click.group("scan")
+def scan_group() -> None:
+    """Work with scans: resume them, export their results."""
+
+
+@scan_group.command("resume")
+@click.argument("scan_id", required=False)
+@click.option("--direct", is_flag=True, help="Run Scout inside this process, in the current environment.")
+@secrets_options
+def resume(
+    scan_id: str | None, direct: bool, secret_names: tuple[str, ...], secrets_files: tuple[Path, ...]
+) -> None:
+    """Continue SCAN_ID (default: the last scan you ran) on this machine: only the transcripts whose scanners errored
+    run again (through Scout's resume); complete cells are left as they are; the warehouse is brought up to date.
+
+    Exit codes as for `hawk local scan`.
+    """
+    import os
+
+    from hawk_dagster.cli.common import exit_quickly, fail_bad_input
+    from hawk_dagster.cli.local import run_scan_cells
+    from hawk_dagster.cli.state import last_scan
+    from hawk_dagster.config.errors import ConfigError
+    from hawk_dagster.scan_planning import load_scan
+    from hawk_dagster.scan_sources import eval_set_tags, matches_selectors
+    from hawk_dagster.secrets import SecretsError, check_required, collect_secrets
+    from hawk_dagster.storage import StorageRoot
+    from hawk_dagster.submission import SubmissionNotFoundError
+
+    chosen = scan_id or last_scan()
+    if chosen is None:
+        fail_bad_input("no SCAN_ID given and no scan run yet by this user; pass an id")
+    storage = StorageRoot.from_env()
+    try:
+        loaded, resolution = load_scan(storage, chosen)
+        secrets = collect_secrets(secret_names, secrets_files)
+        check_required(loaded.config.all_secret_names(), secrets)
+    except (SubmissionNotFoundError, ConfigError, SecretsError) as ex:
+        fail_bad_input(str(ex))
+    eval_sets = list(resolution.eval_set_ids)
+    if loaded.config.standing:
+        eval_sets += [
+            e
+            for e, t in eval_set_tags(storage).items()
+            if e not in eval_sets and matches_selectors(loaded.config, e, t)
+        ]
+    os.environ.update(secrets)
+    exit_quickly(run_scan_cells(storage, chosen, eval_sets, direct))
+
+
+@scan_group.command("export")
+@click.argument("scan_id")
+@click.option("--scanner", "scanner_key", help="Only this scanner key's results.")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(path_type=Path, dir_okay=False),
+    required=True,
+    help="CSV file to write ('-': stdout).",
+)
+@_unknown_id
+def export(scan_id: str, scanner_key: str | None, output: Path) -> None:
+    """Write SCAN_ID's scanner results as CSV: one row per transcript x scanner (x label), with the sample it read."""
+    from hawk_dagster.warehouse.queries import export_scanner_results_csv
+
+    engine = _engine()
+    if str(output) == "-":
+        count = export_scanner_results_csv(engine, scan_id, sys.stdout, scanner_key=scanner_key)
+    else:
+        with output.open("w", newline="", encoding="utf-8") as out:
+            count = export_scanner_results_csv(engine, scan_id, out, scanner_key=scanner_key)
+    click.echo(f"{count} result(s) written to {output}", err=True)

@@ -1,0 +1,182 @@
+"""A scan cell run by the runner itself (in-process), resumed, and imported into the warehouse."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hawk_runner.__main__ import ConsoleReporter
+from hawk_runner.plan import ScannerSpec, ScanPlan
+from hawk_runner.scan import ScanSetupError, execute_scan
+from inspect_ai import eval as inspect_eval
+from sqlalchemy import Engine, text
+
+from hawk_dagster.warehouse.importer import import_eval_set
+from hawk_dagster.warehouse.scan_import import ScanRecord, import_scan_cell
+from tests.grids import EXAMPLES
+from tests.runner import scan_scanners
+
+
+@pytest.fixture(scope="module")
+def log_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    spec = importlib.util.spec_from_file_location(
+        "example_arithmetic_runner", EXAMPLES / "tasks" / "arithmetic.py"
+    )
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    log_dir = tmp_path_factory.mktemp("scan-logs") / "es-run"
+    inspect_eval(module.addition(n=8), model="hawk-mock/exact", log_dir=str(log_dir), display="none")
+    return log_dir
+
+
+def _plan(log_dir: Path, results: Path, *scanners: ScannerSpec) -> ScanPlan:
+    return ScanPlan(
+        scan_id="scan-1",
+        eval_set_id="es-run",
+        log_dir=str(log_dir),
+        results_dir=str(results),
+        scanners=list(scanners),
+    )
+
+
+def _transcript_ids(log_dir: Path) -> list[str]:
+    from inspect_ai.log import list_eval_logs, read_eval_log_sample_summaries
+
+    (info,) = list_eval_logs(str(log_dir))
+    return [s.uuid for s in read_eval_log_sample_summaries(info.name)]  # type: ignore[misc]
+
+
+def test_resume_reruns_only_the_transcripts_that_errored(
+    log_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert scan_scanners.flaky  # registered by the import
+    calls = tmp_path / "calls.txt"
+    monkeypatch.setenv("HAWK_TEST_FLAKY_CALLS", str(calls))
+    monkeypatch.setenv("HAWK_TEST_FLAKY_FAIL", "1")
+    plan = _plan(
+        log_dir, tmp_path / "results", ScannerSpec(key="flaky", name="hawk_example_scanners/test_flaky")
+    )
+    ids = _transcript_ids(log_dir)
+    failing = {t for t in ids if scan_scanners.fails(t)}
+    assert 0 < len(failing) < len(ids)
+
+    first = execute_scan(plan, ConsoleReporter())
+    assert not first.complete and first.errors == len(failing)
+    assert sorted(calls.read_text().split()) == sorted(ids)
+
+    calls.write_text("")
+    monkeypatch.setenv("HAWK_TEST_FLAKY_FAIL", "0")
+    second = execute_scan(plan, ConsoleReporter())  # the same cell again: Scout's resume
+    assert second.complete and second.scan_locations == first.scan_locations
+    assert sorted(calls.read_text().split()) == sorted(failing)
+
+    calls.write_text("")
+    third = execute_scan(plan, ConsoleReporter())  # complete: nothing runs
+    assert third.complete and calls.read_text() == ""
+
+
+def test_unknown_scanner_is_a_setup_error(log_dir: Path, tmp_path: Path) -> None:
+    plan = _plan(log_dir, tmp_path / "results", ScannerSpec(key="x", name="no_such_pkg/nothing"))
+    with pytest.raises(ScanSetupError, match="'no_such_pkg/nothing' is not a registered scanner"):
+        execute_scan(plan, ConsoleReporter())
+    bad_args = _plan(
+        log_dir,
+        tmp_path / "results2",
+        ScannerSpec(key="l", name="hawk_example_scanners/test_labels", args={"bogus": 1}),
+    )
+    with pytest.raises(ScanSetupError, match="bogus"):
+        execute_scan(bad_args, ConsoleReporter())
+
+
+def _rows(engine: Engine, sql: str) -> list[Any]:
+    with engine.connect() as conn:
+        return list(conn.execute(text(sql)))
+
+
+def test_import_labels_errors_links_and_reimport(
+    log_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, warehouse_engine: Engine
+) -> None:
+    assert scan_scanners.labels
+    monkeypatch.setenv("HAWK_TEST_FLAKY_FAIL", "1")
+    results = tmp_path / "results"
+    plan = _plan(
+        log_dir,
+        results,
+        ScannerSpec(key="labels", name="hawk_example_scanners/test_labels"),
+        ScannerSpec(key="flaky", name="hawk_example_scanners/test_flaky"),
+    )
+    execute_scan(plan, ConsoleReporter())
+    assert import_eval_set(warehouse_engine, str(log_dir), "es-run").samples == 8
+    ids = _transcript_ids(log_dir)
+    failing = {t for t in ids if scan_scanners.fails(t)}
+
+    record = ScanRecord(scan_id="scan-1", name="labels test", tags=["t"])
+    report = import_scan_cell(warehouse_engine, record, eval_set_id="es-run", results_dir=str(results))
+    assert report.results == 2 * 8 + 8 and report.linked == report.results
+    labels = _rows(
+        warehouse_engine,
+        "SELECT transcript_id, label, value, value_float FROM scanner_result WHERE scanner_key = 'labels' "
+        "ORDER BY transcript_id, label",
+    )
+    assert {(r.transcript_id, r.label) for r in labels} == {
+        (t, lbl) for t in ids for lbl in ("first_role", "messages")
+    }
+    assert {r.value for r in labels if r.label == "first_role"} == {"user"}
+    assert all(r.value_float is not None and r.value_float > 0 for r in labels if r.label == "messages")
+    errors = _rows(
+        warehouse_engine,
+        "SELECT transcript_id, value, error FROM scanner_result WHERE scanner_key = 'flaky' AND error IS NOT NULL",
+    )
+    assert {r.transcript_id for r in errors} == failing
+    assert all(r.value is None and "flaky failure" in r.error for r in errors)
+    (source,) = _rows(warehouse_engine, "SELECT eval_set_id, model, complete, transcripts FROM scan_source")
+    assert (source.eval_set_id, source.model, source.complete, source.transcripts) == ("es-run", "", False, 8)
+
+    # resume, import again: the errors are replaced by values, nothing is duplicated
+    monkeypatch.setenv("HAWK_TEST_FLAKY_FAIL", "0")
+    execute_scan(plan, ConsoleReporter())
+    again = import_scan_cell(warehouse_engine, record, eval_set_id="es-run", results_dir=str(results))
+    assert again.results == report.results
+    (counts,) = _rows(
+        warehouse_engine,
+        "SELECT count(*) AS n, count(*) FILTER (WHERE error IS NOT NULL) AS errors, count(DISTINCT scan_source_pk) "
+        "AS sources FROM scanner_result",
+    )
+    assert (counts.n, counts.errors, counts.sources) == (24, 0, 1)
+    (source,) = _rows(warehouse_engine, "SELECT complete FROM scan_source")
+    assert source.complete is True
+
+
+def test_a_complete_scan_is_redone_when_the_eval_set_gained_transcripts(
+    log_dir: Path, tmp_path: Path, warehouse_engine: Engine
+) -> None:
+    import shutil
+
+    grown = tmp_path / "es-run"
+    shutil.copytree(log_dir, grown)
+    results = tmp_path / "results"
+    plan = _plan(grown, results, ScannerSpec(key="labels", name="hawk_example_scanners/test_labels"))
+    first = execute_scan(plan, ConsoleReporter())
+    assert first.complete and first.transcripts == 8
+    assert (
+        execute_scan(plan, ConsoleReporter()).scan_locations == first.scan_locations
+    )  # nothing new: same scan
+
+    spec = importlib.util.spec_from_file_location(
+        "example_arithmetic_grow", EXAMPLES / "tasks" / "arithmetic.py"
+    )
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    inspect_eval(module.multiplication(n=3), model="hawk-mock/exact", log_dir=str(grown), display="none")
+
+    second = execute_scan(plan, ConsoleReporter())
+    assert second.complete and second.transcripts == 11
+    assert second.scan_locations != first.scan_locations
+    report = import_scan_cell(
+        warehouse_engine, ScanRecord(scan_id="grow"), eval_set_id="es-run", results_dir=str(results)
+    )
+    assert report.results == 2 * 11 and [s["location"] for s in report.sources] == second.scan_locations
