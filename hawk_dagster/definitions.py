@@ -19,7 +19,7 @@ from hawk_dagster.resources.warehouse import WarehouseResource
 from hawk_dagster.schedules import SCHEDULES
 from hawk_dagster.sensors import SENSORS
 from hawk_dagster.standing_scans import standing_scan_condition
-from hawk_dagster.storage import default_storage_root
+from hawk_dagster.storage import StorageRoot, default_storage_root
 
 EVAL_SET_PIPELINE = "eval_set_pipeline"
 SCAN_PIPELINE = "scan_pipeline"
@@ -76,7 +76,11 @@ def build_definitions(
         resources={
             "storage": StorageResource(root=root),
             "warehouse": WarehouseResource(storage_root=root),
-            "eval_runner": EvalRunnerResource(direct=direct, output_file=runner_output),
+            "eval_runner": EvalRunnerResource(
+                direct=direct,
+                output_file=runner_output,
+                environments_dir=str(StorageRoot(root).state_dir / "runner-envs"),
+            ),
         },
     )
 

@@ -255,6 +255,9 @@ def _run_scan_cells(
     )
     job = defs.resolve_job_def(SCAN_PIPELINE)
     console.print(f"scan [bold]{scan_id}[/bold]: {len(eval_set_ids)} eval set(s)")
+    if not direct:
+        # The runner scans in its own process; meanwhile this one readies the warehouse and the results reader.
+        threading.Thread(target=_prepare_scan_warehouse, args=(state_dir,), daemon=True).start()
     rows: list[tuple[str, dict[str, Any]]] = []
     failed: list[str] = []
     for eval_set_id in eval_set_ids:
@@ -287,6 +290,16 @@ def _run_scan_cells(
         )
         return EXIT_EVAL_FAILED
     return EXIT_OK
+
+
+def _prepare_scan_warehouse(state_dir: Path) -> None:
+    _prepare_warehouse(state_dir)
+    try:
+        import inspect_scout  # noqa: F401
+
+        from hawk_dagster.warehouse import scan_import  # noqa: F401
+    except Exception:
+        return
 
 
 def _scan_table(rows: list[tuple[str, dict[str, Any]]]) -> Any:

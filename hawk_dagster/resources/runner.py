@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
 import tempfile
 from collections.abc import Iterator
@@ -14,7 +15,7 @@ from hawk_runner.plan import RunPlan, ScanPlan
 from hawk_runner.reporting import CellProgress
 from pydantic import Field
 
-from hawk_dagster.runner_env import build_runner_venv
+from hawk_dagster.runner_env import environment_key, runner_python
 
 
 class _ContextReporter:
@@ -65,6 +66,10 @@ class EvalRunnerResource(dg.ConfigurableResource):
     output_file: str | None = Field(
         default=None, description="Send the runner's stdout/stderr to this file instead of the run's logs."
     )
+    environments_dir: str = Field(
+        default_factory=lambda: str(Path(tempfile.gettempdir()) / "hawk-runner-envs"),
+        description="Where runner environments for configs with packages are built and kept for reuse.",
+    )
 
     def run(self, context: dg.AssetExecutionContext, plan: RunPlan) -> Iterator[Any]:
         """Run an eval set's grid; yields the ``eval_logs`` materialisation and check."""
@@ -80,12 +85,17 @@ class EvalRunnerResource(dg.ConfigurableResource):
         if self.direct:
             yield from self._run_in_process(context, plan)
             return
-        with tempfile.TemporaryDirectory(prefix="hawk-venv-") as tmp:
+        with contextlib.ExitStack() as stack:
             python = sys.executable
             if plan.packages:
-                context.log.info(f"building a fresh environment with: {', '.join(plan.packages)}")
                 extras = ["scan"] if isinstance(plan, ScanPlan) else []
-                python = str(build_runner_venv(plan.packages, Path(tmp) / "venv", extras=extras))
+                reused = environment_key(plan.packages, extras) is not None
+                context.log.info(
+                    f"{'environment (kept for reuse)' if reused else 'fresh environment'} with: "
+                    + ", ".join(plan.packages)
+                )
+                environment = runner_python(plan.packages, Path(self.environments_dir), extras=extras)
+                python = str(stack.enter_context(environment))
             env = {"HAWK_RUNNER_OUTPUT": self.output_file} if self.output_file else {}
             client = dg.PipesSubprocessClient(env=env)
             invocation = client.run(

@@ -244,9 +244,9 @@ def test_package_tasks_run_in_a_fresh_environment(hawk_env: HawkEnv) -> None:
     assert proc.returncode == 0, proc.stdout + proc.stderr
     row = next(line for line in proc.stdout.splitlines() if "subtraction" in line and "success" in line)
     assert "5/5" in row and "1.000" in row
-    # The runner ran under the venv's interpreter, not ours: its output names the fresh environment.
+    # The runner ran under the environment's interpreter, not ours (kept under the root for reuse).
     runner_log = next((hawk_env.root / "runner-logs").glob("*.log")).read_text()
-    assert "/hawk-venv-" in runner_log and "/venv/bin/python" in runner_log
+    assert f"{hawk_env.root}/runner-envs/" in runner_log and "/venv/bin/python" in runner_log
 
 
 def test_direct_runs_inside_the_process(hawk_env: HawkEnv, tmp_path: Path) -> None:

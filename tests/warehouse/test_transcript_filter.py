@@ -21,6 +21,7 @@ from hawk_runner.transcript_filter import (
     parse_where,
     to_scout,
 )
+from sqlalchemy import Engine
 
 Key = tuple[str, str, int]  # (task, sample id, epoch)
 
@@ -60,37 +61,37 @@ def multi(ids: tuple[int, ...] = (1, 2, 3, 4, 5), epochs: tuple[int, ...] = (1, 
 ALL = arith(0, 1, 2, 3, 4, 5) | multi()
 
 
-@pytest.mark.parametrize(
-    ("conditions", "expected"),
-    [
-        pytest.param([{"task": "arith"}], arith(0, 1, 2, 3, 4, 5), id="equality"),
-        pytest.param([{"id": ["add-0", "add-5", "3"]}], arith(0, 5) | multi((3,)), id="in-list"),
-        pytest.param([{"error": None}], ALL - multi((5,)), id="null (Scout stores no error as '')"),
-        pytest.param([{"limit": "message"}], multi((4,)), id="limit kind"),
-        pytest.param([{"metadata.i": {"gt": 3}}], arith(4, 5), id="gt on a metadata path"),
-        pytest.param([{"metadata.i": {"ge": 3}}], arith(3, 4, 5), id="ge"),
-        pytest.param([{"metadata.i": {"lt": 1}}], arith(0), id="lt"),
-        pytest.param([{"metadata.i": {"le": 1}}], arith(0, 1), id="le"),
-        pytest.param([{"metadata.i": {"between": [2, 3]}}], arith(2, 3), id="between"),
-        pytest.param([{"epoch": {"gt": 1}}], multi(epochs=(2,)), id="gt on a number field"),
-        pytest.param([{"id": {"like": "add-%"}}], arith(0, 1, 2, 3, 4, 5), id="like"),
-        pytest.param([{"metadata.kind": {"ilike": "CH%"}}], multi((4,)), id="ilike"),
-        pytest.param([{"metadata.kind": "boom"}], multi((5,)), id="dotted metadata path"),
-        pytest.param([{"not": {"task": "arith"}}], multi(), id="not (mapping)"),
-        pytest.param(
-            [{"not": [{"task": "multi"}, {"epoch": 2}]}], ALL - multi(epochs=(2,)), id="not (list: AND)"
-        ),
-        pytest.param([{"or": [{"id": "add-1"}, {"metadata.kind": "boom"}]}], arith(1) | multi((5,)), id="or"),
-        pytest.param([{"task": "multi", "epoch": 1}], multi(epochs=(1,)), id="several keys ANDed"),
-        pytest.param([{"task": "arith"}, {"score": "I"}], arith(3), id="list items ANDed; headline score"),
-        pytest.param([{"eval_status": "success"}], ALL, id="eval status"),
-        pytest.param(
-            [{"or": [{"not": {"error": None}}, {"limit": "message"}]}, {"epoch": 1}],
-            multi((4, 5), (1,)),
-            id="nested",
-        ),
-    ],
-)
+CASES = [
+    pytest.param([{"task": "arith"}], arith(0, 1, 2, 3, 4, 5), id="equality"),
+    pytest.param([{"id": ["add-0", "add-5", "3"]}], arith(0, 5) | multi((3,)), id="in-list"),
+    pytest.param([{"error": None}], ALL - multi((5,)), id="null (Scout stores no error as '')"),
+    pytest.param([{"limit": "message"}], multi((4,)), id="limit kind"),
+    pytest.param([{"metadata.i": {"gt": 3}}], arith(4, 5), id="gt on a metadata path"),
+    pytest.param([{"metadata.i": {"ge": 3}}], arith(3, 4, 5), id="ge"),
+    pytest.param([{"metadata.i": {"lt": 1}}], arith(0), id="lt"),
+    pytest.param([{"metadata.i": {"le": 1}}], arith(0, 1), id="le"),
+    pytest.param([{"metadata.i": {"between": [2, 3]}}], arith(2, 3), id="between"),
+    pytest.param([{"epoch": {"gt": 1}}], multi(epochs=(2,)), id="gt on a number field"),
+    pytest.param([{"id": {"like": "add-%"}}], arith(0, 1, 2, 3, 4, 5), id="like"),
+    pytest.param([{"metadata.kind": {"ilike": "CH%"}}], multi((4,)), id="ilike"),
+    pytest.param([{"metadata.kind": "boom"}], multi((5,)), id="dotted metadata path"),
+    pytest.param([{"not": {"task": "arith"}}], multi(), id="not (mapping)"),
+    pytest.param(
+        [{"not": [{"task": "multi"}, {"epoch": 2}]}], ALL - multi(epochs=(2,)), id="not (list: AND)"
+    ),
+    pytest.param([{"or": [{"id": "add-1"}, {"metadata.kind": "boom"}]}], arith(1) | multi((5,)), id="or"),
+    pytest.param([{"task": "multi", "epoch": 1}], multi(epochs=(1,)), id="several keys ANDed"),
+    pytest.param([{"task": "arith"}, {"score": "I"}], arith(3), id="list items ANDed; headline score"),
+    pytest.param([{"eval_status": "success"}], ALL, id="eval status"),
+    pytest.param(
+        [{"or": [{"not": {"error": None}}, {"limit": "message"}]}, {"epoch": 1}],
+        multi((4, 5), (1,)),
+        id="nested",
+    ),
+]
+
+
+@pytest.mark.parametrize(("conditions", "expected"), CASES)
 def test_each_operator_against_real_transcripts(
     transcripts: tuple[Any, dict[str, Key]], conditions: list[Any], expected: set[Key]
 ) -> None:
@@ -151,3 +152,33 @@ def test_values_are_parameters_not_sql() -> None:
         to_scout(parse_where([{"model": hostile}, {"metadata.kind": hostile}])), "sqlite"
     )
     assert hostile not in sql and params == [hostile, hostile]
+
+
+def test_the_same_filters_through_sql_on_the_warehouse_select_the_same_samples(
+    transcripts: tuple[Any, dict[str, Key]], eval_logs_dir: Path, warehouse_engine: Engine
+) -> None:
+    from sqlalchemy import select
+
+    from hawk_dagster.warehouse.importer import import_eval_set
+    from hawk_dagster.warehouse.models import Eval, Sample
+    from hawk_dagster.warehouse.transcript_filter_sql import to_sql
+
+    assert import_eval_set(warehouse_engine, str(eval_logs_dir), "es-filter").samples == 16
+    _, keys = transcripts
+    for case in CASES:
+        conditions, expected = case.values
+        query = (
+            select(Sample.uuid)
+            .join(Eval, Eval.pk == Sample.eval_pk)
+            .where(Eval.eval_set_id == "es-filter", to_sql(parse_where(list(conditions))))
+        )
+        with warehouse_engine.connect() as conn:
+            found = {keys[uuid] for uuid in conn.execute(query).scalars()}
+        assert found == expected, case.id
+
+
+def test_fields_the_warehouse_lacks_are_refused_clearly() -> None:
+    from hawk_dagster.warehouse.transcript_filter_sql import to_sql
+
+    with pytest.raises(FilterError, match="success is not in the warehouse"):
+        to_sql(parse_where([{"success": True}]))
