@@ -43,8 +43,14 @@ from upath._stat import UPathStatResult
 
 from hawk_dagster.config import ConfigError, load_eval_set_config
 from hawk_dagster.config.ids import eval_set_id_from_filename
-from hawk_dagster.storage import EVAL_SET_CONFIGS, StorageRoot
-from hawk_dagster.submission import Submission, SubmissionNotFoundError, read_submission, write_submission
+from hawk_dagster.storage import EVAL_SET_CONFIGS, EVALS, SCAN_CONFIGS, SCANS, StorageRoot
+from hawk_dagster.submission import (
+    Kind,
+    Submission,
+    SubmissionNotFoundError,
+    read_submission,
+    write_submission,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -184,6 +190,86 @@ def remove_error_file(config: UPath) -> bool:
     return True
 
 
+# --- what a folder holds ------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class WatchedKind:
+    """What a configs folder holds: where it is, how a file is loaded and named, and how it is submitted.
+
+    The same rules (cursor, run keys, error files, one file per id) serve eval-set configs and scan configs.
+    """
+
+    label: str
+    folder: str
+    submissions: Kind
+    load: Callable[[str, str, Path | None], Any]
+    """(source, text, base dir) -> the loaded config; raises ConfigError."""
+    configured_id: Callable[[Any], str | None]
+    submit: Callable[[StorageRoot, Any, Submission], None]
+    """Record an accepted config (raises ``SubmitRefused`` when it cannot run, e.g. an unknown eval set)."""
+
+    @property
+    def id_key(self) -> str:
+        return "eval_set_id" if self.submissions == EVALS else "scan_id"
+
+    @property
+    def what(self) -> str:
+        return "eval set" if self.submissions == EVALS else "scan"
+
+
+class SubmitRefused(Exception):
+    """A valid config that still cannot be submitted; the message goes into its error file."""
+
+
+def _submit_eval_set(storage: StorageRoot, loaded: Any, submission: Submission) -> None:
+    write_submission(storage, submission)
+
+
+def _load_eval_set(source: str, text: str, base_dir: Path | None) -> Any:
+    return load_eval_set_config(source, text=text, base_dir=base_dir)
+
+
+def _load_scan(source: str, text: str, base_dir: Path | None) -> Any:
+    from hawk_dagster.config.loader import load_scan_config
+
+    return load_scan_config(source, text=text, base_dir=base_dir)
+
+
+def _submit_scan(storage: StorageRoot, loaded: Any, submission: Submission) -> None:
+    from hawk_dagster.scan_planning import submit_scan
+    from hawk_dagster.scan_sources import UnknownEvalSetError
+
+    try:
+        submit_scan(
+            storage,
+            loaded,
+            scan_id=submission.eval_set_id,
+            config_text=submission.config_text,
+            created_by=submission.created_by,
+        )
+    except UnknownEvalSetError as e:
+        raise SubmitRefused(f"{submission.source}: transcripts.sources: {e}") from e
+
+
+EVAL_SET_CONFIGS_KIND = WatchedKind(
+    label="eval-set",
+    folder=EVAL_SET_CONFIGS,
+    submissions=EVALS,
+    load=_load_eval_set,
+    configured_id=lambda loaded: loaded.config.eval_set_id,
+    submit=_submit_eval_set,
+)
+SCAN_CONFIGS_KIND = WatchedKind(
+    label="scan",
+    folder=SCAN_CONFIGS,
+    submissions=SCANS,
+    load=_load_scan,
+    configured_id=lambda loaded: loaded.config.scan_id,
+    submit=_submit_scan,
+)
+
+
 # --- processing --------------------------------------------------------------------------------------------------
 
 
@@ -230,18 +316,18 @@ class _Refused(Exception):
     """A per-file problem; its message goes into the error file."""
 
 
-def configs_dir_of(storage: StorageRoot) -> UPath:
-    return storage.eval_set_configs
+def configs_dir_of(storage: StorageRoot, kind: WatchedKind = EVAL_SET_CONFIGS_KIND) -> UPath:
+    return storage.path(*kind.folder.split("/"))
 
 
-def local_configs_dir(storage: StorageRoot) -> Path | None:
+def local_configs_dir(storage: StorageRoot, kind: WatchedKind = EVAL_SET_CONFIGS_KIND) -> Path | None:
     """The configs folder as a local path (relative task paths resolve there), or None on object stores."""
-    return storage.local_path.joinpath(*EVAL_SET_CONFIGS.split("/")) if storage.is_local else None
+    return storage.local_path.joinpath(*kind.folder.split("/")) if storage.is_local else None
 
 
-def source_of(storage: StorageRoot, name: str) -> str:
+def source_of(storage: StorageRoot, name: str, kind: WatchedKind = EVAL_SET_CONFIGS_KIND) -> str:
     """How a config file is named in messages and submissions: a plain path locally, a URI on object stores."""
-    return storage.uri_of(*EVAL_SET_CONFIGS.split("/"), name)
+    return storage.uri_of(*kind.folder.split("/"), name)
 
 
 def process_new_configs(
@@ -250,16 +336,17 @@ def process_new_configs(
     *,
     run_key_used: Callable[[str], bool] = lambda _key: False,
     created_by: str | None = None,
+    kind: WatchedKind = EVAL_SET_CONFIGS_KIND,
 ) -> WatchResult:
     """Handle every config file new or changed since ``cursor``; return what to launch and the next cursor.
 
     ``run_key_used`` says whether Dagster already has a run for a run key (the sensor asks the instance), so a
     re-dropped old version does not overwrite the submission of the version that actually ran.
     """
-    configs_dir = configs_dir_of(storage)
-    base_dir = local_configs_dir(storage)
+    configs_dir = configs_dir_of(storage, kind)
+    base_dir = local_configs_dir(storage, kind)
     listing = list_configs(configs_dir)
-    by_source = {source_of(storage, f.name): f for f in listing}
+    by_source = {source_of(storage, f.name, kind): f for f in listing}
 
     accepted: list[Accepted] = []
     rejected: list[Rejected] = []
@@ -268,7 +355,7 @@ def process_new_configs(
     hashes: dict[str, tuple[float, str]] = {}  # name -> (mtime, sha256) of every file read this tick
 
     for f in (f for f in listing if f.mtime >= cursor.ts):
-        source = source_of(storage, f.name)
+        source = source_of(storage, f.name, kind)
         try:
             raw = f.path.read_bytes()
         except FileNotFoundError:
@@ -289,8 +376,8 @@ def process_new_configs(
         if f.mtime == cursor.ts and cursor.seen.get(f.name) == sha:
             continue  # already handled on an earlier tick in the same second
         try:
-            eval_set_id, warnings = _validate(f, source, text, base_dir)
-            _check_owner(storage, eval_set_id, source, claimed, by_source, base_dir)
+            eval_set_id, warnings, loaded = _validate(f, source, text, base_dir, kind)
+            _check_owner(storage, eval_set_id, source, claimed, by_source, base_dir, kind)
         except _Refused as e:
             rejected.append(_reject(f, source, str(e)))
             continue
@@ -305,7 +392,11 @@ def process_new_configs(
         )
         submitted = not run_key_used(key)
         if submitted:
-            write_submission(storage, submission)
+            try:
+                kind.submit(storage, loaded, submission)
+            except SubmitRefused as e:
+                rejected.append(_reject(f, source, str(e)))
+                continue
         _remove_error_quietly(f)
         accepted.append(
             Accepted(f.name, source, eval_set_id, sha, submission, tuple(warnings), submitted=submitted)
@@ -315,24 +406,27 @@ def process_new_configs(
     return WatchResult(accepted, rejected, WatchCursor(new_ts, seen), str(configs_dir))
 
 
-def _validate(f: ConfigFile, source: str, text: str, base_dir: Path | None) -> tuple[str, list[str]]:
+def _validate(
+    f: ConfigFile, source: str, text: str, base_dir: Path | None, kind: WatchedKind
+) -> tuple[str, list[str], Any]:
     try:
-        loaded = load_eval_set_config(source, text=text, base_dir=base_dir)
+        loaded = kind.load(source, text, base_dir)
     except ConfigError as e:
         raise _Refused(str(e)) from e
     except Exception as e:  # a loader bug must not stop the other files
         logger.exception("validating %s failed unexpectedly", source)
         raise _Refused(f"{source}: could not be validated ({type(e).__name__}: {e})") from e
-    eval_set_id = loaded.config.eval_set_id
+    eval_set_id = kind.configured_id(loaded)
+    key = kind.id_key
     if not eval_set_id:
         try:
             eval_set_id = eval_set_id_from_filename(f.stem)
         except ValueError as e:
             raise _Refused(
-                f"{source}: eval_set_id: the file sets no eval_set_id and its name {f.stem!r} cannot be one ({e}). "
-                f"Add `eval_set_id: <id>` to the file or rename it."
+                f"{source}: {key}: the file sets no {key} and its name {f.stem!r} cannot be one ({e}). "
+                f"Add `{key}: <id>` to the file or rename it."
             ) from e
-    return eval_set_id, list(loaded.warnings)
+    return eval_set_id, list(loaded.warnings), loaded
 
 
 def _check_owner(
@@ -342,32 +436,37 @@ def _check_owner(
     claimed: Mapping[str, str],
     by_source: Mapping[str, ConfigFile],
     base_dir: Path | None,
+    kind: WatchedKind,
 ) -> None:
     """Refuse ``source`` if another config file in the folder already owns ``eval_set_id`` (see module doc)."""
     owner = claimed.get(eval_set_id)
     if owner is None:
         try:
-            owner = read_submission(storage, eval_set_id).source
+            owner = read_submission(storage, eval_set_id, kind.submissions).source
         except SubmissionNotFoundError:
             return
         owner_file = by_source.get(owner)
-        if owner == source or owner_file is None or _claimed_id(owner_file, owner, base_dir) != eval_set_id:
+        if (
+            owner == source
+            or owner_file is None
+            or _claimed_id(owner_file, owner, base_dir, kind) != eval_set_id
+        ):
             return
     if owner == source:
         return
     raise _Refused(
-        f"{source}: eval_set_id: eval set {eval_set_id!r} already belongs to {owner}, so this file was not "
-        f"submitted. Give this file its own eval_set_id (or rename it if the id comes from the file name), or edit "
-        f"{owner.rsplit('/', 1)[-1]} to change that eval set."
+        f"{source}: {kind.id_key}: {kind.what} {eval_set_id!r} already belongs to {owner}, so this file was not "
+        f"submitted. Give this file its own {kind.id_key} (or rename it if the id comes from the file name), or edit "
+        f"{owner.rsplit('/', 1)[-1]} to change that {kind.what}."
     )
 
 
-def _claimed_id(f: ConfigFile, source: str, base_dir: Path | None) -> str | None:
-    """The eval set id a config file currently resolves to, or None if it is unreadable or invalid."""
+def _claimed_id(f: ConfigFile, source: str, base_dir: Path | None, kind: WatchedKind) -> str | None:
+    """The id a config file currently resolves to, or None if it is unreadable or invalid."""
     try:
         text = f.path.read_text(encoding="utf-8")
-        loaded = load_eval_set_config(source, text=text, base_dir=base_dir)
-        return loaded.config.eval_set_id or eval_set_id_from_filename(f.stem)
+        loaded = kind.load(source, text, base_dir)
+        return kind.configured_id(loaded) or eval_set_id_from_filename(f.stem)
     except Exception:
         return None
 

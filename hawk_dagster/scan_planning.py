@@ -40,7 +40,7 @@ class ScanResolution:
 
 
 def submit_scan(
-    storage: StorageRoot, loaded: LoadedScan, *, scan_id: str, config_text: str
+    storage: StorageRoot, loaded: LoadedScan, *, scan_id: str, config_text: str, created_by: str | None = None
 ) -> ScanResolution:
     """Resolve the scan's sources (and limits), then record the submission. Raises before writing anything when a
     source names an unknown eval set."""
@@ -61,6 +61,7 @@ def submit_scan(
             config_text,
             source=loaded.source,
             base_dir=str(loaded.base_dir) if loaded.base_dir else None,
+            created_by=created_by,
         ),
         kind=SCANS,
     )

@@ -112,7 +112,11 @@ def test_webserver_shows_assets_partitions_automation_and_running_sensors(tmp_pa
         repo = _repository(server)
         assert repo["location"]["name"] == "hawk"
         sensors = {s["name"]: s["sensorState"]["status"] for s in repo["sensors"]}
-        assert sensors == {"eval_set_configs": "RUNNING", "hawk_automation": "RUNNING"}
+        assert sensors == {
+            "eval_set_configs": "RUNNING",
+            "scan_configs": "RUNNING",
+            "hawk_automation": "RUNNING",
+        }
 
         selector = {"repositoryName": repo["name"], "repositoryLocationName": repo["location"]["name"]}
         added = server.graphql(ADD_PARTITION, {"repo": selector, "def": EVAL_SETS, "key": "ui-added"})

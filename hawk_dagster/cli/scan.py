@@ -13,7 +13,42 @@ from hawk_dagster.cli.results import _engine, _unknown_id
 
 @click.group("scan")
 def scan_group() -> None:
-    """Work with scans: resume them, export their results."""
+    """Work with scans: submit them to a deployment, resume them, export their results."""
+
+
+@scan_group.command("run")
+@click.argument("config", type=click.Path(path_type=Path, dir_okay=False, exists=True))
+def run(config: Path) -> None:
+    """Validate CONFIG and submit it to the deployment at HAWK_STORAGE_ROOT (e.g. s3://bucket/prefix).
+
+    The eval sets it names must exist there (else exit 2 and nothing is submitted). The file lands in
+    <root>/configs/scans/, where the deployment's `scan_configs` sensor starts one run per eval set. Prints the scan id.
+    Secrets declared in the config must be provided by the deployment's environment.
+    """
+    import re
+
+    from hawk_dagster.cli.common import fail_bad_input, load_scan_config_or_exit
+    from hawk_dagster.cli.state import remember_scan
+    from hawk_dagster.config.ids import generate_eval_set_id
+    from hawk_dagster.scan_sources import UnknownEvalSetError, resolve_eval_sets
+    from hawk_dagster.storage import StorageRoot
+
+    loaded = load_scan_config_or_exit(config)
+    storage = StorageRoot.from_env()
+    try:
+        resolve_eval_sets(storage, loaded.config)
+    except UnknownEvalSetError as ex:
+        fail_bad_input(str(ex))
+    scan_id = loaded.config.scan_id or generate_eval_set_id(loaded.config.name, "scan")
+    text = config.read_text()
+    if not re.search(r"^scan_id\s*:", text, flags=re.MULTILINE):
+        text = f"scan_id: {scan_id}\n{text}"
+    target = storage.scan_configs / f"{scan_id}.yaml"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(text)
+    remember_scan(scan_id)
+    click.echo(scan_id)
+    click.echo(f"submitted to {target}", err=True)
 
 
 @scan_group.command("resume")

@@ -40,7 +40,7 @@ def eval_set_config_sensor(
 ) -> dg.SensorResult | dg.SkipReason:
     """Register and launch every eval-set config that is new or changed since the cursor."""
     cursor = WatchCursor.parse(context.cursor)
-    instance = _instance_or_none(context)
+    instance = instance_or_none(context)
     result = process_new_configs(
         storage.storage, cursor, run_key_used=lambda key: _run_key_used(instance, key)
     )
@@ -89,7 +89,7 @@ def _skip_message(rejected: list[Rejected], accepted: list[Accepted]) -> str:
     return "; ".join(parts) or "no changed eval-set configs"
 
 
-def _instance_or_none(context: dg.SensorEvaluationContext) -> dg.DagsterInstance | None:
+def instance_or_none(context: dg.SensorEvaluationContext) -> dg.DagsterInstance | None:
     """The instance, or None when a test builds a context without one (then every id and run key looks new)."""
     try:
         return context.instance
