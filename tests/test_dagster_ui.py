@@ -156,6 +156,17 @@ query Materializations($key: AssetKeyInput!, $partitions: [String!]) {
 }
 """
 
+LINEAGE = """
+query Lineage($key: AssetKeyInput!) {
+  assetNodeOrError(assetKey: $key) {
+    ... on AssetNode {
+      dependencies { asset { assetKey { path } } partitionMapping { className description } }
+      assetMaterializations { partition runId }
+    }
+  }
+}
+"""
+
 E2E_ID = "e2e-daemon"
 AUTOMATION_TAG = "dagster/from_automation_condition"
 
@@ -238,6 +249,44 @@ def test_dropped_config_runs_logs_then_warehouse_by_automation(
         assert "nothing was launched" in error_file.read_text()
         assert not (configs / f"{E2E_ID}.yaml.error").exists()
 
+        # A scan config dropped next: the scans sensor runs the cell (scan_pipeline: results, then their import),
+        # and the webserver shows the cell's lineage to the eval set's eval_logs partition.
+        scan_configs = tmp_path / "root" / "configs" / "scans"
+        scan_configs.mkdir(parents=True)
+        (scan_configs / "e2e-scan.yaml").write_text(
+            f"scanners: [{{package: inspect-scout, items: [{{name: grep_scanner, key: sums, args: {{pattern: '+'}}}}]}}]\n"
+            f"transcripts: {{sources: [{{eval_set_id: {E2E_ID}}}]}}\n"
+        )
+        cell = f"{E2E_ID}|e2e-scan"
+
+        def scan_done() -> dict[str, Any] | None:
+            for run in _runs(server, {"dagster/partition": cell}):
+                if run["status"] in ("FAILURE", "CANCELED"):
+                    raise AssertionError(
+                        f"{run['assets']}: {_run_errors(server, run['runId'])}\n{server.log_tail()}"
+                    )
+                if run["status"] == "SUCCESS":
+                    return run
+            return None
+
+        scan_run = server.wait_for("the scan cell's run to succeed", scan_done, 240, interval=2)
+        assert scan_run["tags"]["dagster/sensor_name"] == "scan_configs"
+        imported = server.graphql(
+            MATERIALIZATIONS, {"key": {"path": ["scan_warehouse"]}, "partitions": [cell]}
+        )
+        assert [m["runId"] for m in imported["assetNodeOrError"]["assetMaterializations"]] == [
+            scan_run["runId"]
+        ]
+        lineage = server.graphql(LINEAGE, {"key": {"path": ["scan_results"]}})["assetNodeOrError"]
+        (dependency,) = lineage["dependencies"]
+        assert dependency["asset"]["assetKey"]["path"] == ["eval_logs"]
+        assert dependency["partitionMapping"]["className"] == "MultiToSingleDimensionPartitionMapping"
+        assert (
+            "multi-partition key with X in the matching dimension"
+            in dependency["partitionMapping"]["description"]
+        )
+        assert [m["partition"] for m in lineage["assetMaterializations"]] == [cell]
+
     engine = create_engine(normalize_url(url))
     try:
         with engine.connect() as conn:
@@ -250,3 +299,12 @@ def test_dropped_config_runs_logs_then_warehouse_by_automation(
     finally:
         engine.dispose()
     assert samples == 12
+    with engine.connect() as conn:
+        scanned = conn.execute(
+            text(
+                "SELECT count(*), count(r.sample_pk) FROM scanner_result r JOIN scan s ON s.pk = r.scan_pk "
+                "WHERE s.scan_id = 'e2e-scan'"
+            )
+        ).one()
+    engine.dispose()
+    assert tuple(scanned) == (12, 12)  # every transcript scanned once, each joined to its sample

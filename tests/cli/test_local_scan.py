@@ -120,6 +120,30 @@ def test_local_scan_runs_each_scanner_over_its_transcripts(
         and "has no scanner 'nope'; its scanners: plus_in_addition, stars" in unknown.stderr
     )
 
+    # lineage, read back through the Dagster instance the runs used: the cell's parent is its eval set's partition
+    import dagster as dg
+    from dagster._core.definitions.events import AssetKeyPartitionKey
+    from dagster._core.definitions.partitions.context import partition_loading_context
+
+    from hawk_dagster.definitions import build_definitions
+    from hawk_dagster.local_instance import dagster_home
+    from hawk_dagster.partitions import scan_cell_key
+
+    cell = str(scan_cell_key("stars-1", "es-scan"))
+    instance = dg.DagsterInstance.from_config(str(dagster_home(hawk_env.root)))
+    try:
+        for asset in ("scan_results", "scan_warehouse"):
+            records = instance.fetch_materializations(
+                dg.AssetRecordsFilter(asset_key=dg.AssetKey(asset), asset_partitions=[cell]), limit=1
+            ).records
+            assert records, asset
+        graph = build_definitions(storage_root=str(hawk_env.root)).resolve_asset_graph()
+        with partition_loading_context(dynamic_partitions_store=instance):
+            parents = graph.get_parents_partitions(dg.AssetKey("scan_results"), cell).parent_partitions
+        assert parents == {AssetKeyPartitionKey(dg.AssetKey("eval_logs"), "es-scan")}
+    finally:
+        instance.dispose()
+
     # the same scan again: the complete cell is found, not scanned twice
     again = hawk_env.run("local", "scan", str(config), "--direct")
     assert again.returncode == 0, again.stdout + again.stderr
@@ -227,3 +251,26 @@ def test_scan_resume_reruns_only_errored_transcripts(hawk_env: HawkEnv, tmp_path
 
     missing = hawk_env.run("scan", "resume", "no-such-scan")
     assert missing.returncode == 2 and "scan 'no-such-scan' has no submitted config" in missing.stderr
+
+
+@pytest.mark.slow
+def test_the_example_scans_run_offline(hawk_env: HawkEnv) -> None:
+    """configs/examples/keyword.scan.yaml and judge.scan.yaml over an eval set tagged `example`."""
+    tasks = _eval_set(hawk_env.root)
+    for name in ("keyword.scan.yaml", "judge.scan.yaml"):
+        result = hawk_env.run("local", "scan", str(EXAMPLES / name))
+        assert result.returncode == 0, name + result.stdout + result.stderr
+    scans = {s["name"]: s for s in json.loads(hawk_env.run("list", "scans", "--format", "json").stdout)}
+    keyword, judge = scans["keyword"], scans["judge"]
+    # keyword: `mentions_times` over the multiplication samples, `gave_up` over none (no hawk-mock/sloppy here)
+    assert (keyword["scanners"], keyword["results"], keyword["errors"], keyword["complete"]) == (
+        1,
+        3,
+        0,
+        True,
+    )
+    # judge: a limit of 8 chosen from the 6 transcripts there are, all judged by the offline hawk-mock
+    assert (judge["results"], judge["errors"], judge["complete"]) == (len(tasks), 0, True)
+    exported = hawk_env.run("scan", "export", judge["scan_id"], "-o", "-")
+    rows = list(csv.DictReader(io.StringIO(exported.stdout)))
+    assert {r["answer"] for r in rows} == {"No"} and all(r["value"] == "false" for r in rows)
