@@ -119,9 +119,14 @@ def _choose(f: TranscriptFilterConfig | None, log_dirs: dict[str, str]) -> dict[
 def _matching_transcripts(f: TranscriptFilterConfig, log_dirs: dict[str, str]) -> list[tuple[str, str]]:
     """(eval set, transcript id) of every transcript the filter keeps, listed by Scout exactly as a cell would."""
     import asyncio
+    import os
 
     from hawk_runner.transcript_filter import parse_where, to_scout
     from inspect_scout import transcripts_from
+
+    os.environ.setdefault(
+        "SCOUT_DISPLAY", "none"
+    )  # Scout would draw an "Indexing" progress bar on the terminal
 
     async def listing(log_dir: str) -> list[str]:
         transcripts = transcripts_from(log_dir)

@@ -111,15 +111,19 @@ def _execute(plan: ScanPlan, reporter: Reporter) -> ScanOutcome:
     scanners = {spec.key: _create_scanner(spec) for spec in plan.scanners}
 
     everything = transcripts_from(plan.log_dir)
-    base = everything
+    base: Any = everything
     if plan.where:
         base = base.where(to_scout(parse_where(plan.where)))
     if plan.transcript_ids is not None:
-        base = base.where(c.transcript_id.in_(plan.transcript_ids))
+        # A limit chose these at submission; an empty list means it chose none from this eval set.
+        base = base.where(c.transcript_id.in_(plan.transcript_ids)) if plan.transcript_ids else []
 
     own = [spec for spec in plan.scanners if spec.where is not None or spec.transcript_ids is not None]
     worklist = None
     transcripts = base
+    if not own and isinstance(base, list):
+        reporter.info(f"the scan's limit chose no transcripts of {plan.eval_set_id}: nothing to scan")
+        return ScanOutcome(complete=True, results_dir=plan.results_dir, scan_locations=[])
     if own:
         from inspect_scout import ScannerWork
 
@@ -216,15 +220,22 @@ def _selected_ids(transcripts: Any, worklist: list[Any] | None) -> set[str]:
         return asyncio.run(ids(transcripts))
     selected: set[str] = set()
     for work in worklist:
-        selected |= asyncio.run(ids(work.transcripts))
+        selected |= (
+            set(work.transcripts)
+            if isinstance(work.transcripts, list)
+            else asyncio.run(ids(work.transcripts))
+        )
     return selected
 
 
 def _scanner_transcripts(spec: ScannerSpec, everything: Any, base: Any) -> Any:
+    """A scanner's transcripts: Scout ``Transcripts``, or ``[]`` when a limit chose none of this eval set's."""
     from inspect_scout import columns as c
 
     chosen = everything.where(to_scout(parse_where(spec.where))) if spec.where is not None else base
     if spec.transcript_ids is not None:
+        if not spec.transcript_ids or isinstance(chosen, list):
+            return []
         chosen = chosen.where(c.transcript_id.in_(spec.transcript_ids))
     return chosen
 

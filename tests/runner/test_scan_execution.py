@@ -180,3 +180,29 @@ def test_a_complete_scan_is_redone_when_the_eval_set_gained_transcripts(
         warehouse_engine, ScanRecord(scan_id="grow"), eval_set_id="es-run", results_dir=str(results)
     )
     assert report.results == 2 * 11 and [s["location"] for s in report.sources] == second.scan_locations
+
+
+def test_a_limit_that_chose_none_of_this_eval_set(log_dir: Path, tmp_path: Path) -> None:
+    nothing = _plan(
+        log_dir, tmp_path / "none", ScannerSpec(key="l", name="hawk_example_scanners/test_labels")
+    )
+    nothing = nothing.model_copy(update={"transcript_ids": []})
+    outcome = execute_scan(nothing, ConsoleReporter())
+    assert outcome.complete and outcome.scan_locations == [] and not (tmp_path / "none").exists()
+
+    ids = _transcript_ids(log_dir)
+    mixed = _plan(
+        log_dir,
+        tmp_path / "mixed",
+        ScannerSpec(key="all", name="hawk_example_scanners/test_labels"),
+        ScannerSpec(
+            key="chosen", name="hawk_example_scanners/test_labels", where=[{"epoch": 1}], transcript_ids=[]
+        ),
+        ScannerSpec(
+            key="two", name="hawk_example_scanners/test_labels", where=[{"epoch": 1}], transcript_ids=ids[:2]
+        ),
+    )
+    outcome = execute_scan(mixed, ConsoleReporter())
+    assert outcome.complete
+    scans = {s.key: s.scans for s in outcome.scanners}
+    assert scans.get("all") == 8 and scans.get("two") == 2 and scans.get("chosen", 0) == 0
