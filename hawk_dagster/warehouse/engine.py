@@ -68,6 +68,11 @@ def create_warehouse_engine(
     Pre-ping and a recycle time survive server restarts and idle-connection reapers (the embedded server is restarted
     when the last process using it exits); LIFO keeps few connections warm. JSON is serialised strictly: PostgreSQL's
     JSONB rejects NaN/Infinity and NUL characters, so those are rewritten (see :func:`json_dumps`).
+
+    Statements are never prepared (``prepare_threshold=None``): psycopg prepares a statement after its fifth use on a
+    connection, and PostgreSQL then soon switches to a generic plan that cannot see the search text, so a selective
+    trigram search was planned as a walk down the newest-first index (measured: 80 ms instead of 40 ms per page on
+    the 1M-sample benchmark). Planning each query costs about a millisecond.
     """
     return create_engine(
         normalize_url(url),
@@ -77,7 +82,7 @@ def create_warehouse_engine(
         pool_recycle=1800,
         pool_use_lifo=True,
         json_serializer=json_dumps,
-        connect_args={"application_name": "hawk-dagster"},
+        connect_args={"application_name": "hawk-dagster", "prepare_threshold": None},
         echo=echo,
     )
 

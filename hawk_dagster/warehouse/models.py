@@ -258,8 +258,8 @@ class Sample(Base):
         comment="True when the sample was invalidated (generated from the invalidation fields)",
     )
     search_text: Mapped[str | None] = mapped_column(
-        comment="What free-text search matches: sample id, target, output and the whole transcript (message text, "
-        "tool calls and their arguments, tool errors); the input when the sample has no messages"
+        comment="What free-text search matches, in lower case: sample id, target, output and the whole transcript "
+        "(message text, tool calls and their arguments, tool errors); the input when the sample has no messages"
     )
     # revision 0003
     headline_value: Mapped[float | None] = mapped_column(

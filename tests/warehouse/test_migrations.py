@@ -170,8 +170,14 @@ def test_step_through_0003_with_data(make_database: Callable[..., str]) -> None:
         assert "ix_message_content_text_trgm" in _indexes(url, "message")
         assert not {"headline_value", "role_usage", "token_limit"} & _columns(url, "sample")
         assert "scored_at" not in _columns(url, "score") and "config" not in _columns(url, "eval")
+        with engine.begin() as conn:
+            conn.execute(text("UPDATE sample SET search_text = 'Mixed CASE Text' WHERE uuid = 'u2'"))
         migrate.upgrade(url)
         assert {"headline_value", "role_usage", "token_limit"} <= _columns(url, "sample")
+        with engine.connect() as conn:  # 0005: the search document is lower case
+            assert conn.execute(text("SELECT search_text FROM sample WHERE uuid = 'u2'")).scalar_one() == (
+                "mixed case text"
+            )
     finally:
         engine.dispose()
 
