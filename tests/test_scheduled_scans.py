@@ -8,32 +8,11 @@ from pathlib import Path
 import dagster as dg
 from dagster._core.definitions.partitions.context import partition_loading_context
 
-from hawk_dagster.config.loader import load_scan_config
 from hawk_dagster.definitions import build_definitions
 from hawk_dagster.partitions import EVAL_SETS, SCANS, scan_cell_key
 from hawk_dagster.resources.storage import StorageResource
-from hawk_dagster.scan_planning import submit_scan
 from hawk_dagster.scheduled_scans import cron_fired
-from hawk_dagster.storage import StorageRoot
-
-SCAN = """
-scanners: [{{package: inspect-scout, items: [{{name: grep_scanner, args: {{pattern: sudo}}}}]}}]
-transcripts:
-  sources: [{source}]
-{extra}
-"""
-
-
-def _eval_set(root: Path, eval_set_id: str, tags: list[str]) -> None:
-    folder = root / "evals" / eval_set_id
-    folder.mkdir(parents=True)
-    (folder / ".config.yaml").write_text(f"tags: {tags}\ntasks: []\n")
-
-
-def _scan(root: Path, tmp_path: Path, scan_id: str, source: str, extra: str) -> None:
-    path = tmp_path / f"{scan_id}.yaml"
-    path.write_text(SCAN.format(source=source, extra=extra))
-    submit_scan(StorageRoot(str(root)), load_scan_config(path), scan_id=scan_id, config_text=path.read_text())
+from tests.scans import submitted_eval_set, submitted_scan
 
 
 def _tick(root: Path, when: dt.datetime) -> list[dg.RunRequest]:
@@ -56,12 +35,14 @@ def _tick(root: Path, when: dt.datetime) -> list[dg.RunRequest]:
 
 def test_ticks_yield_the_cells_of_the_scans_whose_cron_fired(tmp_path: Path) -> None:
     root = tmp_path / "root"
-    _eval_set(root, "nightly-1", ["nightly"])
-    _eval_set(root, "other", [])
-    _scan(root, tmp_path, "daily", "{eval_set_id: other}", "schedule: '0 3 * * *'")
-    _scan(root, tmp_path, "hourly", "{eval_set_tag: nightly}", "schedule: '0 * * * *'\nstanding: true")
-    _scan(root, tmp_path, "unscheduled", "{eval_set_id: other}", "")
-    _eval_set(root, "nightly-2", ["nightly"])  # landed after the standing scan was submitted
+    submitted_eval_set(root, "nightly-1", ["nightly"])
+    submitted_eval_set(root, "other", [])
+    submitted_scan(root, tmp_path, "daily", "{eval_set_id: other}", "schedule: '0 3 * * *'")
+    submitted_scan(
+        root, tmp_path, "hourly", "{eval_set_tag: nightly}", "schedule: '0 * * * *'\nstanding: true"
+    )
+    submitted_scan(root, tmp_path, "unscheduled", "{eval_set_id: other}", "")
+    submitted_eval_set(root, "nightly-2", ["nightly"])  # landed after the standing scan was submitted
 
     three = dt.datetime(2026, 11, 22, 3, 0, tzinfo=dt.UTC)
     requests = _tick(root, three)

@@ -12,32 +12,13 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from hawk_dagster.config.loader import load_scan_config
 from hawk_dagster.definitions import build_definitions
 from hawk_dagster.partitions import EVAL_SETS, SCANS, scan_cell_key
-from hawk_dagster.scan_planning import submit_scan
 from hawk_dagster.standing_scans import standing_cells
 from hawk_dagster.storage import StorageRoot
+from tests.scans import submitted_eval_set, submitted_scan
 
-SCAN = """
-scanners: [{{package: inspect-scout, items: [{{name: grep_scanner, args: {{pattern: sudo}}}}]}}]
-transcripts:
-  sources: [{source}]
-standing: {standing}
-"""
 SCAN_RESULTS = dg.AssetKey("scan_results")
-
-
-def _eval_set(root: Path, eval_set_id: str, tags: list[str]) -> None:
-    folder = root / "evals" / eval_set_id
-    folder.mkdir(parents=True)
-    (folder / ".config.yaml").write_text(f"tags: {tags}\ntasks: []\n")
-
-
-def _scan(root: Path, tmp_path: Path, scan_id: str, source: str, standing: bool) -> None:
-    path = tmp_path / f"{scan_id}.yaml"
-    path.write_text(SCAN.format(source=source, standing=str(standing).lower()))
-    submit_scan(StorageRoot(str(root)), load_scan_config(path), scan_id=scan_id, config_text=path.read_text())
 
 
 def _logs_landed(instance: dg.DagsterInstance, *eval_set_ids: str) -> None:
@@ -52,14 +33,14 @@ def _cells(*pairs: tuple[str, str]) -> set[str]:
 @pytest.fixture
 def root(tmp_path: Path) -> Path:
     root = tmp_path / "root"
-    _eval_set(root, "nightly-1", ["nightly"])
+    submitted_eval_set(root, "nightly-1", ["nightly"])
     return root
 
 
 def test_a_new_matching_eval_set_gets_its_standing_cells_run(root: Path, tmp_path: Path) -> None:
-    _scan(root, tmp_path, "standing-tag", "{eval_set_tag: nightly}", True)
-    _scan(root, tmp_path, "standing-glob", "{eval_set_id_pattern: 'nightly-*'}", True)
-    _scan(root, tmp_path, "one-off", "{eval_set_tag: nightly}", False)
+    submitted_scan(root, tmp_path, "standing-tag", "{eval_set_tag: nightly}", "standing: true")
+    submitted_scan(root, tmp_path, "standing-glob", "{eval_set_id_pattern: 'nightly-*'}", "standing: true")
+    submitted_scan(root, tmp_path, "one-off", "{eval_set_tag: nightly}", "standing: false")
     defs = build_definitions(storage_root=str(root))
     instance = dg.DagsterInstance.ephemeral()
     instance.add_dynamic_partitions(SCANS, ["standing-tag", "standing-glob", "one-off"])
@@ -74,8 +55,8 @@ def test_a_new_matching_eval_set_gets_its_standing_cells_run(root: Path, tmp_pat
     assert first.get_requested_partitions(SCAN_RESULTS) == set()
 
     # two eval sets land: one tagged nightly (and matching the glob), one not
-    _eval_set(root, "nightly-2", ["nightly"])
-    _eval_set(root, "adhoc-1", ["adhoc"])
+    submitted_eval_set(root, "nightly-2", ["nightly"])
+    submitted_eval_set(root, "adhoc-1", ["adhoc"])
     instance.add_dynamic_partitions(EVAL_SETS, ["nightly-2", "adhoc-1"])
     waiting = dg.evaluate_automation_conditions(
         defs=defs, instance=instance, asset_selection=selection, cursor=first.cursor
@@ -98,8 +79,8 @@ def test_a_new_matching_eval_set_gets_its_standing_cells_run(root: Path, tmp_pat
 
 
 def test_standing_cells_reads_the_scans_in_the_root(root: Path, tmp_path: Path) -> None:
-    _scan(root, tmp_path, "standing-tag", "{eval_set_tag: nightly}", True)
-    _eval_set(root, "other", [])
+    submitted_scan(root, tmp_path, "standing-tag", "{eval_set_tag: nightly}", "standing: true")
+    submitted_eval_set(root, "other", [])
     storage = StorageRoot(str(root))
     assert standing_cells(
         storage, [("standing-tag", "nightly-1"), ("standing-tag", "other"), ("gone", "other")]

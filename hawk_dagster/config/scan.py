@@ -8,7 +8,6 @@ scans (``standing: true``: every later eval set matching a source selector gets 
 
 from __future__ import annotations
 
-import fnmatch
 import re
 from collections.abc import Mapping
 from typing import Annotated, Any, Literal
@@ -32,7 +31,6 @@ from hawk_dagster.config.eval_set import (
     GroupPackageSpec,
     ItemName,
     ModelGroup,
-    ModelGroupModel,
     NonEmptyStr,
     PackageSpec,
     PositiveInt,
@@ -102,7 +100,6 @@ def _check_pattern(value: str) -> str:
             "a glob pattern such as 'nightly-*' ('*' any text, '?' one character); for one eval set write eval_set_id",
             found=value,
         )
-    fnmatch.translate(value)  # never fails, but documents the syntax used when matching
     return value
 
 
@@ -378,9 +375,3 @@ class ScanConfig(BaseModel):
         for _, item in self.scanner_items():
             names.update(secret_name(s) for s in item.secrets)
         return sorted(names)
-
-    def model_groups(self) -> list[ModelGroupModel]:
-        return list(self.models or [])
-
-
-SCAN_TOP_LEVEL_KEYS: frozenset[str] = frozenset(ScanConfig.model_fields)

@@ -142,13 +142,19 @@ def parse_where(conditions: Sequence[Any]) -> Node:
         )
     if not conditions:
         raise FilterError("`where` must hold at least one condition; leave it out to keep every transcript")
+    children = _parse_each(conditions)
+    return children[0] if len(children) == 1 else And(children)
+
+
+def _parse_each(conditions: Sequence[Any]) -> tuple[Node, ...]:
+    """Each condition of a list, errors located by index."""
     children = []
     for index, condition in enumerate(conditions):
         try:
             children.append(parse_condition(condition))
         except FilterError as exc:
             raise exc.within(index) from None
-    return children[0] if len(children) == 1 else And(tuple(children))
+    return tuple(children)
 
 
 def parse_condition(raw: Any) -> Node:
@@ -199,13 +205,7 @@ def _parse_or(value: Any) -> Node:
         raise FilterError("`or` takes a list of at least two conditions", found=_show(value))
     if len(value) < 2:
         raise FilterError("`or` takes a list of at least two conditions", found=f"{len(value)} condition(s)")
-    children = []
-    for index, condition in enumerate(value):
-        try:
-            children.append(parse_condition(condition))
-        except FilterError as exc:
-            raise exc.within(index) from None
-    return Or(tuple(children))
+    return Or(_parse_each(value))
 
 
 def resolve_field(name: Any) -> Field:

@@ -15,18 +15,7 @@ from hawk_dagster.resources import StorageResource
 from hawk_dagster.sensors import scan_config_sensor
 from hawk_dagster.storage import StorageRoot
 from hawk_dagster.submission import read_submission
-
-SCAN = """\
-scanners: [{{package: inspect-scout, items: [{{name: grep_scanner, args: {{pattern: sudo}}}}]}}]
-transcripts:
-  sources: [{source}]
-"""
-
-
-def _eval_set(root: str, eval_set_id: str, tags: list[str]) -> None:
-    snapshot = StorageRoot(root).path("evals", eval_set_id, ".config.yaml")
-    snapshot.parent.mkdir(parents=True, exist_ok=True)
-    snapshot.write_text(f"tags: {tags}\ntasks: []\n")
+from tests.scans import grep_scan, submitted_eval_set
 
 
 def _configs(root: str) -> Any:
@@ -53,11 +42,11 @@ def _added(result: dg.SensorResult) -> dict[str, list[str]]:
 
 
 def test_a_dropped_scan_becomes_partitions_and_one_run_per_eval_set(storage_root: str) -> None:
-    _eval_set(storage_root, "nightly-1", ["nightly"])
-    _eval_set(storage_root, "nightly-2", ["nightly"])
-    _eval_set(storage_root, "adhoc", [])
+    submitted_eval_set(storage_root, "nightly-1", ["nightly"])
+    submitted_eval_set(storage_root, "nightly-2", ["nightly"])
+    submitted_eval_set(storage_root, "adhoc", [])
     configs = _configs(storage_root)
-    (configs / "sudo-hunt.yaml").write_text(SCAN.format(source="{eval_set_tag: nightly}"))
+    (configs / "sudo-hunt.yaml").write_text(grep_scan("{eval_set_tag: nightly}"))
     instance = dg.DagsterInstance.ephemeral()
 
     result = _tick(storage_root, instance, None)
@@ -72,7 +61,7 @@ def test_a_dropped_scan_becomes_partitions_and_one_run_per_eval_set(storage_root
         r.tags["hawk/source"] == "sensor" for r in requests
     )
     submission = read_submission(StorageRoot(storage_root), "sudo-hunt", kind="scans")
-    assert submission.config_text == SCAN.format(source="{eval_set_tag: nightly}")
+    assert submission.config_text == grep_scan("{eval_set_tag: nightly}")
 
     # the next tick: nothing new
     again = _tick(storage_root, instance, result.cursor)
@@ -81,7 +70,7 @@ def test_a_dropped_scan_becomes_partitions_and_one_run_per_eval_set(storage_root
 
 def test_a_scan_of_an_unknown_eval_set_gets_an_error_file_and_no_run(storage_root: str) -> None:
     configs = _configs(storage_root)
-    (configs / "typo.yaml").write_text(SCAN.format(source="{eval_set_id: no-such-set}"))
+    (configs / "typo.yaml").write_text(grep_scan("{eval_set_id: no-such-set}"))
     result = _tick(storage_root, dg.DagsterInstance.ephemeral(), None)
     assert (
         isinstance(result, dg.SensorResult)
@@ -102,9 +91,9 @@ def hawk(root: str, *args: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_hawk_scan_run_submits_to_the_configs_folder(storage_root: str, tmp_path: Path) -> None:
-    _eval_set(storage_root, "nightly-1", ["nightly"])
+    submitted_eval_set(storage_root, "nightly-1", ["nightly"])
     config = tmp_path / "hunt.yaml"
-    config.write_text("name: Sudo Hunt\n" + SCAN.format(source="{eval_set_id: nightly-1}"))
+    config.write_text("name: Sudo Hunt\n" + grep_scan("{eval_set_id: nightly-1}"))
     proc = hawk(storage_root, "scan", "run", str(config))
     assert proc.returncode == 0, proc.stderr
     scan_id = proc.stdout.strip()
@@ -116,7 +105,7 @@ def test_hawk_scan_run_submits_to_the_configs_folder(storage_root: str, tmp_path
     assert [r.partition_key for r in result.run_requests or []] == [str(scan_cell_key(scan_id, "nightly-1"))]
 
     bad = tmp_path / "bad.yaml"
-    bad.write_text(SCAN.format(source="{eval_set_id: missing}"))
+    bad.write_text(grep_scan("{eval_set_id: missing}"))
     refused = hawk(storage_root, "scan", "run", str(bad))
     assert refused.returncode == 2 and "unknown eval set 'missing'" in refused.stderr
     assert [p.name for p in StorageRoot(storage_root).scan_configs.iterdir()] == [f"{scan_id}.yaml"]
