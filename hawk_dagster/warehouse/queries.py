@@ -7,14 +7,12 @@ holds the sample's text and its whole transcript in lower case (see ``rows.searc
 
 from __future__ import annotations
 
-import csv
-import json
+import codecs
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from typing import IO, Any
 
-from sqlalchemy import Engine, Select, and_, distinct, func, or_, select, true
+from sqlalchemy import Boolean, DateTime, Engine, Select, Text, and_, cast, distinct, func, or_, select, true
 from sqlalchemy.sql import ColumnElement
 
 from hawk_dagster.warehouse.models import Eval, EvalSet, Sample, Scan, ScannerResult, ScanSource, Score
@@ -241,21 +239,46 @@ def iter_samples(engine: Engine, f: SampleFilter, *, batch: int = 2000) -> Itera
 
 
 def export_samples_csv(engine: Engine, f: SampleFilter, out: IO[str]) -> int:
-    """Write every matching sample as CSV (the listing's columns); return the number of rows."""
-    writer = csv.writer(out)
-    _, columns = _sample_query(f)
-    writer.writerow(columns)
-    count = 0
-    for row in iter_samples(engine, f):
-        writer.writerow(_csv_value(row[name]) for name in columns)
-        count += 1
-    return count
+    """Write every matching sample as CSV (the listing's columns, paging ignored); return the number of rows."""
+    query, columns = _sample_query(f)
+    return copy_csv(engine, query.order_by(*_order(f, columns)), out)
 
 
-def _csv_value(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return value.isoformat()
-    return "" if value is None else value
+def copy_csv(engine: Engine, query: Select[Any], out: IO[str]) -> int:
+    """Stream ``query``'s rows to ``out`` as CSV with a header row, written by PostgreSQL's ``COPY ... TO STDOUT``.
+
+    Why COPY: fetching rows into Python and writing them with :mod:`csv` cost ~25 us per row (2.5 s for 100,000
+    samples, nearly all of it row processing); COPY formats them in the server (0.2 s). Values: timestamps in
+    ISO 8601 UTC as ``to_json`` writes them (``2026-01-02T03:04:05.5+00:00``), booleans ``true``/``false``, JSON as
+    JSON text, NULL as an empty field. Parameters are bound by psycopg on the client (COPY takes no server-side
+    parameters), with its own quoting.
+    """
+    shaped = query.with_only_columns(*(_csv_column(c) for c in query.selected_columns))
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    with engine.connect() as conn:
+        compiled = shaped.compile(dialect=conn.dialect, compile_kwargs={"render_postcompile": True})
+        raw: Any = conn.connection.driver_connection
+        with raw.cursor() as cur:
+            cur.execute(
+                "SET LOCAL TimeZone = 'UTC'"
+            )  # this transaction only; the pool rolls it back on return
+            with cur.copy(
+                f"COPY ({compiled.string}) TO STDOUT WITH (FORMAT csv, HEADER)", compiled.params
+            ) as copy:
+                for data in copy:
+                    out.write(decoder.decode(data))
+            out.write(decoder.decode(b"", final=True))
+            return max(0, cur.rowcount)
+
+
+def _csv_column(column: ColumnElement[Any]) -> ColumnElement[Any]:
+    """``column`` as the CSV should show it (see :func:`copy_csv`), keeping its name."""
+    name = column.name  # type: ignore[attr-defined]
+    if isinstance(column.type, DateTime):
+        return func.btrim(cast(func.to_json(column), Text), '"').label(name)
+    if isinstance(column.type, Boolean):
+        return cast(column, Text).label(name)
+    return column
 
 
 def sample_location(engine: Engine, uuid: str) -> dict[str, Any]:
@@ -396,16 +419,7 @@ def export_scanner_results_csv(
     )
     if scanner_key is not None:
         query = query.where(ScannerResult.scanner_key == scanner_key)
-    writer = csv.writer(out)
-    writer.writerow(SCANNER_RESULT_COLUMNS)
-    count = 0
-    with engine.connect() as conn:
-        for row in conn.execution_options(stream_results=True, yield_per=2000).execute(query):
-            values = dict(row._mapping)
-            values["value"] = json.dumps(values["value"]) if values["value"] is not None else None
-            writer.writerow(_csv_value(values[c]) for c in SCANNER_RESULT_COLUMNS)
-            count += 1
-    return count
+    return copy_csv(engine, query, out)
 
 
 # -------------------------------------------------------------------------------------------------------- paging

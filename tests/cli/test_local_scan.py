@@ -112,7 +112,8 @@ def test_local_scan_runs_each_scanner_over_its_transcripts(
         tid: (task, "true" if task == "multiplication" else "false") for tid, task in tasks.items()
     }
     assert all(
-        r["sample_id"] and r["eval_set_id"] == "es-scan" and r["value_float"] in ("0.0", "1.0") for r in rows
+        r["sample_id"] and r["eval_set_id"] == "es-scan" and float(r["value_float"]) in (0.0, 1.0)
+        for r in rows
     )
     unknown = hawk_env.run("scan", "export", "stars-1", "--scanner", "nope", "-o", "-")
     assert (

@@ -509,6 +509,52 @@ def test_sample_uuid_owned_by_another_eval_set_fails_clearly(
     assert warehouse_counts(warehouse_engine, "es-thief") == {}
 
 
+def test_sample_uuid_taken_by_a_concurrent_import_fails_clearly(
+    warehouse_engine: Engine, eval_logs_dir: Path
+) -> None:
+    """New samples are COPY'd without conflict handling: a uuid that another eval set's import commits after our
+    lookup (eval sets lock separately) must still fail the log with a clear message, not a raw unique violation."""
+    arith = _log_file(eval_logs_dir, "arith")
+    taken = read_eval_log_sample_summaries(str(arith))[-1].uuid
+    result: list[ImportReport] = []
+    thread = threading.Thread(
+        target=lambda: result.append(import_eval_set(warehouse_engine, str(eval_logs_dir), "es-second"))
+    )
+    with warehouse_engine.connect() as other:  # another import, still in its transaction
+        other.execute(text("INSERT INTO eval_set (eval_set_id) VALUES ('es-first')"))
+        eval_pk = other.execute(
+            text(
+                "INSERT INTO eval (eval_set_id, task_id, eval_id, task_name, model, status, location, file_hash) "
+                "VALUES ('es-first', 't', 'e', 'arith', 'm', 'started', '/x', 'h') RETURNING pk"
+            )
+        ).scalar_one()
+        other.execute(
+            text(
+                "INSERT INTO sample (eval_pk, uuid, id, epoch, input, target) VALUES (:e, :u, '1', 1, '1', '1')"
+            ),
+            {"e": eval_pk, "u": taken},
+        )
+        thread.start()
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:  # until the import waits on our uncommitted row
+            # a fresh connection each time: pg_stat_activity is a snapshot per transaction
+            waiting = _scalar(
+                warehouse_engine, text("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'")
+            )
+            if waiting:
+                break
+            time.sleep(0.05)
+        assert waiting, "the import should be waiting on the other transaction's uuid"
+        other.commit()
+    thread.join(timeout=60)
+    statuses = {log.task_id: log.status for log in result[0].logs}
+    ids = _task_ids(eval_logs_dir)
+    assert statuses[ids["arith"]] == LogStatus.FAILED and statuses[ids["multi"]] == LogStatus.IMPORTED
+    (failed,) = result[0].failed
+    assert "imported into another eval meanwhile" in (failed.error or "") and taken in (failed.error or "")
+    assert warehouse_counts(warehouse_engine, "es-first") == {"t": 1}
+
+
 # ---------------------------------------------------------------------------------------------------------------
 # concurrency
 

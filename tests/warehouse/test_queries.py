@@ -185,7 +185,51 @@ def test_csv_export_is_the_same_query(engine: Engine) -> None:
     assert export_samples_csv(engine, f, out) == 4
     rows = list(csv.DictReader(io.StringIO(out.getvalue())))
     assert [r["uuid"] for r in rows] == ["u1", "u2", "u3", "u4"]
-    assert rows[1]["status"] == "error" and rows[1]["error"] == "boom" and rows[3]["score"] == "1.0"
+    assert list(rows[0]) == [
+        "uuid", "eval_set_id", "task", "model", "id", "epoch", "status", "score", "total_tokens", "total_time",
+        "message_count", "completed_at", "error", "is_invalid",
+    ]  # fmt: skip
+    assert rows[1]["status"] == "error" and rows[1]["error"] == "boom" and float(rows[3]["score"]) == 1.0
+    # ISO 8601 in UTC (as to_json writes it), true/false, NULL as an empty field
+    assert rows[0]["completed_at"] == "2026-11-01T00:00:00+00:00"
+    assert [r["is_invalid"] for r in rows] == ["false", "false", "true", "false"]
+    assert rows[0]["error"] == "" and rows[0]["total_tokens"] == "100"
+
+
+def test_csv_export_binds_every_filter(engine: Engine) -> None:
+    """The COPY statement gets the same bound values as the page query: several ids, a scorer, a text with LIKE
+    wildcards in it (matched literally)."""
+
+    def export(**kwargs: object) -> list[dict[str, str]]:
+        out = io.StringIO()
+        count = export_samples_csv(engine, SampleFilter(**kwargs), out)  # type: ignore[arg-type]
+        rows = list(csv.DictReader(io.StringIO(out.getvalue())))
+        assert count == len(rows)
+        return rows
+
+    both = export(eval_set_ids=["es-a", "es-b"], sort="uuid")
+    assert [r["uuid"] for r in both] == ["u1", "u2", "u3", "u4", "u5"]
+    judged = export(
+        eval_set_ids=["es-a", "es-b"], scorer="judge:quality", score_min=0.2, score_max=0.5, sort="score"
+    )
+    assert [(r["uuid"], float(r["score"])) for r in judged] == [("u3", 0.3), ("u5", 0.45)]
+    assert [r["uuid"] for r in export(eval_set_ids=["es-b"], text="50%_d")] == ["u5"]
+    assert export(eval_set_ids=["es-a", "es-b"], text="5%_d") == []  # % and _ are literal characters
+    assert [r["uuid"] for r in export(eval_set_ids=["es-a"], text="sudo", invalid=False)] == ["u1"]
+    assert export(eval_set_ids=["es-a"], text='it\'s \\ "quoted"') == []  # quoting survives client binding
+
+
+def test_csv_export_quotes_awkward_text(warehouse_engine: Engine, engine: Engine) -> None:
+    with warehouse_engine.begin() as conn:
+        conn.execute(
+            Sample.__table__.update()  # type: ignore[attr-defined]
+            .where(Sample.uuid == "u2")
+            .values(error_message='line one, "two"\nline three \u00e9')
+        )
+    out = io.StringIO()
+    export_samples_csv(engine, SampleFilter(eval_set_ids=["es-a"], statuses=["error"]), out)
+    (row,) = csv.DictReader(io.StringIO(out.getvalue()))
+    assert row["error"] == 'line one, "two"\nline three \u00e9'
 
 
 def test_sample_location(engine: Engine) -> None:
