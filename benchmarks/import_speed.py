@@ -3,8 +3,8 @@
 The log: 10,000 samples with multi-turn tool-using transcripts (``benchmarks/make_big_log.py``, generated offline
 once and cached). Three timings on the same file:
 
-- **import**: ``import_eval_set`` into a fresh database on the embedded PostgreSQL server (schema migrated
-  beforehand), in a subprocess so its peak RSS is its own. Everything the import does is timed: header read,
+- **import**: ``import_eval_set`` into an empty, freshly migrated schema on the embedded PostgreSQL server, in a
+  subprocess so its peak RSS is its own. Everything the import does is timed: header read,
   fingerprint (sha256 of the file), reading, COPY, upserts, the commit.
 - **(a) decode only**: open the zip once and ``json.loads`` every ``samples/*.json`` member; no rows, no database.
   The floor for anything that reads every sample. Target: import <= 3x (a).
@@ -12,6 +12,9 @@ once and cached). Three timings on the same file:
   pattern: every call re-reads the zip's central directory, so the whole log costs O(n^2)). Timed on an evenly spread
   subset (``--b-samples``, default 300) and extrapolated linearly to all samples, which is exact here because each
   call's cost depends on the file, not on which sample is read. Target: import >= 50x faster than (b).
+
+(a) and the import alternate, ``--repeat`` times each (default 3), and the medians are compared: on a shared machine
+whose speed drifts both sides are measured under the same conditions.
 
 Then, on the imported warehouse (after ``ANALYZE``), the query plans of the searches and filters the indexes were
 chosen for: trigram ILIKE search over ``sample.search_text`` (sample text and the whole transcript), the per-sample
@@ -39,6 +42,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "benchmarks"))
@@ -170,13 +174,38 @@ def _plans(url: str) -> None:
                 print(f"   {line}")
 
 
-def _drop_search_index(url: str) -> None:
+def _fresh_schema(url: str, *, drop_search_index: bool) -> None:
+    """An empty, migrated schema (and a checkpoint, so no run pays for the previous one's dirty pages)."""
     import psycopg
     from sqlalchemy.engine import make_url
 
+    from hawk_dagster.warehouse import migrate
+
     libpq = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
     with psycopg.connect(libpq, autocommit=True) as conn:
-        conn.execute("DROP INDEX ix_sample_search_text_trgm")
+        conn.execute("DROP SCHEMA public CASCADE")
+        conn.execute("CREATE SCHEMA public")
+    migrate.upgrade(url)
+    with psycopg.connect(libpq, autocommit=True) as conn:
+        if drop_search_index:
+            conn.execute("DROP INDEX ix_sample_search_text_trgm")
+        conn.execute("CHECKPOINT")
+
+
+def _import_once(url: str, log_dir: Path, postmaster: int, *, force: bool) -> dict[str, Any] | None:
+    """One import in a child process (its own peak RSS); None (after printing its output) when it failed."""
+    proc = subprocess.run(
+        [sys.executable, "-c", _IMPORT_CHILD, url, str(log_dir), "1" if force else "0", str(postmaster)],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+    )
+    line = next((ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")), None)
+    if proc.returncode != 0 or line is None:
+        print(proc.stdout[-3000:], proc.stderr[-5000:], sep="\n")
+        return None
+    result: dict[str, Any] = json.loads(line.removeprefix("RESULT "))
+    return result
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -185,7 +214,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--samples", type=int, default=10_000)
     parser.add_argument("--b-samples", type=int, default=300, help="samples read one at a time for (b)")
-    parser.add_argument("--repeat", type=int, default=3, help="repeats of (a); the median is used")
+    parser.add_argument(
+        "--repeat", type=int, default=3, help="runs of (a) and of the import, alternating; medians are used"
+    )
     parser.add_argument(
         "--force", action="store_true", help="also time a forced re-import (rewrites every row)"
     )
@@ -203,15 +234,6 @@ def main(argv: list[str] | None = None) -> int:
     print(f"log: {log} ({size_mb:.1f} MB)")
     print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f}")
 
-    decode_runs = [_decode_only(log) for _ in range(max(1, args.repeat))]
-    decode = statistics.median(run[0] for run in decode_runs)
-    _, samples, raw_bytes = decode_runs[0]
-    print(
-        f"(a) decode only:   {decode:7.2f} s  ({samples} samples, {raw_bytes / 1e6:.0f} MB of JSON; "
-        f"runs {', '.join(f'{r[0]:.2f}' for r in decode_runs)})"
-    )
-
-    from hawk_dagster.warehouse import migrate
     from hawk_dagster.warehouse.embedded import ensure_embedded_server, stop_embedded_server
 
     root = Path(tempfile.mkdtemp(prefix="hawk-import-bench-"))
@@ -225,51 +247,56 @@ def main(argv: list[str] | None = None) -> int:
     try:
         server = ensure_embedded_server(root)
         url = server.url()
-        migrate.upgrade(url)
+        # (a) and the import alternate, so a machine whose speed drifts (shared hosts do, by 30 % and more) slows
+        # both sides alike; each import gets a freshly migrated, empty schema. Medians are reported.
+        decode_runs: list[tuple[float, int, int]] = []
+        results: list[dict[str, Any]] = []
+        for run in range(max(1, args.repeat)):
+            decode_runs.append(_decode_only(log))
+            _fresh_schema(url, drop_search_index=args.drop_search_index)
+            result = _import_once(url, log_dir, server.pid, force=args.force and run == 0)
+            if result is None:
+                return 1
+            results.append(result)
         if args.drop_search_index:
-            _drop_search_index(url)
             print("(diagnostic run: sample.search_text has no trigram index)")
-        proc = subprocess.run(
-            [
-                sys.executable,
-                "-c",
-                _IMPORT_CHILD,
-                url,
-                str(log_dir),
-                "1" if args.force else "0",
-                str(server.pid),
-            ],
-            capture_output=True,
-            text=True,
-            cwd=REPO,
+        decode = statistics.median(run[0] for run in decode_runs)
+        _, samples, raw_bytes = decode_runs[0]
+        print(
+            f"(a) decode only:   {decode:7.2f} s  ({samples} samples, {raw_bytes / 1e6:.0f} MB of JSON; "
+            f"runs {', '.join(f'{r[0]:.2f}' for r in decode_runs)})"
         )
-        line = next((ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")), None)
-        if proc.returncode != 0 or line is None:
-            print(proc.stdout[-3000:], proc.stderr[-5000:], sep="\n")
-            return 1
-        result = json.loads(line.removeprefix("RESULT "))
+        result = sorted(results, key=lambda r: r["seconds"])[len(results) // 2]  # the median run
         totals = result["report"]["totals"]
         seconds = result["seconds"]
-        ok = totals["imported"] == 1 and totals["samples"] == samples and totals["failed"] == 0
-        print(
-            f"import:            {seconds:7.2f} s  ({totals['samples']} samples, {totals['messages']} messages, "
-            f"{totals['scores']} scores; {totals['samples'] / seconds:,.0f} samples/s)"
+        ok = all(
+            r["report"]["totals"]["imported"] == 1
+            and r["report"]["totals"]["samples"] == samples
+            and r["report"]["totals"]["failed"] == 0
+            for r in results
         )
         print(
-            f"   CPU during the import: importer process {result['cpu']:.2f} s, "
+            f"import:            {seconds:7.2f} s  ({totals['samples']} samples, {totals['messages']} messages, "
+            f"{totals['scores']} scores; {totals['samples'] / seconds:,.0f} samples/s; "
+            f"runs {', '.join(f'{seconds_of_run:.2f}' for seconds_of_run in (r['seconds'] for r in results))})"
+        )
+        print(
+            f"   CPU during the median import: importer process {result['cpu']:.2f} s, "
             f"PostgreSQL {result['server_cpu']:.2f} s (backends alive at the end, plus background workers)"
         )
         mb = 1024 * 1024
+        peak = max(r["peak_rss"] for r in results)
         print(
-            f"   peak RSS of the importing process: {result['peak_rss'] / mb:.0f} MiB "
+            f"   peak RSS of the importing process: {peak / mb:.0f} MiB "
             f"(before the import: {result['baseline_rss'] / mb:.0f} MiB, so the import added "
-            f"{(result['peak_rss'] - result['baseline_rss']) / mb:.0f} MiB)"
+            f"{(peak - result['baseline_rss']) / mb:.0f} MiB)"
         )
         print(
             f"   re-import of the unchanged file: {result['noop_seconds']:.2f} s ({result['noop_statuses']})"
         )
-        if "force_seconds" in result:
-            print(f"   forced re-import (every row rewritten): {result['force_seconds']:.2f} s")
+        forced = next((r for r in results if "force_seconds" in r), None)
+        if forced is not None:
+            print(f"   forced re-import (every row rewritten): {forced['force_seconds']:.2f} s")
 
         b_seconds, b_count, b_total = _inspect_one_at_a_time(log, args.b_samples)
         b_full = b_seconds / b_count * b_total

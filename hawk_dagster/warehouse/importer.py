@@ -29,9 +29,10 @@ Rules:
   turned into rows straight away (:mod:`hawk_dagster.warehouse.rows`), ``chunk_size`` samples at a time, so memory
   is bounded by a few chunks whatever the log's size. No pydantic models per sample, no per-sample zip directory
   reads (``read_eval_log_sample`` re-reads the central directory for every sample: quadratic).
-- **Writing** (:mod:`hawk_dagster.warehouse.writer`): per chunk, ``COPY`` into temporary staging tables and
-  set-based upserts from there; messages and sample models ``COPY``'d straight into their tables. Reading runs one
-  chunk ahead in a background thread, so parsing overlaps with the database's work on the previous chunk.
+- **Writing** (:mod:`hawk_dagster.warehouse.writer`): per chunk, new samples, their scores, messages and sample
+  models ``COPY``'d straight into their tables; samples the eval already holds through staging tables and set-based
+  upserts. Reading runs one chunk ahead in a background thread, so parsing overlaps with the database's work on the
+  previous chunk.
 """
 
 from __future__ import annotations
