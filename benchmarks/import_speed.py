@@ -275,10 +275,11 @@ def main(argv: list[str] | None = None) -> int:
             and r["report"]["totals"]["failed"] == 0
             for r in results
         )
+        runs = ", ".join(f"{r['seconds']:.2f}" for r in results)
         print(
             f"import:            {seconds:7.2f} s  ({totals['samples']} samples, {totals['messages']} messages, "
             f"{totals['scores']} scores; {totals['samples'] / seconds:,.0f} samples/s; "
-            f"runs {', '.join(f'{seconds_of_run:.2f}' for seconds_of_run in (r['seconds'] for r in results))})"
+            f"runs {runs})"
         )
         print(
             f"   CPU during the median import: importer process {result['cpu']:.2f} s, "

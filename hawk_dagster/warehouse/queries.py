@@ -259,9 +259,8 @@ def copy_csv(engine: Engine, query: Select[Any], out: IO[str]) -> int:
         compiled = shaped.compile(dialect=conn.dialect, compile_kwargs={"render_postcompile": True})
         raw: Any = conn.connection.driver_connection
         with raw.cursor() as cur:
-            cur.execute(
-                "SET LOCAL TimeZone = 'UTC'"
-            )  # this transaction only; the pool rolls it back on return
+            # SET LOCAL: this transaction only (the pool rolls it back when the connection returns)
+            cur.execute("SET LOCAL TimeZone = 'UTC'")
             with cur.copy(
                 f"COPY ({compiled.string}) TO STDOUT WITH (FORMAT csv, HEADER)", compiled.params
             ) as copy:
