@@ -23,8 +23,8 @@ Rules:
   (corrupt zip, truncated file, bad data) rolls back alone: earlier rows of that eval stay as they were and the
   other logs still import. Deadlocks/serialisation failures are retried; a database that cannot be reached raises
   (it is not the log's fault, and the caller should retry the whole import).
-- **Reading** (:mod:`hawk_dagster.warehouse.eval_zip`): headers via ``read_eval_log(header_only=True)``; then the
-  ``.eval`` zip is opened once (object-store logs are downloaded to a temporary file first), the sample list comes
+- **Reading** (:mod:`hawk_dagster.warehouse.eval_zip`): headers as ``read_eval_log(header_only=True)`` reads them,
+  without the per-sample reductions; then the ``.eval`` zip is opened once (object-store logs are downloaded to a temporary file first), the sample list comes
   from the raw summaries, and each ``samples/*.json`` member is decompressed and decoded with ``json.loads`` and
   turned into rows straight away (:mod:`hawk_dagster.warehouse.rows`), ``chunk_size`` samples at a time, so memory
   is bounded by a few chunks whatever the log's size. No pydantic models per sample, no per-sample zip directory
@@ -57,7 +57,7 @@ from uuid import UUID
 import fsspec
 import psycopg
 import psycopg.errors
-from inspect_ai.log import EvalLog, headline_metric, list_eval_logs, read_eval_log
+from inspect_ai.log import EvalLog, headline_metric, list_eval_logs
 from pydantic import BaseModel
 from pydantic_core import to_jsonable_python
 from sqlalchemy import Connection, Engine, Table, bindparam, delete, func, select, text, update
@@ -66,7 +66,13 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.types import Text
 
 from hawk_dagster.warehouse import migrate
-from hawk_dagster.warehouse.eval_zip import SampleKey, SampleReadError, SampleSource, open_samples
+from hawk_dagster.warehouse.eval_zip import (
+    SampleKey,
+    SampleReadError,
+    SampleSource,
+    open_samples,
+    read_log_header,
+)
 from hawk_dagster.warehouse.models import Eval, EvalSet, ModelRole
 from hawk_dagster.warehouse.rows import SampleRows, sample_rows
 from hawk_dagster.warehouse.writer import ChunkWriter
@@ -287,7 +293,7 @@ def discover_logs(log_dir: str) -> LogSelection:
         infos = []  # nothing written yet
     for info in infos:
         try:
-            header = read_eval_log(info, header_only=True)
+            header = read_log_header(info.name)
         except Exception as exc:  # corrupt, truncated or unreadable: report it, import the rest
             selection.unreadable.append(
                 UnreadableLog(

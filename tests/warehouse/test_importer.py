@@ -17,6 +17,7 @@ from sqlalchemy import Engine, func, select, text
 
 from hawk_dagster.warehouse.counts import compare_counts, log_counts, warehouse_counts
 from hawk_dagster.warehouse.engine import create_warehouse_engine
+from hawk_dagster.warehouse.eval_zip import read_log_header
 from hawk_dagster.warehouse.importer import (
     ImportReport,
     LogStatus,
@@ -419,6 +420,23 @@ def test_partial_import_then_resumed_import(
     (stale,) = stale_only.logs
     assert stale.status == LogStatus.SUPERSEDED and "newer log" in (stale.error or "")
     assert warehouse_counts(warehouse_engine, "es-partial") == log_counts(str(resumed_logs.log_dir))
+
+
+def test_header_read_equals_inspects_without_reductions(
+    eval_logs_dir: Path, resumed_logs: ResumedLogs
+) -> None:
+    """The importer's header read (Inspect's zip header reader, skipping the per-sample reductions) gives the same
+    header as read_eval_log(header_only=True), for finished logs and for a log still running (journal only)."""
+    logs = [*eval_logs_dir.glob("*.eval"), *resumed_logs.killed_snapshot.glob("*.eval")]
+    assert len(logs) == 3
+    for log in logs:
+        ours = read_log_header(str(log))
+        inspects = read_eval_log(str(log), header_only=True)
+        assert ours.model_dump(exclude={"reductions"}) == inspects.model_dump(exclude={"reductions"}), (
+            log.name
+        )
+        assert ours.location == inspects.location == str(log)
+    assert read_log_header(str(next(resumed_logs.killed_snapshot.glob("*.eval")))).status == "started"
 
 
 # ---------------------------------------------------------------------------------------------------------------
