@@ -112,8 +112,6 @@ def _load(
 ) -> None:
     import psycopg
 
-    from hawk_dagster.warehouse.search import search_words
-
     rng = random.Random(seed)
     phrase_pool = [_text(rng, 8, 18) for _ in range(50_000)]
     input_pool = [_text(rng, 10, 30) for _ in range(20_000)]
@@ -186,8 +184,7 @@ def _load(
                     yield "\t".join((
                         pk, eval_pk, f"u{n:09d}", f"sample-{i}", "1", json.dumps(inp), json.dumps(target), out,
                         str(rng.randrange(500, 50_000)), f"{took:.3f}", str(messages), error, limit,
-                        started.isoformat(), completed.isoformat(), invalid, search, search_words(search),
-                        f"{values[0]:.4f}",
+                        started.isoformat(), completed.isoformat(), invalid, search, f"{values[0]:.4f}",
                     ))  # fmt: skip
                     n += 1
 
@@ -196,7 +193,7 @@ def _load(
             "sample",
             "pk, eval_pk, uuid, id, epoch, input, target, output, total_tokens, total_time_seconds, "
             'message_count, error_message, "limit", started_at, completed_at, invalidation_reason, search_text, '
-            "search_words, headline_value",
+            "headline_value",
             sample_lines(),
         )
         timings["eval_set + eval + sample COPY"] = time.perf_counter() - t

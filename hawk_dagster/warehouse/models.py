@@ -261,10 +261,6 @@ class Sample(Base):
         comment="What free-text search matches, in lower case: sample id, target, output and the whole transcript "
         "(message text, tool calls and their arguments, tool errors); the input when the sample has no messages"
     )
-    search_words: Mapped[str | None] = mapped_column(
-        comment="The search document's whitespace-separated tokens, each once: what its trigram index is built on "
-        "(the same trigrams, from less text); revision 0006"
-    )
     # revision 0003
     headline_value: Mapped[float | None] = mapped_column(
         comment="value_float of the sample's headline score (a copy, for filters and sorts)"
@@ -317,12 +313,11 @@ class Sample(Base):
         Index("ix_sample_completed_at_pk", text("completed_at DESC NULLS LAST"), text("pk DESC")),
         Index(None, "headline_value"),
         Index("ix_sample_id_trgm", "id", postgresql_using="gin", postgresql_ops={"id": "gin_trgm_ops"}),
-        # revision 0006: the search index is built on search_words (see warehouse/search.py)
         Index(
-            "ix_sample_search_words_trgm",
-            "search_words",
+            "ix_sample_search_text_trgm",
+            "search_text",
             postgresql_using="gin",
-            postgresql_ops={"search_words": "gin_trgm_ops"},
+            postgresql_ops={"search_text": "gin_trgm_ops"},
         ),
     )
 

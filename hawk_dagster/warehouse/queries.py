@@ -1,9 +1,8 @@
 """The warehouse's read queries, in one place: the CLI uses them now, the results page will use the same ones.
 
 Every value a user gives (search text, ids, score bounds) travels as a bound parameter; sort columns come from a
-fixed whitelist. Free-text search is a case-insensitive substring match on ``sample.search_text``, which holds the
-sample's text and its whole transcript in lower case, found through the trigram index on its tokens (see
-:mod:`hawk_dagster.warehouse.search`).
+fixed whitelist. Free-text search is one trigram-indexed, case-insensitive ``LIKE`` on ``sample.search_text``, which
+holds the sample's text and its whole transcript in lower case (see ``rows.search_document``).
 """
 
 from __future__ import annotations
@@ -17,7 +16,7 @@ from sqlalchemy import Boolean, DateTime, Engine, Select, Text, and_, cast, dist
 from sqlalchemy.sql import ColumnElement
 
 from hawk_dagster.warehouse.models import Eval, EvalSet, Sample, Scan, ScannerResult, ScanSource, Score
-from hawk_dagster.warehouse.search import LIKE_ESCAPE, escape_like, search_key, word_patterns
+from hawk_dagster.warehouse.rows import search_key
 
 
 class UnknownIdError(LookupError):
@@ -208,10 +207,7 @@ def _sample_query(f: SampleFilter) -> tuple[Select[Any], dict[str, ColumnElement
     if f.score_max is not None:
         conditions.append(score <= f.score_max)
     if f.text:
-        term = search_key(f.text)
-        # the trigram index answers the conditions on search_words; search_text then decides exactly
-        conditions.extend(Sample.search_words.like(p, escape=LIKE_ESCAPE) for p in word_patterns(term))
-        conditions.append(Sample.search_text.like(f"%{escape_like(term)}%", escape=LIKE_ESCAPE))
+        conditions.append(Sample.search_text.contains(search_key(f.text), autoescape=True))
     if conditions:
         query = query.where(and_(*conditions))
     return query, columns

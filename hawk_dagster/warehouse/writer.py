@@ -112,7 +112,7 @@ _COPY_MESSAGE = sql.SQL("COPY message ({}) FROM STDIN").format(_ids(MESSAGE_COLU
 _COPY_SAMPLE_MODEL = sql.SQL("COPY sample_model ({}) FROM STDIN").format(_ids(SAMPLE_MODEL_COLUMNS))
 
 
-_GIN_INDEXES = ("ix_sample_search_words_trgm", "ix_sample_id_trgm")
+_GIN_INDEXES = ("ix_message_content_text_trgm", "ix_sample_search_text_trgm", "ix_sample_id_trgm")
 """Trigram indexes the importer writes to (their pending lists are merged at the end of each log)."""
 
 

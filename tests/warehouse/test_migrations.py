@@ -15,7 +15,6 @@ from sqlalchemy.exc import IntegrityError
 
 from hawk_dagster.warehouse import migrate
 from hawk_dagster.warehouse.models import Base
-from hawk_dagster.warehouse.search import search_words
 
 TABLES_0001 = {"eval_set", "eval", "sample", "score"}
 TABLES_0003 = TABLES_0001 | {"message", "sample_model", "model_role"}
@@ -179,50 +178,6 @@ def test_step_through_0003_with_data(make_database: Callable[..., str]) -> None:
             assert conn.execute(text("SELECT search_text FROM sample WHERE uuid = 'u2'")).scalar_one() == (
                 "mixed case text"
             )
-    finally:
-        engine.dispose()
-
-
-def test_step_through_0006_with_data(make_database: Callable[..., str]) -> None:
-    """0005 -> 0006 fills search_words exactly as the importer would (Python's whitespace, each token once) and moves
-    the trigram index onto it; down and up again."""
-    url = make_database(migrated=False)
-    migrate.upgrade(url, "0005")
-    documents = {
-        "u1": "1\nls -la /etc\tsudo  ls\n\nsudo rm",
-        "u2": "wide\u3000space\xa0nbsp\u2028line\x1cfile-sep \u200bzero-width-is-not-space",
-        "u3": "",
-    }
-    engine = create_engine(url, poolclass=pool.NullPool)
-    try:
-        with engine.begin() as conn:
-            conn.execute(text("INSERT INTO eval_set (eval_set_id) VALUES ('es')"))
-            eval_pk = conn.execute(
-                text("""INSERT INTO eval (eval_set_id, task_id, eval_id, task_name, model, status, location,
-                        file_hash) VALUES ('es', 't', 'e', 'task', 'm', 'success', 'x', 'sha256:0') RETURNING pk""")
-            ).scalar_one()
-            for uuid, document in [*documents.items(), ("u4", None)]:
-                conn.execute(
-                    text("""INSERT INTO sample (eval_pk, uuid, id, epoch, input, target, search_text)
-                            VALUES (:e, :u, :u, 1, '"in"', '"out"', :d)"""),
-                    {"e": eval_pk, "u": uuid, "d": document},
-                )
-        assert "ix_sample_search_text_trgm" in _indexes(url, "sample")
-        migrate.upgrade(url, "0006")
-        with engine.connect() as conn:
-            words = dict(conn.execute(text("SELECT uuid, search_words FROM sample")).all())
-        assert words.pop("u4") is None
-        for uuid, document in documents.items():  # same tokens as Python's; the order may differ
-            assert sorted(words[uuid].split(" ")) == sorted(search_words(document).split(" ")), uuid
-            assert words[uuid].startswith(" ") and words[uuid].endswith(" ")
-        assert "ix_sample_search_words_trgm" in _indexes(url, "sample")
-        assert "ix_sample_search_text_trgm" not in _indexes(url, "sample")
-
-        migrate.downgrade(url, "0005")
-        assert "search_words" not in _columns(url, "sample")
-        assert "ix_sample_search_text_trgm" in _indexes(url, "sample")
-        migrate.upgrade(url)
-        assert "search_words" in _columns(url, "sample")
     finally:
         engine.dispose()
 

@@ -21,7 +21,7 @@ from hawk_dagster.warehouse.queries import (
     list_samples,
     sample_location,
 )
-from hawk_dagster.warehouse.search import search_document, search_words
+from hawk_dagster.warehouse.rows import search_document
 
 T0 = datetime(2026, 11, 1, tzinfo=UTC)
 
@@ -79,10 +79,7 @@ def engine(warehouse_engine: Engine) -> Engine:
                 limit=limit,
                 completed_at=T0 + timedelta(minutes=n),
                 invalidation_reason="bad sandbox" if invalid else None,
-                search_text=(
-                    document := search_document(sid, "", "x", [f"question {sid}", text], f"answer {uuid}")
-                ),
-                search_words=search_words(document),
+                search_text=search_document(sid, "", "x", [f"question {sid}", text], f"answer {uuid}"),
                 headline_value=match,
             )
             session.add(sample)
