@@ -289,14 +289,11 @@ def _time(fn: Callable[[], Any], runs: int, warmups: int = 3) -> tuple[float, fl
 
 def _statements(f: Any) -> tuple[Any, Any]:
     """The page and count statements ``list_samples`` executes (as ``queries._page`` builds them)."""
-    from sqlalchemy import func, select
-
-    from hawk_dagster.warehouse.queries import _order, _sample_query
+    from hawk_dagster.warehouse.queries import _order, _sample_count, _sample_query
 
     query, columns = _sample_query(f)
-    count = select(func.count()).select_from(query.order_by(None).subquery())
     page = query.order_by(*_order(f, columns)).limit(f.limit).offset(f.offset)
-    return page, count
+    return page, _sample_count(f)
 
 
 def _literal_sql(statement: Any) -> str:

@@ -170,8 +170,7 @@ SAMPLE_SORTS = (
 
 
 def _sample_query(f: SampleFilter) -> tuple[Select[Any], dict[str, ColumnElement[Any]]]:
-    chosen = _scorer_lateral(f.scorer) if f.scorer else None
-    score = chosen.c.value if chosen is not None else Sample.headline_value
+    chosen, score, conditions = _sample_filters(f)
     columns: dict[str, ColumnElement[Any]] = {
         "uuid": Sample.uuid,
         "eval_set_id": Eval.eval_set_id,
@@ -191,6 +190,30 @@ def _sample_query(f: SampleFilter) -> tuple[Select[Any], dict[str, ColumnElement
     query = select(*(c.label(name) for name, c in columns.items())).join(Eval, Eval.pk == Sample.eval_pk)
     if chosen is not None:
         query = query.outerjoin(chosen, true())
+    if conditions:
+        query = query.where(and_(*conditions))
+    return query, columns
+
+
+def _sample_count(f: SampleFilter) -> Select[Any]:
+    """The number of samples matching ``f``, joining ``eval`` only when a filter reads it.
+
+    Every sample has its eval (a foreign key), so the join never changes the count; without it a score range or no
+    filter at all is counted from an index alone (600,000 matches of a million: 440 ms through the listing's join).
+    """
+    chosen, _, conditions = _sample_filters(f)
+    query = select(func.count()).select_from(Sample)
+    if f.eval_set_ids or f.task or f.model:
+        query = query.join(Eval, Eval.pk == Sample.eval_pk)
+    if chosen is not None:
+        query = query.outerjoin(chosen, true())
+    return query.where(*conditions)
+
+
+def _sample_filters(f: SampleFilter) -> tuple[Any, ColumnElement[Any], list[ColumnElement[bool]]]:
+    """(the chosen scorer's LATERAL or None, the score column, the WHERE conditions) of a sample filter."""
+    chosen = _scorer_lateral(f.scorer) if f.scorer else None
+    score = chosen.c.value if chosen is not None else Sample.headline_value
     conditions: list[ColumnElement[bool]] = []
     if f.eval_set_ids:
         conditions.append(Eval.eval_set_id.in_(list(f.eval_set_ids)))
@@ -208,9 +231,7 @@ def _sample_query(f: SampleFilter) -> tuple[Select[Any], dict[str, ColumnElement
         conditions.append(score <= f.score_max)
     if f.text:
         conditions.append(Sample.search_text.contains(search_key(f.text), autoescape=True))
-    if conditions:
-        query = query.where(and_(*conditions))
-    return query, columns
+    return chosen, score, conditions
 
 
 def _order(f: SampleFilter, columns: dict[str, ColumnElement[Any]]) -> list[ColumnElement[Any]]:
@@ -224,7 +245,9 @@ def _order(f: SampleFilter, columns: dict[str, ColumnElement[Any]]) -> list[Colu
 def list_samples(engine: Engine, f: SampleFilter) -> Page:
     """One page of samples matching ``f`` plus the total count of matches."""
     query, columns = _sample_query(f)
-    return _page(engine, query, order_by=_order(f, columns), limit=f.limit, offset=f.offset)
+    return _page(
+        engine, query, order_by=_order(f, columns), limit=f.limit, offset=f.offset, count=_sample_count(f)
+    )
 
 
 def iter_samples(engine: Engine, f: SampleFilter, *, batch: int = 2000) -> Iterator[dict[str, Any]]:
@@ -425,9 +448,17 @@ def export_scanner_results_csv(
 
 
 def _page(
-    engine: Engine, query: Select[Any], *, order_by: Sequence[ColumnElement[Any]], limit: int, offset: int
+    engine: Engine,
+    query: Select[Any],
+    *,
+    order_by: Sequence[ColumnElement[Any]],
+    limit: int,
+    offset: int,
+    count: Select[Any] | None = None,
 ) -> Page:
-    count = select(func.count()).select_from(query.order_by(None).subquery())
+    """One page of ``query`` plus its total (``count``, or the query counted as a subquery)."""
+    if count is None:
+        count = select(func.count()).select_from(query.order_by(None).subquery())
     with engine.connect() as conn:
         total = conn.execute(count).scalar_one()
         rows = (

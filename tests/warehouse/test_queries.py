@@ -98,7 +98,10 @@ def engine(warehouse_engine: Engine) -> Engine:
 
 
 def uuids(engine: Engine, **kwargs: object) -> list[str]:
-    return [r["uuid"] for r in list_samples(engine, SampleFilter(limit=100, **kwargs)).rows]
+    """The matching uuids; the page's total (counted without the listing's joins) must agree with them."""
+    page = list_samples(engine, SampleFilter(limit=100, **kwargs))  # type: ignore[arg-type]
+    assert page.total == len(page.rows), kwargs
+    return [r["uuid"] for r in page.rows]
 
 
 def test_eval_sets_with_counts_newest_first_and_search(engine: Engine) -> None:
