@@ -24,11 +24,12 @@ Rules:
   other logs still import. Deadlocks/serialisation failures are retried; a database that cannot be reached raises
   (it is not the log's fault, and the caller should retry the whole import).
 - **Reading** (:mod:`hawk_dagster.warehouse.eval_zip`): headers as ``read_eval_log(header_only=True)`` reads them,
-  without the per-sample reductions; then the ``.eval`` zip is opened once (object-store logs are downloaded to a temporary file first), the sample list comes
-  from the raw summaries, and each ``samples/*.json`` member is decompressed and decoded with ``json.loads`` and
-  turned into rows straight away (:mod:`hawk_dagster.warehouse.rows`), ``chunk_size`` samples at a time, so memory
-  is bounded by a few chunks whatever the log's size. No pydantic models per sample, no per-sample zip directory
-  reads (``read_eval_log_sample`` re-reads the central directory for every sample: quadratic).
+  without the per-sample reductions; then the ``.eval`` zip is opened once (object-store logs are downloaded to a
+  temporary file first), the sample list comes from the raw summaries, and each ``samples/*.json`` member is
+  decompressed and decoded with ``json.loads`` and turned into rows straight away
+  (:mod:`hawk_dagster.warehouse.rows`), ``chunk_size`` samples at a time, so memory is bounded by a few chunks
+  whatever the log's size. No pydantic models per sample, no per-sample zip directory reads (``read_eval_log_sample``
+  re-reads the central directory for every sample: quadratic).
 - **Writing** (:mod:`hawk_dagster.warehouse.writer`): per chunk, new samples, their scores, messages and sample
   models ``COPY``'d straight into their tables; samples the eval already holds through staging tables and set-based
   upserts. Reading runs one chunk ahead in a background thread, so parsing overlaps with the database's work on the
