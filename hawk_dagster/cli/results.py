@@ -213,6 +213,9 @@ def list_samples(
     ]
     if len(ids) > 1:
         columns.insert(1, "eval_set_id")
+    if output_format == "csv":  # a page, in the export's format (written by PostgreSQL)
+        queries.export_samples_csv(engine, f, sys.stdout, columns=columns, paged=True)
+        return
     if everything:
         rows = list(queries.iter_samples(engine, f))
         title = f"Samples ({len(rows)})"

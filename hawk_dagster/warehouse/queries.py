@@ -261,10 +261,26 @@ def iter_samples(engine: Engine, f: SampleFilter, *, batch: int = 2000) -> Itera
             yield dict(row._mapping)
 
 
-def export_samples_csv(engine: Engine, f: SampleFilter, out: IO[str]) -> int:
-    """Write every matching sample as CSV (the listing's columns, paging ignored); return the number of rows."""
-    query, columns = _sample_query(f)
-    return copy_csv(engine, query.order_by(*_order(f, columns)), out)
+def export_samples_csv(
+    engine: Engine,
+    f: SampleFilter,
+    out: IO[str],
+    *,
+    columns: Sequence[str] | None = None,
+    paged: bool = False,
+) -> int:
+    """Write the matching samples as CSV and return the number of rows: every match (or only ``f``'s page when
+    ``paged``), with the listing's columns (or ``columns``, in that order)."""
+    query, available = _sample_query(f)
+    if columns is not None:
+        unknown = [c for c in columns if c not in available]
+        if unknown:
+            raise ValueError(f"unknown sample column {unknown[0]!r}; columns: {', '.join(available)}")
+        query = query.with_only_columns(*(available[c].label(c) for c in columns))
+    query = query.order_by(*_order(f, available))
+    if paged:
+        query = query.limit(f.limit).offset(f.offset)
+    return copy_csv(engine, query, out)
 
 
 def copy_csv(engine: Engine, query: Select[Any], out: IO[str]) -> int:

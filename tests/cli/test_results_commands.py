@@ -64,8 +64,22 @@ def test_list_evals_and_samples(warehouse: str) -> None:
     assert {s["score"] for s in samples} <= {0.0, 1.0}
     correct = json.loads(hawk("list", "samples", "es-cli", "--score-min", "1", "--format", "json").output)
     assert all(s["score"] == 1.0 for s in correct)
-    everything = hawk("list", "samples", "es-cli", "--all", "--format", "csv").output
-    assert len(list(csv.DictReader(io.StringIO(everything)))) == 3
+    everything = list(
+        csv.DictReader(io.StringIO(hawk("list", "samples", "es-cli", "--all", "--format", "csv").output))
+    )
+    assert len(everything) == 3 and "is_invalid" in everything[0]  # every listing column
+    page_csv = hawk(
+        "list", "samples", "es-cli", "--sort", "id", "--limit", "2", "--offset", "1", "--format", "csv"
+    )
+    page = list(csv.DictReader(io.StringIO(page_csv.output)))
+    assert [r["id"] for r in page] == ["+2", "+3"]
+    assert list(page[0]) == [
+        "uuid", "task", "model", "id", "epoch", "status", "score", "total_tokens", "completed_at", "error",
+    ]  # fmt: skip
+    assert (
+        page[0]["completed_at"].endswith("+00:00") and "T" in page[0]["completed_at"]
+    )  # as the export writes it
+    assert {r["uuid"]: r["completed_at"] for r in everything}[page[0]["uuid"]] == page[0]["completed_at"]
     assert "Samples 1-3 of 3" in hawk("list", "samples", "es-cli").output
 
 

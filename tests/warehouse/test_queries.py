@@ -240,3 +240,12 @@ def test_sample_location(engine: Engine) -> None:
     assert where["location"] == "/logs/es-b/mul-m1.eval" and where["eval_set_id"] == "es-b"
     with pytest.raises(UnknownIdError):
         sample_location(engine, "missing")
+
+
+def test_csv_export_of_chosen_columns_and_one_page(engine: Engine) -> None:
+    out = io.StringIO()
+    f = SampleFilter(eval_set_ids=["es-a"], sort="uuid", descending=True, limit=2, offset=1)
+    assert export_samples_csv(engine, f, out, columns=["id", "uuid"], paged=True) == 2
+    assert out.getvalue().splitlines() == ["id,uuid", "1,u3", "2,u2"]
+    with pytest.raises(ValueError, match="unknown sample column 'pk'"):
+        export_samples_csv(engine, f, io.StringIO(), columns=["uuid", "pk"])
