@@ -6,7 +6,7 @@ import gc
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any, NoReturn, TypeVar
 
 import click
 
@@ -34,13 +34,7 @@ def load_config_or_exit(
     path: Path, *, skip_confirm: bool, confirm_unknown_keys: bool = True
 ) -> LoadedEvalSet:
     """Validate statically; print warnings; before a launch, confirm unknown keys unless ``--skip-confirm``."""
-    try:
-        loaded = load_eval_set_config(path)
-    except ConfigError as ex:
-        click.echo(str(ex), err=True)
-        sys.exit(EXIT_BAD_INPUT)
-    for warning in loaded.warnings:
-        click.echo(f"warning: {warning}", err=True)
+    loaded = _load_or_exit(load_eval_set_config, path)
     if loaded.extra_eval_set_args and confirm_unknown_keys and not skip_confirm:
         keys = ", ".join(sorted(loaded.extra_eval_set_args))
         if not sys.stdin.isatty():
@@ -55,8 +49,16 @@ def load_config_or_exit(
 
 def load_scan_config_or_exit(path: Path) -> LoadedScan:
     """Validate a scan config statically; print its warnings; exit 2 with every problem when it is invalid."""
+    return _load_or_exit(load_scan_config, path)
+
+
+_Loaded = TypeVar("_Loaded", LoadedEvalSet, LoadedScan)
+
+
+def _load_or_exit(load: Callable[[Path], _Loaded], path: Path) -> _Loaded:
+    """``load(path)``, its warnings printed; every problem printed and exit 2 when the config is invalid."""
     try:
-        loaded = load_scan_config(path)
+        loaded = load(path)
     except ConfigError as ex:
         click.echo(str(ex), err=True)
         sys.exit(EXIT_BAD_INPUT)

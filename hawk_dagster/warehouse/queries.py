@@ -65,13 +65,7 @@ def list_eval_sets(engine: Engine, *, search: str | None = None, limit: int = 50
         .outerjoin(samples, samples.c.eval_set_id == EvalSet.eval_set_id)
     )
     if search:
-        query = query.where(
-            or_(
-                EvalSet.eval_set_id.icontains(search, autoescape=True),
-                EvalSet.name.icontains(search, autoescape=True),
-                EvalSet.created_by.icontains(search, autoescape=True),
-            )
-        )
+        query = query.where(_contains_any(search, EvalSet.eval_set_id, EvalSet.name, EvalSet.created_by))
     return _page(
         engine, query, order_by=[EvalSet.created_at.desc(), EvalSet.eval_set_id], limit=limit, offset=offset
     )
@@ -383,13 +377,7 @@ def list_scans(engine: Engine, *, search: str | None = None, limit: int = 50, of
         .outerjoin(results, results.c.scan_pk == Scan.pk)
     )
     if search:
-        query = query.where(
-            or_(
-                Scan.scan_id.icontains(search, autoescape=True),
-                Scan.name.icontains(search, autoescape=True),
-                Scan.created_by.icontains(search, autoescape=True),
-            )
-        )
+        query = query.where(_contains_any(search, Scan.scan_id, Scan.name, Scan.created_by))
     return _page(engine, query, order_by=[Scan.created_at.desc(), Scan.scan_id], limit=limit, offset=offset)
 
 
@@ -461,6 +449,11 @@ def export_scanner_results_csv(
 
 
 # -------------------------------------------------------------------------------------------------------- paging
+
+
+def _contains_any(search: str, *columns: ColumnElement[Any]) -> ColumnElement[bool]:
+    """Case-insensitive substring match on any of ``columns`` (LIKE wildcards in ``search`` are literal)."""
+    return or_(*(column.icontains(search, autoescape=True) for column in columns))
 
 
 def _page(
