@@ -217,10 +217,17 @@ def test_scan_resume_reruns_only_errored_transcripts(hawk_env: HawkEnv, tmp_path
     import subprocess
     import sys
 
+    from inspect_ai.log import list_eval_logs, read_eval_log_sample_summaries
+
     from tests.runner.scan_scanners import fails
 
     tasks = _eval_set(hawk_env.root)
-    failing = {t for t in tasks if fails(t)}
+    sample_ids = {
+        s.uuid: str(s.id)
+        for info in list_eval_logs(str(hawk_env.root / "evals" / "es-scan"))
+        for s in read_eval_log_sample_summaries(info.name)
+    }
+    failing = {t for t in tasks if fails(sample_ids[t])}
     assert 0 < len(failing) < len(tasks)
     config = tmp_path / "flaky.scan.yaml"
     config.write_text(FLAKY_SCAN)

@@ -4,7 +4,7 @@ They are registered under the installed example package's prefix (``hawk_example
 ``.../test_flaky``) because Scout records the package version of every scanner it runs and fails for a prefix that
 is not an installed distribution; a config can then name them like any package scanner.
 
-``flaky`` fails on every other transcript while ``HAWK_TEST_FLAKY_FAIL=1`` and appends each transcript it is called
+``flaky`` fails on every other sample id while ``HAWK_TEST_FLAKY_FAIL=1`` and appends each transcript it is called
 for to the file named by ``HAWK_TEST_FLAKY_CALLS``, so a test can see which transcripts a resume re-ran.
 """
 
@@ -15,8 +15,11 @@ import os
 from inspect_scout import Result, Scanner, Transcript, scanner
 
 
-def fails(transcript_id: str) -> bool:
-    return sum(map(ord, transcript_id)) % 2 == 0
+def fails(sample_id: str) -> bool:
+    """Whether ``flaky`` fails on the transcript of this dataset sample id (the example arithmetic task's ids
+    ``+1``, ``+2``, ... alternate). Decided by the sample id, not the random transcript id, so every run has some
+    failing and some passing transcripts."""
+    return sum(map(ord, sample_id)) % 2 == 0
 
 
 @scanner(name="hawk_example_scanners/test_labels", messages="all")
@@ -39,7 +42,7 @@ def flaky() -> Scanner[Transcript]:
         if calls:
             with open(calls, "a") as f:
                 f.write(transcript.transcript_id + "\n")
-        if os.environ.get("HAWK_TEST_FLAKY_FAIL") == "1" and fails(transcript.transcript_id):
+        if os.environ.get("HAWK_TEST_FLAKY_FAIL") == "1" and fails(transcript.task_id or ""):
             raise RuntimeError(f"flaky failure on {transcript.transcript_id}")
         return Result(value=True)
 

@@ -42,11 +42,12 @@ def _plan(log_dir: Path, results: Path, *scanners: ScannerSpec) -> ScanPlan:
     )
 
 
-def _transcript_ids(log_dir: Path) -> list[str]:
+def _sample_ids(log_dir: Path) -> dict[str, str]:
+    """Transcript id (sample uuid) -> dataset sample id."""
     from inspect_ai.log import list_eval_logs, read_eval_log_sample_summaries
 
     (info,) = list_eval_logs(str(log_dir))
-    return [s.uuid for s in read_eval_log_sample_summaries(info.name)]  # type: ignore[misc]
+    return {s.uuid: str(s.id) for s in read_eval_log_sample_summaries(info.name)}  # type: ignore[misc]
 
 
 def test_resume_reruns_only_the_transcripts_that_errored(
@@ -59,8 +60,9 @@ def test_resume_reruns_only_the_transcripts_that_errored(
     plan = _plan(
         log_dir, tmp_path / "results", ScannerSpec(key="flaky", name="hawk_example_scanners/test_flaky")
     )
-    ids = _transcript_ids(log_dir)
-    failing = {t for t in ids if scan_scanners.fails(t)}
+    samples = _sample_ids(log_dir)
+    ids = list(samples)
+    failing = {t for t, sample_id in samples.items() if scan_scanners.fails(sample_id)}
     assert 0 < len(failing) < len(ids)
 
     first = execute_scan(plan, ConsoleReporter())
@@ -110,8 +112,9 @@ def test_import_labels_errors_links_and_reimport(
     )
     execute_scan(plan, ConsoleReporter())
     assert import_eval_set(warehouse_engine, str(log_dir), "es-run").samples == 8
-    ids = _transcript_ids(log_dir)
-    failing = {t for t in ids if scan_scanners.fails(t)}
+    samples = _sample_ids(log_dir)
+    ids = list(samples)
+    failing = {t for t, sample_id in samples.items() if scan_scanners.fails(sample_id)}
 
     record = ScanRecord(scan_id="scan-1", name="labels test", tags=["t"])
     report = import_scan_cell(warehouse_engine, record, eval_set_id="es-run", results_dir=str(results))
@@ -190,7 +193,7 @@ def test_a_limit_that_chose_none_of_this_eval_set(log_dir: Path, tmp_path: Path)
     outcome = execute_scan(nothing, ConsoleReporter())
     assert outcome.complete and outcome.scan_locations == [] and not (tmp_path / "none").exists()
 
-    ids = _transcript_ids(log_dir)
+    ids = list(_sample_ids(log_dir))
     mixed = _plan(
         log_dir,
         tmp_path / "mixed",
