@@ -53,7 +53,7 @@ _IMPORT_CHILD = r"""
 import json, resource, sys, time
 import psutil
 from hawk_dagster.warehouse.engine import create_warehouse_engine
-from hawk_dagster.warehouse.importer import import_eval_set
+from hawk_dagster.warehouse.ingest.importer import import_eval_set
 
 url, log_dir, repeat_force, postmaster = sys.argv[1], sys.argv[2], sys.argv[3] == "1", int(sys.argv[4])
 engine = create_warehouse_engine(url)
@@ -179,7 +179,7 @@ def _fresh_schema(url: str, *, drop_search_index: bool) -> None:
     import psycopg
     from sqlalchemy.engine import make_url
 
-    from hawk_dagster.warehouse import migrate
+    from hawk_dagster.warehouse.schema import migrate
 
     libpq = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
     with psycopg.connect(libpq, autocommit=True) as conn:

@@ -10,7 +10,7 @@ GIN and b-tree) are dropped before COPY and recreated afterwards from the models
 triggers are skipped during COPY (``session_replication_role = replica``; the generated data is consistent), then
 ``VACUUM ANALYZE``. Primary keys and unique constraints stay in place throughout.
 
-Timings use the real query code (``hawk_dagster.warehouse.queries``): the page query and the count query that
+Timings use the real query code (``hawk_dagster.warehouse.read.queries``): the page query and the count query that
 ``list_samples`` runs are compiled from ``_sample_query`` / ``_order`` exactly as ``_page`` does and timed
 separately (3 warm-ups, then ``--runs`` runs, p50/p95), ``list_samples`` is timed whole, and ``export_samples_csv``
 writes 100,000 rows to a null sink. Targets: page of the combined filter (text + score range + status + sort)
@@ -97,7 +97,7 @@ def _secondary_indexes() -> list[tuple[str, str, str]]:
     from sqlalchemy.dialects import postgresql
     from sqlalchemy.schema import CreateIndex
 
-    from hawk_dagster.warehouse.models import Message, Sample, Score
+    from hawk_dagster.warehouse.schema.models import Message, Sample, Score
 
     out = []
     for model in (Sample, Score, Message):
@@ -289,7 +289,7 @@ def _time(fn: Callable[[], Any], runs: int, warmups: int = 3) -> tuple[float, fl
 
 def _statements(f: Any) -> tuple[Any, Any]:
     """The page and count statements ``list_samples`` executes (as ``queries._page`` builds them)."""
-    from hawk_dagster.warehouse.queries import _order, _sample_count, _sample_query
+    from hawk_dagster.warehouse.read.queries import _order, _sample_count, _sample_query
 
     query, columns = _sample_query(f)
     page = query.order_by(*_order(f, columns)).limit(f.limit).offset(f.offset)
@@ -326,7 +326,7 @@ class _NullSink(io.TextIOBase):
 
 def _measure(url: str, libpq: str, runs: int, explain_all: bool) -> None:
     from hawk_dagster.warehouse.engine import create_warehouse_engine
-    from hawk_dagster.warehouse.queries import SampleFilter, export_samples_csv, list_samples
+    from hawk_dagster.warehouse.read.queries import SampleFilter, export_samples_csv, list_samples
 
     engine = create_warehouse_engine(url)
     with engine.connect() as conn:
@@ -458,8 +458,8 @@ def main() -> int:
 
     import os
 
-    from hawk_dagster.warehouse import migrate
     from hawk_dagster.warehouse.embedded import ensure_embedded_server, stop_embedded_server
+    from hawk_dagster.warehouse.schema import migrate
 
     keep = args.root is not None
     root = args.root.resolve() if keep else Path(tempfile.mkdtemp(prefix="hawk-query-bench-"))

@@ -113,7 +113,7 @@ def main(argv: list[str] | None = None) -> int:
     transcripts = 2 * args.samples
     print(f"logs: {log_dir} ({transcripts} transcripts); load average {os.getloadavg()[0]:.2f}")
     # Warm uv's cache (the wheels of the runner and the scanner package), as any earlier run would have.
-    from hawk_dagster.runner_env import runner_python
+    from hawk_dagster.execution.environments import runner_python
 
     with tempfile.TemporaryDirectory(prefix="hawk-scan-bench-warm-") as warm:
         with runner_python([str(SCANNERS)], Path(warm), extras=["scan"]):

@@ -23,6 +23,8 @@ from psycopg import sql
 from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 
+pytest_plugins = ["tests.s3_fixtures", "tests.config_fixtures"]
+
 TEST_WAREHOUSE_URL_ENV = "HAWK_TEST_WAREHOUSE_URL"
 
 
@@ -84,7 +86,7 @@ def _drop_database(server_url: str, name: str) -> None:
 
 @pytest.fixture(scope="session")
 def _migrated_template(warehouse_url: str) -> Iterator[str]:
-    from hawk_dagster.warehouse import migrate
+    from hawk_dagster.warehouse.schema import migrate
 
     name = f"hawk_template_{uuid.uuid4().hex[:12]}"
     url = _create_database(warehouse_url, name)

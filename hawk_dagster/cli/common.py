@@ -10,8 +10,8 @@ from typing import Any, NoReturn, TypeVar
 
 import click
 
-from hawk_dagster.config import ConfigError, LoadedEvalSet, load_eval_set_config
-from hawk_dagster.config.loader import LoadedScan, load_scan_config
+from hawk_dagster.config.errors import ConfigError
+from hawk_dagster.config.loader import LoadedEvalSet, LoadedScan, load_eval_set_config, load_scan_config
 
 EXIT_OK, EXIT_EVAL_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 

@@ -13,9 +13,10 @@ from typing import Any
 import click
 
 from hawk_dagster.cli.common import load_config_or_exit, load_scan_config_or_exit
-from hawk_dagster.config.grid import expand_grid, required_packages
 from hawk_dagster.config.loader import LoadedEvalSet, read_config_kind
-from hawk_dagster.config.scan_plan import scan_summary
+from hawk_dagster.evals.grid import expand_grid
+from hawk_dagster.evals.planning import required_packages
+from hawk_dagster.scans.planning import scan_summary
 
 
 @click.command()

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import click
 
-from hawk_dagster.local_instance import dagster_home
-from hawk_dagster.storage import STORAGE_ROOT_ENV, StorageRoot
+from hawk_dagster.deployment.local_instance import dagster_home
+from hawk_dagster.storage.root import STORAGE_ROOT_ENV, StorageRoot
 
 
 @click.command("dev")

@@ -4,7 +4,6 @@ appear in the Dagster UI."""
 
 from __future__ import annotations
 
-import sys
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -115,9 +114,3 @@ def results_table(cells: list[dict[str, Any]]) -> Table:
             metric,
         )
     return table
-
-
-def stdout_console() -> Console:
-    # Off a terminal (CI logs, pipes) rich would wrap at 80 columns and cut the results table.
-    width = None if sys.stdout.isatty() else 140
-    return Console(file=sys.stdout, highlight=False, width=width)

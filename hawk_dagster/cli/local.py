@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
+from hawk_runner.secrets import MissingSecretsError, check_secrets
 
 from hawk_dagster.cli.common import (
     EXIT_EVAL_FAILED,
@@ -20,11 +21,19 @@ from hawk_dagster.cli.common import (
     skip_confirm_option,
 )
 from hawk_dagster.cli.state import remember_eval_set, remember_scan
-from hawk_dagster.config.grid import build_run_plan
 from hawk_dagster.config.ids import generate_eval_set_id
-from hawk_dagster.secrets import SecretsError, check_required, collect_secrets
-from hawk_dagster.storage import StorageRoot
-from hawk_dagster.submission import Submission, write_submission
+from hawk_dagster.evals.planning import build_run_plan
+from hawk_dagster.execution.secrets import SecretsError, collect_secrets
+from hawk_dagster.names import (
+    EVAL_LOGS,
+    EVAL_SET_PIPELINE,
+    EVAL_WAREHOUSE,
+    SCAN_PIPELINE,
+    SCAN_RESULTS,
+    TAG_SOURCE,
+)
+from hawk_dagster.storage.root import StorageRoot
+from hawk_dagster.storage.submissions import Submission, write_submission
 
 if TYPE_CHECKING:
     import dagster as dg
@@ -64,8 +73,8 @@ def local_eval_set(
         eval_set_id = loaded.config.eval_set_id or generate_eval_set_id(loaded.config.name)
         storage = StorageRoot.from_env()
         plan = build_run_plan(loaded, eval_set_id=eval_set_id, log_dir=storage.eval_log_dir(eval_set_id))
-        check_required(plan.required_secrets, secrets)
-    except SecretsError as ex:
+        check_secrets(plan.required_secrets, secrets)
+    except (SecretsError, MissingSecretsError) as ex:
         fail_bad_input(str(ex))
     if direct and plan.packages:
         click.echo(
@@ -93,9 +102,10 @@ def local_eval_set(
 def _run_pipeline(
     storage: StorageRoot, state_dir: Path, eval_set_id: str, n_cells: int, direct: bool, runner_output: Path
 ) -> int:
-    from hawk_dagster.cli.live_view import RunWatcher, stdout_console
-    from hawk_dagster.definitions import EVAL_SET_PIPELINE, build_definitions
-    from hawk_dagster.local_instance import local_instance
+    from hawk_dagster.cli.console import stdout_console
+    from hawk_dagster.cli.live_view import RunWatcher
+    from hawk_dagster.definitions import build_definitions
+    from hawk_dagster.deployment.local_instance import local_instance
     from hawk_dagster.partitions import EVAL_SETS
 
     console = stdout_console()
@@ -122,7 +132,7 @@ def _run_pipeline(
             # The live view and the final report speak for the run; Dagster's console logger would repeat every
             # event (and whole tracebacks) on the terminal. Everything is still in the run's event log.
             run_config={"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}},
-            tags={"hawk/source": "hawk local eval-set"},
+            tags={TAG_SOURCE: "hawk local eval-set"},
         )
     finally:
         watcher.stop()
@@ -133,11 +143,11 @@ def _prepare_warehouse(state_dir: Path) -> None:
     """While the runner works (and this process idles), start the embedded server, migrate it and import the
     importer, so the eval_warehouse step finds them ready. A failure here is left for that step to report."""
     try:
-        from hawk_dagster.warehouse import counts, importer  # noqa: F401
-        from hawk_dagster.warehouse.engine import warehouse_url
-        from hawk_dagster.warehouse.migrate import upgrade
+        from hawk_dagster.warehouse.engine import open_warehouse, warehouse_url
+        from hawk_dagster.warehouse.ingest import importer  # noqa: F401
+        from hawk_dagster.warehouse.read import counts  # noqa: F401
 
-        upgrade(warehouse_url(state_dir))
+        open_warehouse(warehouse_url(state_dir)).dispose()
     except Exception:
         return
 
@@ -162,8 +172,8 @@ def _report(
 ) -> int:
     from hawk_dagster.cli.live_view import results_table
 
-    logs = _materialization_metadata(result, "eval_logs")
-    warehouse = _materialization_metadata(result, "eval_warehouse")
+    logs = _materialization_metadata(result, EVAL_LOGS)
+    warehouse = _materialization_metadata(result, EVAL_WAREHOUSE)
     if logs.get("cells"):
         console.print(results_table(logs["cells"]))
     console.print(f"logs:      {storage.eval_log_dir(eval_set_id)}")
@@ -204,8 +214,8 @@ def local_scan(
     `hawk scan resume`), 2 bad input (nothing is launched: e.g. an eval set that does not exist).
     """
     from hawk_dagster.cli.common import load_scan_config_or_exit
-    from hawk_dagster.scan_planning import submit_scan
-    from hawk_dagster.scan_sources import UnknownEvalSetError
+    from hawk_dagster.scans.sources import UnknownEvalSetError
+    from hawk_dagster.scans.submission import submit_scan
 
     if not config.is_file():
         fail_bad_input(f"{config}: no such file")
@@ -214,9 +224,9 @@ def local_scan(
     scan_id = loaded.config.scan_id or generate_eval_set_id(loaded.config.name, "scan")
     try:
         secrets = collect_secrets(secret_names, secrets_files)
-        check_required(loaded.config.all_secret_names(), secrets)
+        check_secrets(loaded.config.all_secret_names(), secrets)
         resolution = submit_scan(storage, loaded, scan_id=scan_id, config_text=config.read_text())
-    except (SecretsError, UnknownEvalSetError) as ex:
+    except (SecretsError, MissingSecretsError, UnknownEvalSetError) as ex:
         fail_bad_input(str(ex))
     os.environ.update(secrets)  # inherited by the runner process only; never written anywhere
     remember_scan(scan_id)
@@ -238,9 +248,9 @@ def _run_scan_cells(
     direct: bool,
     runner_output: Path,
 ) -> int:
-    from hawk_dagster.cli.live_view import stdout_console
-    from hawk_dagster.definitions import SCAN_PIPELINE, build_definitions
-    from hawk_dagster.local_instance import local_instance
+    from hawk_dagster.cli.console import stdout_console
+    from hawk_dagster.definitions import build_definitions
+    from hawk_dagster.deployment.local_instance import local_instance
     from hawk_dagster.partitions import EVAL_SETS, SCANS, scan_cell_key
 
     console = stdout_console()
@@ -267,9 +277,9 @@ def _run_scan_cells(
             partition_key=str(scan_cell_key(scan_id, eval_set_id)),
             raise_on_error=False,
             run_config={"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}},
-            tags={"hawk/source": "hawk local scan"},
+            tags={TAG_SOURCE: "hawk local scan"},
         )
-        metadata = _materialization_metadata(result, "scan_results")
+        metadata = _materialization_metadata(result, SCAN_RESULTS)
         rows.append((eval_set_id, metadata))
         if not result.success:
             failed.append(eval_set_id)
@@ -297,7 +307,7 @@ def _prepare_scan_warehouse(state_dir: Path) -> None:
     try:
         import inspect_scout  # noqa: F401
 
-        from hawk_dagster.warehouse import scan_import  # noqa: F401
+        from hawk_dagster.warehouse.ingest import scan_import  # noqa: F401
     except Exception:
         return
 

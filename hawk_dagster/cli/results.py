@@ -9,29 +9,17 @@ from __future__ import annotations
 import csv
 import json
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import click
 
-from hawk_dagster.cli.common import EXIT_BAD_INPUT, fail_bad_input
+from hawk_dagster.cli.common import fail_bad_input
 from hawk_dagster.cli.state import last_eval_set
-
-if TYPE_CHECKING:
-    from sqlalchemy import Engine
+from hawk_dagster.cli.warehouse import exits_on_unknown_id, warehouse_engine
 
 FORMATS = click.Choice(["table", "json", "csv"])
-
-
-def _engine() -> Engine:
-    from hawk_dagster.storage import StorageRoot
-    from hawk_dagster.warehouse.engine import create_warehouse_engine, warehouse_url
-    from hawk_dagster.warehouse.migrate import upgrade
-
-    url = warehouse_url(StorageRoot.from_env().state_dir)
-    upgrade(url)
-    return create_warehouse_engine(url)
 
 
 def _eval_set_or_last(eval_set_id: str | None) -> str:
@@ -60,7 +48,7 @@ def _emit(rows: list[dict[str, Any]], columns: Sequence[str], output_format: str
     else:
         from rich.table import Table
 
-        from hawk_dagster.cli.live_view import stdout_console
+        from hawk_dagster.cli.console import stdout_console
 
         table = Table(title=title)
         for column in columns:
@@ -70,22 +58,6 @@ def _emit(rows: list[dict[str, Any]], columns: Sequence[str], output_format: str
         for row in rows:
             table.add_row(*("" if row.get(c) is None else str(_plain(row.get(c))) for c in columns))
         stdout_console().print(table)
-
-
-def _unknown_id(func: Callable[..., None]) -> Callable[..., None]:
-    """Turn the warehouse's UnknownIdError into a clear message and exit status 2."""
-
-    def wrapper(*args: Any, **kwargs: Any) -> None:
-        from hawk_dagster.warehouse.queries import UnknownIdError
-
-        try:
-            func(*args, **kwargs)
-        except UnknownIdError as ex:
-            click.echo(f"error: {ex}", err=True)
-            sys.exit(EXIT_BAD_INPUT)
-
-    wrapper.__name__, wrapper.__doc__ = func.__name__, func.__doc__
-    return wrapper
 
 
 @click.group("list")
@@ -100,9 +72,9 @@ def list_group() -> None:
 @click.option("--format", "output_format", type=FORMATS, default="table", show_default=True)
 def list_eval_sets(search: str | None, limit: int, offset: int, output_format: str) -> None:
     """Eval sets, newest first, with task, model and sample counts."""
-    from hawk_dagster.warehouse.queries import list_eval_sets as query
+    from hawk_dagster.warehouse.read.queries import list_eval_sets as query
 
-    page = query(_engine(), search=search, limit=limit, offset=offset)
+    page = query(warehouse_engine(), search=search, limit=limit, offset=offset)
     columns = ["eval_set_id", "name", "created_by", "created_at", "tasks", "models", "samples"]
     _emit(page.rows, columns, output_format, f"Eval sets ({len(page.rows)} of {page.total})")
 
@@ -110,13 +82,13 @@ def list_eval_sets(search: str | None, limit: int, offset: int, output_format: s
 @list_group.command("evals")
 @click.argument("eval_set_id", required=False)
 @click.option("--format", "output_format", type=FORMATS, default="table", show_default=True)
-@_unknown_id
+@exits_on_unknown_id
 def list_evals(eval_set_id: str | None, output_format: str) -> None:
     """The evals (task x agent x model) of EVAL_SET_ID (default: the last one you ran)."""
-    from hawk_dagster.warehouse.queries import list_evals as query
+    from hawk_dagster.warehouse.read.queries import list_evals as query
 
     chosen = _eval_set_or_last(eval_set_id)
-    rows = query(_engine(), chosen)
+    rows = query(warehouse_engine(), chosen)
     columns = [
         "task",
         "agent",
@@ -142,9 +114,9 @@ SCAN_COLUMNS = ("scan_id", "name", "created_by", "created_at", "scanners", "eval
 @click.option("--format", "output_format", type=FORMATS, default="table", show_default=True)
 def list_scans(search: str | None, limit: int, offset: int, output_format: str) -> None:
     """Scans in the warehouse, newest first: scanners, eval sets read, results, errors, completeness."""
-    from hawk_dagster.warehouse.queries import list_scans as query
+    from hawk_dagster.warehouse.read.queries import list_scans as query
 
-    page = query(_engine(), search=search, limit=limit, offset=offset)
+    page = query(warehouse_engine(), search=search, limit=limit, offset=offset)
     _emit(page.rows, SCAN_COLUMNS, output_format, f"scans ({page.total} in all)")
 
 
@@ -164,7 +136,7 @@ def list_scans(search: str | None, limit: int, offset: int, output_format: str) 
 @click.option("--offset", default=0, type=click.IntRange(0))
 @click.option("--all", "everything", is_flag=True, help="Every match, streamed (ignores --limit/--offset).")
 @click.option("--format", "output_format", type=FORMATS, default="table", show_default=True)
-@_unknown_id
+@exits_on_unknown_id
 def list_samples(
     eval_set_ids: tuple[str, ...],
     task: str | None,
@@ -183,7 +155,7 @@ def list_samples(
     output_format: str,
 ) -> None:
     """Samples of one or more EVAL_SET_IDS (default: the last one you ran), filtered, sorted and paged."""
-    from hawk_dagster.warehouse import queries
+    from hawk_dagster.warehouse.read import queries
 
     ids = list(eval_set_ids) or [_eval_set_or_last(None)]
     try:
@@ -193,7 +165,7 @@ def list_samples(
         )  # fmt: skip
     except ValueError as ex:
         fail_bad_input(str(ex))
-    engine = _engine()
+    engine = warehouse_engine()
     for eval_set_id in ids:
         queries.list_evals(engine, eval_set_id)  # raises UnknownIdError for an id the warehouse lacks
     if everything and output_format == "csv":
@@ -228,15 +200,15 @@ def list_samples(
 @click.command("transcript")
 @click.argument("sample_uuid")
 @click.option("--raw", is_flag=True, help="Print the sample as Inspect's JSON instead of Markdown.")
-@_unknown_id
+@exits_on_unknown_id
 def transcript(sample_uuid: str, raw: bool) -> None:
     """Print the conversation of SAMPLE_UUID as Markdown: messages, tool calls, scores, error."""
     from inspect_ai.log import read_eval_log_sample
 
-    from hawk_dagster.transcript import render_markdown
-    from hawk_dagster.warehouse.queries import sample_location
+    from hawk_dagster.warehouse.read.queries import sample_location
+    from hawk_dagster.warehouse.read.transcript import render_markdown
 
-    where = sample_location(_engine(), sample_uuid)
+    where = sample_location(warehouse_engine(), sample_uuid)
     sample = read_eval_log_sample(where["location"], uuid=sample_uuid)
     if raw:
         click.echo(sample.model_dump_json(indent=2))

@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from hawk_dagster.cli.common import secrets_options
-from hawk_dagster.cli.results import _engine, _unknown_id
+from hawk_dagster.cli.warehouse import exits_on_unknown_id, warehouse_engine
 
 
 @click.group("scan")
@@ -30,8 +30,8 @@ def run(config: Path) -> None:
     from hawk_dagster.cli.common import fail_bad_input, load_scan_config_or_exit
     from hawk_dagster.cli.state import remember_scan
     from hawk_dagster.config.ids import generate_eval_set_id
-    from hawk_dagster.scan_sources import UnknownEvalSetError, resolve_eval_sets
-    from hawk_dagster.storage import StorageRoot
+    from hawk_dagster.scans.sources import UnknownEvalSetError, resolve_eval_sets
+    from hawk_dagster.storage.root import StorageRoot
 
     loaded = load_scan_config_or_exit(config)
     storage = StorageRoot.from_env()
@@ -65,33 +65,31 @@ def resume(
     """
     import os
 
+    from hawk_runner.secrets import MissingSecretsError, check_secrets
+
     from hawk_dagster.cli.common import exit_quickly, fail_bad_input
     from hawk_dagster.cli.local import run_scan_cells
     from hawk_dagster.cli.state import last_scan
     from hawk_dagster.config.errors import ConfigError
-    from hawk_dagster.scan_planning import load_scan
-    from hawk_dagster.scan_sources import eval_set_tags, matches_selectors
-    from hawk_dagster.secrets import SecretsError, check_required, collect_secrets
-    from hawk_dagster.storage import StorageRoot
-    from hawk_dagster.submission import SubmissionNotFoundError
+    from hawk_dagster.execution.secrets import SecretsError, collect_secrets
+    from hawk_dagster.scans.sources import eval_set_tags, eval_sets_to_scan
+    from hawk_dagster.scans.submission import load_submitted_scan
+    from hawk_dagster.storage.root import StorageRoot
+    from hawk_dagster.storage.submissions import SubmissionNotFoundError
 
     chosen = scan_id or last_scan()
     if chosen is None:
         fail_bad_input("no SCAN_ID given and no scan run yet by this user; pass an id")
     storage = StorageRoot.from_env()
     try:
-        loaded, resolution = load_scan(storage, chosen)
+        scan = load_submitted_scan(storage, chosen)
         secrets = collect_secrets(secret_names, secrets_files)
-        check_required(loaded.config.all_secret_names(), secrets)
-    except (SubmissionNotFoundError, ConfigError, SecretsError) as ex:
+        check_secrets(scan.loaded.config.all_secret_names(), secrets)
+    except (SubmissionNotFoundError, ConfigError, SecretsError, MissingSecretsError) as ex:
         fail_bad_input(str(ex))
-    eval_sets = list(resolution.eval_set_ids)
-    if loaded.config.standing:
-        eval_sets += [
-            e
-            for e, t in eval_set_tags(storage).items()
-            if e not in eval_sets and matches_selectors(loaded.config, e, t)
-        ]
+    config = scan.loaded.config
+    known = eval_set_tags(storage) if config.standing else {}
+    eval_sets = eval_sets_to_scan(config, scan.resolution.eval_set_ids, known)
     os.environ.update(secrets)
     exit_quickly(run_scan_cells(storage, chosen, eval_sets, direct))
 
@@ -106,12 +104,12 @@ def resume(
     required=True,
     help="CSV file to write ('-': stdout).",
 )
-@_unknown_id
+@exits_on_unknown_id
 def export(scan_id: str, scanner_key: str | None, output: Path) -> None:
     """Write SCAN_ID's scanner results as CSV: one row per transcript x scanner (x label), with the sample it read."""
-    from hawk_dagster.warehouse.queries import export_scanner_results_csv
+    from hawk_dagster.warehouse.read.queries import export_scanner_results_csv
 
-    engine = _engine()
+    engine = warehouse_engine()
     if str(output) == "-":
         count = export_scanner_results_csv(engine, scan_id, sys.stdout, scanner_key=scanner_key)
     else:

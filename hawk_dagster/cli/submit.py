@@ -11,7 +11,7 @@ import click
 from hawk_dagster.cli.common import load_config_or_exit, skip_confirm_option
 from hawk_dagster.cli.state import remember_eval_set
 from hawk_dagster.config.ids import generate_eval_set_id
-from hawk_dagster.storage import StorageRoot
+from hawk_dagster.storage.root import StorageRoot
 
 
 def with_eval_set_id(text: str, eval_set_id: str) -> str:

@@ -55,6 +55,8 @@ class LoadedEvalSet:
     """Things that will run but may not be what was meant (unknown top-level keys, deprecated fields, ...)."""
     extra_eval_set_args: dict[str, Any] = field(default_factory=dict)
     """Unknown top-level keys, passed through to ``inspect_ai.eval_set`` as keyword arguments."""
+    data: dict[str, Any] = field(default_factory=dict)
+    """The config as plain JSON, as validated (what the warehouse keeps as the eval set's config)."""
 
 
 def load_eval_set_config(
@@ -88,7 +90,12 @@ def load_eval_set_config(
     warnings.extend(_pass_through_warnings(extra))
     warnings.extend(_other_warnings(config))
     return LoadedEvalSet(
-        config=config, source=name, base_dir=resolved_base, warnings=warnings, extra_eval_set_args=extra
+        config=config,
+        source=name,
+        base_dir=resolved_base,
+        warnings=warnings,
+        extra_eval_set_args=extra,
+        data=data,
     )
 
 
@@ -118,6 +125,8 @@ class LoadedScan:
     base_dir: Path | None
     """Absolute folder that relative scanner package paths resolve against; None for a remote config."""
     warnings: list[str] = field(default_factory=list)
+    data: dict[str, Any] = field(default_factory=dict)
+    """The config as plain JSON, as validated (what the warehouse keeps as the scan's config)."""
 
 
 def load_scan_config(
@@ -145,7 +154,7 @@ def load_scan_config(
         for key in config.runner.environment
         if _SECRET_LOOKING.search(key)
     ]
-    return LoadedScan(config=config, source=name, base_dir=resolved_base, warnings=warnings)
+    return LoadedScan(config=config, source=name, base_dir=resolved_base, warnings=warnings, data=data)
 
 
 def _read_mapping(

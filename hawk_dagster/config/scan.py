@@ -26,24 +26,24 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from hawk_dagster.config.errors import SUBPATH_CONTEXT_KEY
-from hawk_dagster.config.eval_set import (
+from hawk_dagster.config.fields import (
     EvalSetId,
     GroupPackageSpec,
     ItemName,
-    ModelGroup,
     NonEmptyStr,
     PackageSpec,
     PositiveInt,
     RegistryName,
-    RunnerConfig,
     SampleShuffle,
     SecretRef,
-    _check_item_prefix,
-    _custom,
-    _Strict,
+    StrictModel,
+    check_item_prefix,
+    custom_error,
     secret_name,
 )
 from hawk_dagster.config.ids import EVAL_SET_ID_MAX_LENGTH, EVAL_SET_ID_PATTERN, validate_scan_id
+from hawk_dagster.config.model_groups import ModelGroup
+from hawk_dagster.config.runner_settings import RunnerConfig
 
 BUILTIN_SCANNER_PACKAGE = "inspect-scout"
 """``package: inspect-scout`` names Scout's own scanners (``llm_scanner``, ``grep_scanner``)."""
@@ -67,12 +67,12 @@ def _check_scan_id(value: str) -> str:
     try:
         return validate_scan_id(value)
     except ValueError as exc:
-        raise _custom("scan_id", str(exc)) from None
+        raise custom_error("scan_id", str(exc)) from None
 
 
 def _check_scanner_key(value: str) -> str:
     if not _SCANNER_KEY_RE.match(value):
-        raise _custom(
+        raise custom_error(
             "scanner_key",
             "a scanner key is letters, digits, '_' and '-' (it names the results file)",
             found=value,
@@ -85,7 +85,7 @@ def _check_cron(value: str) -> str:
     from dagster._utils.schedules import is_valid_cron_string
 
     if not is_valid_cron_string(value):
-        raise _custom(
+        raise custom_error(
             "cron",
             "a cron expression of 5 fields: minute hour day-of-month month day-of-week, e.g. '0 3 * * *' (03:00 daily)",
             found=value,
@@ -95,7 +95,7 @@ def _check_cron(value: str) -> str:
 
 def _check_pattern(value: str) -> str:
     if not any(ch in value for ch in "*?["):
-        raise _custom(
+        raise custom_error(
             "eval_set_id_pattern",
             "a glob pattern such as 'nightly-*' ('*' any text, '?' one character); for one eval set write eval_set_id",
             found=value,
@@ -138,7 +138,7 @@ Cron = Annotated[str, AfterValidator(_check_cron)]
 IdPattern = Annotated[str, AfterValidator(_check_pattern)]
 
 
-class TranscriptFilterConfig(_Strict):
+class TranscriptFilterConfig(StrictModel):
     """Which transcripts to scan: conditions, then at most ``limit`` of them (shuffled first if asked)."""
 
     where: Where | None = Field(default=None, description="Conditions a transcript must meet (ANDed).")
@@ -153,14 +153,14 @@ class TranscriptFilterConfig(_Strict):
     @model_validator(mode="after")
     def _shuffle_needs_limit(self) -> TranscriptFilterConfig:
         if self.shuffle not in (None, False) and self.limit is None:
-            raise _custom(
+            raise custom_error(
                 "shuffle", "shuffle chooses which transcripts a limit keeps; set limit too", **{
                     SUBPATH_CONTEXT_KEY: ("shuffle",)}
             )  # fmt: skip
         return self
 
 
-class TranscriptSource(_Strict):
+class TranscriptSource(StrictModel):
     """One eval set by id, or every eval set with a tag or whose id matches a glob pattern."""
 
     eval_set_id: EvalSetId | None = Field(default=None, description="An eval set, by id.")
@@ -175,7 +175,7 @@ class TranscriptSource(_Strict):
     def _exactly_one(self) -> TranscriptSource:
         given = [name for name in type(self).model_fields if getattr(self, name) is not None]
         if len(given) != 1:
-            raise _custom(
+            raise custom_error(
                 "source",
                 "a source names exactly one of eval_set_id, eval_set_tag or eval_set_id_pattern",
                 found=", ".join(given) or "none of them",
@@ -188,7 +188,7 @@ class TranscriptSource(_Strict):
         return self.eval_set_id is None
 
 
-class TranscriptsConfig(_Strict):
+class TranscriptsConfig(StrictModel):
     """Where the transcripts come from, and which of them to scan."""
 
     sources: Annotated[list[TranscriptSource], Field(min_length=1, max_length=MAX_SOURCES)] = Field(
@@ -199,7 +199,7 @@ class TranscriptsConfig(_Strict):
     )
 
 
-class ScannerItem(_Strict):
+class ScannerItem(StrictModel):
     """One scanner, created from its package's registry with these arguments."""
 
     name: ItemName = Field(
@@ -225,7 +225,7 @@ class ScannerItem(_Strict):
         return self.key or self.name
 
 
-class PackageScannerGroup(_Strict):
+class PackageScannerGroup(StrictModel):
     """Scanners from a package installed into the scan's environment."""
 
     package: GroupPackageSpec = Field(
@@ -240,11 +240,11 @@ class PackageScannerGroup(_Strict):
 
     @model_validator(mode="after")
     def _no_doubled_prefix(self) -> PackageScannerGroup:
-        _check_item_prefix(self.items, self.name, "scanner")
+        check_item_prefix(self.items, self.name, "scanner")
         return self
 
 
-class BuiltinScannerGroup(_Strict):
+class BuiltinScannerGroup(StrictModel):
     """Scanners built into Inspect Scout: llm_scanner (an LLM judge) and grep_scanner (patterns)."""
 
     package: Literal["inspect-scout"] = Field(description="Always `inspect-scout`.")
@@ -344,7 +344,7 @@ class ScanConfig(BaseModel):
                 key = item.result_key
                 if key in seen:
                     first = seen[key]
-                    raise _custom(
+                    raise custom_error(
                         "duplicate_key",
                         f"scanner key {key!r} is already used by scanners[{first[0]}].items[{first[1]}]; give one "
                         "of them a distinct `key`",
@@ -352,7 +352,7 @@ class ScanConfig(BaseModel):
                     )
                 seen[key] = (g, i)
         if self.standing and not any(source.is_selector for source in self.transcripts.sources):
-            raise _custom(
+            raise custom_error(
                 "standing",
                 "a standing scan needs a source that can match eval sets landing later: eval_set_tag or "
                 "eval_set_id_pattern",
@@ -360,7 +360,7 @@ class ScanConfig(BaseModel):
             )
         for role, group in self.model_roles.items():
             if len(group.items) != 1:
-                raise _custom(
+                raise custom_error(
                     "model_role",
                     f"a model role names exactly one model; this group has {len(group.items)} items",
                     **{SUBPATH_CONTEXT_KEY: ("model_roles", role, "items")},

@@ -60,6 +60,15 @@ def warehouse_url(local_root: Path) -> str:
     return ensure_embedded_server(Path(local_root)).url()
 
 
+def open_warehouse(url: str) -> Engine:
+    """The one way a step or command gets the warehouse: migrated to head (one query when it already is), then an
+    engine on it."""
+    from hawk_dagster.warehouse.schema.migrate import upgrade
+
+    upgrade(url)
+    return create_warehouse_engine(url)
+
+
 def create_warehouse_engine(
     url: str, *, pool_size: int = 5, max_overflow: int = 5, echo: bool = False
 ) -> Engine:

@@ -19,6 +19,7 @@ from dagster_pipes import PipesContext, open_dagster_pipes
 
 from hawk_runner.plan import RunPlan, ScanPlan
 from hawk_runner.reporting import CellProgress
+from hawk_runner.secrets import MissingSecretsError
 
 OUTPUT_FILE_ENV = "HAWK_RUNNER_OUTPUT"
 
@@ -72,7 +73,7 @@ def _redirect_output() -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from hawk_runner.run import MissingSecretsError, execute
+    from hawk_runner.run import execute
     from hawk_runner.tasks import TaskLoadError
 
     argv = sys.argv[1:] if argv is None else argv
@@ -113,7 +114,6 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _scan_under_pipes(pipes: PipesContext) -> int:
-    from hawk_runner.run import MissingSecretsError
     from hawk_runner.scan import ScanSetupError, execute_scan
 
     plan = ScanPlan.model_validate(pipes.extras["scan_plan"])

@@ -14,8 +14,9 @@ from typing import Any
 
 import yaml
 
-from hawk_runner.plan import RunPlan, ScanPlan
+from hawk_runner.plan import RunPlan
 from hawk_runner.reporting import Reporter
+from hawk_runner.secrets import check_secrets
 
 # Inspect arguments the platform sets unless the config overrides them (a top-level key of the same name wins).
 PLATFORM_DEFAULTS: dict[str, Any] = {
@@ -24,25 +25,6 @@ PLATFORM_DEFAULTS: dict[str, Any] = {
     # One failing cell must not stop the others; its status is reported per cell and the set can be resumed.
     "continue_on_fail": True,
 }
-
-
-class MissingSecretsError(RuntimeError):
-    """Declared secrets absent from the environment; raised before anything starts."""
-
-
-def missing_secrets(
-    plan: RunPlan | ScanPlan, environ: dict[str, str] | os._Environ[str] = os.environ
-) -> list[str]:
-    return [name for name in plan.required_secrets if not environ.get(name)]
-
-
-def secrets_error_message(missing: list[str]) -> str:
-    flags = " ".join(f"--secret {name}" for name in missing)
-    return (
-        f"missing required secrets: {', '.join(missing)}. Export them and pass `{flags}`, "
-        "or put NAME=value lines in a file and pass `--secrets-file FILE` (the values are handed to the runner's "
-        "environment only and never logged)."
-    )
 
 
 @dataclass(frozen=True)
@@ -84,7 +66,7 @@ class RunOutcome:
 
 
 @contextmanager
-def _applied_environment(env: dict[str, str]) -> Iterator[None]:
+def applied_environment(env: dict[str, str]) -> Iterator[None]:
     previous = {k: os.environ.get(k) for k in env}
     os.environ.update(env)
     try:
@@ -97,7 +79,7 @@ def _applied_environment(env: dict[str, str]) -> Iterator[None]:
                 os.environ[key] = value
 
 
-def _eval_set_kwargs(plan: RunPlan, tmp: str) -> dict[str, Any]:
+def eval_set_kwargs(plan: RunPlan, tmp: str) -> dict[str, Any]:
     from hawk_runner.tasks import build_model
 
     kwargs: dict[str, Any] = {**PLATFORM_DEFAULTS, **plan.eval_set_args}
@@ -118,20 +100,22 @@ def _eval_set_kwargs(plan: RunPlan, tmp: str) -> dict[str, Any]:
 
 
 def summarise_logs(log_dir: str) -> list[CellResult]:
-    """One row per task in the log dir (newest log per task_id), read from headers and sample summaries.
-
-    The runner cannot import the warehouse code (it installs without it), so it picks by creation time alone; the
-    importer's selection (hawk_dagster.warehouse.importer.discover_logs) adds tie-breaks for logs created in the same
-    second, which only a killed-and-resumed run within one second can produce.
-    """
+    """One row per task in the log dir: its newest log (``hawk_runner.log_choice``, as the importer chooses), read
+    from the header and sample summaries."""
     from inspect_ai.log import list_eval_logs, read_eval_log, read_eval_log_sample_summaries
 
-    newest: dict[str, Any] = {}
-    for info in list_eval_logs(log_dir, recursive=False):
-        header = read_eval_log(info, header_only=True)
-        current = newest.get(header.eval.task_id)
-        if current is None or header.eval.created > current[0].eval.created:
-            newest[header.eval.task_id] = (header, info)
+    from hawk_runner.log_choice import newest_per_task, preference
+
+    headers = [
+        (read_eval_log(info, header_only=True), info) for info in list_eval_logs(log_dir, recursive=False)
+    ]
+
+    def key(header_info: tuple[Any, Any]) -> tuple[Any, ...]:
+        header, info = header_info
+        completed = header.results.completed_samples if header.results is not None else 0
+        return preference(header.eval.created, header.status, completed, info.name.rsplit("/", 1)[-1])
+
+    newest, _ = newest_per_task(headers, lambda hi: hi[0].eval.task_id, key)
     cells: list[CellResult] = []
     for header, info in sorted(newest.values(), key=lambda hi: (hi[0].eval.task, hi[0].eval.model)):
         summaries = read_eval_log_sample_summaries(info)
@@ -162,12 +146,9 @@ def summarise_logs(log_dir: str) -> list[CellResult]:
 
 def execute(plan: RunPlan, reporter: Reporter) -> RunOutcome:
     """Run the plan's grid to completion (or resume it) and report the result."""
-    missing = missing_secrets(plan)
-    if missing:
-        raise MissingSecretsError(secrets_error_message(missing))
-
+    check_secrets(plan.required_secrets, os.environ)
     started = time.monotonic()
-    with _applied_environment(plan.environment), tempfile.TemporaryDirectory(prefix="hawk-runner-") as tmp:
+    with applied_environment(plan.environment), tempfile.TemporaryDirectory(prefix="hawk-runner-") as tmp:
         from inspect_ai import eval_set
 
         from hawk_runner import mock_provider  # noqa: F401  (registers hawk-mock even without entry points)
@@ -175,7 +156,7 @@ def execute(plan: RunPlan, reporter: Reporter) -> RunOutcome:
         from hawk_runner.tasks import build_task
 
         tasks = [build_task(cell) for cell in plan.cells]
-        kwargs = _eval_set_kwargs(plan, tmp)
+        kwargs = eval_set_kwargs(plan, tmp)
         reporter.info(f"running {len(tasks)} task(s) into {plan.log_dir}")
         STATE.reporter = reporter
         try:

@@ -20,7 +20,8 @@ from typing import Any
 
 from hawk_runner.plan import ModelSpec, ScannerSpec, ScanPlan
 from hawk_runner.reporting import Reporter
-from hawk_runner.run import MissingSecretsError, _applied_environment, missing_secrets, secrets_error_message
+from hawk_runner.run import applied_environment
+from hawk_runner.secrets import check_secrets
 from hawk_runner.transcript_filter import parse_where, to_scout
 
 NO_MODEL_DIR = "no-model"
@@ -74,13 +75,11 @@ def model_dir_name(model: ModelSpec | None) -> str:
 
 def execute_scan(plan: ScanPlan, reporter: Reporter) -> ScanOutcome:
     """Run (or resume, or find finished) the cell's scan for every model of the plan."""
-    missing = missing_secrets(plan)
-    if missing:
-        raise MissingSecretsError(secrets_error_message(missing))
+    check_secrets(plan.required_secrets, os.environ)
     started = time.monotonic()
     # Scout reads ./scout.yaml and runs git in the working directory: run it somewhere neutral.
     with (
-        _applied_environment({"SCOUT_DISPLAY": "none", **plan.environment}),
+        applied_environment({"SCOUT_DISPLAY": "none", **plan.environment}),
         tempfile.TemporaryDirectory(prefix="hawk-scan-") as cwd,
     ):
         previous = os.getcwd()

@@ -12,7 +12,7 @@ import pytest
 from inspect_ai import eval as inspect_eval
 
 from hawk_dagster.warehouse.engine import create_warehouse_engine
-from hawk_dagster.warehouse.importer import import_eval_set
+from hawk_dagster.warehouse.ingest.importer import import_eval_set
 from tests.cli.conftest import HawkEnv
 from tests.grids import EXAMPLES
 
@@ -127,7 +127,7 @@ def test_local_scan_runs_each_scanner_over_its_transcripts(
     from dagster._core.definitions.partitions.context import partition_loading_context
 
     from hawk_dagster.definitions import build_definitions
-    from hawk_dagster.local_instance import dagster_home
+    from hawk_dagster.deployment.local_instance import dagster_home
     from hawk_dagster.partitions import scan_cell_key
 
     cell = str(scan_cell_key("stars-1", "es-scan"))

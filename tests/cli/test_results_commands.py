@@ -16,7 +16,7 @@ from inspect_ai import eval as inspect_eval
 from hawk_dagster.cli.main import cli
 from hawk_dagster.cli.state import remember_eval_set
 from hawk_dagster.warehouse.engine import create_warehouse_engine
-from hawk_dagster.warehouse.importer import import_eval_set
+from hawk_dagster.warehouse.ingest.importer import import_eval_set
 from tests.grids import EXAMPLES
 
 

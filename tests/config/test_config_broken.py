@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 from click.testing import Result
 
-from hawk_dagster.config import ConfigError, load_eval_set_config
+from hawk_dagster.config.errors import ConfigError
+from hawk_dagster.config.loader import load_eval_set_config
 
 TASK = """
 tasks:

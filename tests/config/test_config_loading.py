@@ -7,17 +7,18 @@ from pathlib import Path
 
 import pytest
 
-from hawk_dagster.config import ConfigError, load_eval_set_config
+from hawk_dagster.config.errors import ConfigError
 from hawk_dagster.config.eval_set import (
     BuiltinTaskGroup,
     CyberTaskGroup,
     FileTaskGroup,
-    InstalledModelGroup,
-    PackageModelGroup,
     PackageRegistryGroup,
     PackageTaskGroup,
 )
-from hawk_dagster.config.grid import build_run_plan, expand_grid
+from hawk_dagster.config.loader import load_eval_set_config
+from hawk_dagster.config.model_groups import InstalledModelGroup, PackageModelGroup
+from hawk_dagster.evals.grid import expand_grid
+from hawk_dagster.evals.planning import build_run_plan
 
 FIXTURES = Path(__file__).parent / "fixtures"
 

@@ -11,8 +11,8 @@ from click.testing import Result
 
 from hawk_dagster.config.errors import ConfigError
 from hawk_dagster.config.loader import load_eval_set_config, load_scan_config, read_config_kind
-from hawk_dagster.config.scan_plan import build_scan_plan, scan_summary
 from hawk_dagster.config.schema import COMMITTED_SCAN_SCHEMA_PATH, scan_json_schema
+from hawk_dagster.scans.planning import build_scan_plan, scan_summary
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "configs" / "examples"
 

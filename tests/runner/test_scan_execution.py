@@ -13,8 +13,8 @@ from hawk_runner.scan import ScanSetupError, execute_scan
 from inspect_ai import eval as inspect_eval
 from sqlalchemy import Engine, text
 
-from hawk_dagster.warehouse.importer import import_eval_set
-from hawk_dagster.warehouse.scan_import import ScanRecord, import_scan_cell
+from hawk_dagster.warehouse.ingest.importer import import_eval_set
+from hawk_dagster.warehouse.ingest.scan_import import ScanRecord, import_scan_cell
 from tests.grids import EXAMPLES
 from tests.runner import scan_scanners
 

@@ -1,0 +1,125 @@
+"""How a plan executes: the runner as a Pipes subprocess (its own venv when packages are named), or, with ``direct``,
+inside the current process so a debugger can step into task code. Declared secrets are checked before either starts.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+from hawk_runner.plan import RunPlan, ScanPlan
+from hawk_runner.reporting import CellProgress
+from hawk_runner.secrets import MissingSecretsError, check_secrets
+from pydantic import Field
+
+from hawk_dagster.execution.environments import environment_key, runner_python
+
+
+class _ContextReporter:
+    """Reports an in-process (``direct``) run through the asset's own context, like Pipes would."""
+
+    def __init__(self, context: dg.AssetExecutionContext) -> None:
+        self.context = context
+        self.results: list[dg.MaterializeResult | dg.AssetCheckResult] = []
+
+    def info(self, message: str) -> None:
+        self.context.log.info(message)
+
+    def warning(self, message: str) -> None:
+        self.context.log.warning(message)
+
+    def progress(self, progress: CellProgress) -> None:
+        self.context.log.info(progress.to_message())
+
+    def materialization(self, metadata: dict[str, Any], data_version: str) -> None:
+        self.results.append(
+            dg.MaterializeResult(
+                metadata={k: _metadata_value(v) for k, v in metadata.items()},
+                data_version=dg.DataVersion(data_version),
+            )
+        )
+
+    def check(self, name: str, passed: bool, metadata: dict[str, Any]) -> None:
+        self.results.append(
+            dg.AssetCheckResult(
+                check_name=name,
+                passed=passed,
+                severity=dg.AssetCheckSeverity.WARN,
+                metadata={k: _metadata_value(v) for k, v in metadata.items()},
+            )
+        )
+
+
+def _metadata_value(value: Any) -> Any:
+    return dg.MetadataValue.json(value) if isinstance(value, list | dict) else value
+
+
+class EvalRunnerResource(dg.ConfigurableResource):
+    """Runs a plan and yields the asset's materialisation and check results."""
+
+    direct: bool = Field(
+        default=False, description="Run in this process, in the current environment (debugging)."
+    )
+    output_file: str | None = Field(
+        default=None, description="Send the runner's stdout/stderr to this file instead of the run's logs."
+    )
+    environments_dir: str = Field(
+        default_factory=lambda: str(Path(tempfile.gettempdir()) / "hawk-runner-envs"),
+        description="Where runner environments for configs with packages are built and kept for reuse.",
+    )
+
+    def run(self, context: dg.AssetExecutionContext, plan: RunPlan) -> Iterator[Any]:
+        """Run an eval set's grid; yields the ``eval_logs`` materialisation and check."""
+        yield from self._run(context, plan, "plan")
+
+    def run_scan(self, context: dg.AssetExecutionContext, plan: ScanPlan) -> Iterator[Any]:
+        """Run one scan cell; yields the ``scan_results`` materialisation and check."""
+        yield from self._run(context, plan, "scan_plan")
+
+    def _run(
+        self, context: dg.AssetExecutionContext, plan: RunPlan | ScanPlan, extras_key: str
+    ) -> Iterator[Any]:
+        try:
+            check_secrets(plan.required_secrets, os.environ)
+        except MissingSecretsError as exc:
+            raise dg.Failure(description=str(exc)) from None
+        if self.direct:
+            yield from self._run_in_process(context, plan)
+            return
+        with contextlib.ExitStack() as stack:
+            python = sys.executable
+            if plan.packages:
+                extras = ["scan"] if isinstance(plan, ScanPlan) else []
+                reused = environment_key(plan.packages, extras) is not None
+                context.log.info(
+                    f"{'environment (kept for reuse)' if reused else 'fresh environment'} with: "
+                    + ", ".join(plan.packages)
+                )
+                environment = runner_python(plan.packages, Path(self.environments_dir), extras=extras)
+                python = str(stack.enter_context(environment))
+            env = {"HAWK_RUNNER_OUTPUT": self.output_file} if self.output_file else {}
+            client = dg.PipesSubprocessClient(env=env)
+            invocation = client.run(
+                context=context,
+                command=[python, "-m", "hawk_runner"],
+                extras={extras_key: plan.model_dump(mode="json")},
+            )
+            yield from invocation.get_results()
+
+    def _run_in_process(self, context: dg.AssetExecutionContext, plan: RunPlan | ScanPlan) -> Iterator[Any]:
+        reporter = _ContextReporter(context)
+        if isinstance(plan, ScanPlan):
+            from hawk_runner.scan import execute_scan
+
+            execute_scan(plan, reporter)
+        else:
+            from hawk_runner.run import execute
+
+            execute(plan, reporter)
+        yield from reporter.results

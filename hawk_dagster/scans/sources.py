@@ -1,0 +1,96 @@
+"""Which eval sets a scan reads: its sources resolved against the eval sets the storage root holds.
+
+``eval_set_id`` sources must name an eval set that was submitted to this root (a typo must fail at submission and
+launch nothing, not produce an empty scan); ``eval_set_tag`` and ``eval_set_id_pattern`` sources match every eval set
+submitted so far, and, for standing scans, every one submitted later (:func:`matches_selectors`).
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from collections.abc import Iterable, Mapping, Sequence
+
+import yaml
+
+from hawk_dagster.config.scan import ScanConfig, TranscriptSource
+from hawk_dagster.storage.root import EVALS, StorageRoot
+from hawk_dagster.storage.submissions import CONFIG_SNAPSHOT
+
+
+class UnknownEvalSetError(LookupError):
+    """A scan names eval sets this storage root has never seen."""
+
+
+def eval_set_tags(storage: StorageRoot) -> dict[str, list[str]]:
+    """Every submitted eval set of the root, with the tags of its config (read from the stored snapshot)."""
+    root = storage.path(EVALS)
+    if not root.exists():
+        return {}
+    found: dict[str, list[str]] = {}
+    for folder in sorted(root.iterdir(), key=lambda p: p.name):
+        snapshot = folder.joinpath(CONFIG_SNAPSHOT)
+        if not snapshot.exists():
+            continue
+        found[folder.name] = _tags(snapshot.read_text())
+    return found
+
+
+def _tags(config_text: str) -> list[str]:
+    try:
+        data = yaml.safe_load(config_text)
+    except yaml.YAMLError:
+        return []
+    tags = data.get("tags") if isinstance(data, dict) else None
+    return [str(t) for t in tags] if isinstance(tags, list) else []
+
+
+def source_matches(source: TranscriptSource, eval_set_id: str, tags: Iterable[str]) -> bool:
+    if source.eval_set_id is not None:
+        return source.eval_set_id == eval_set_id
+    if source.eval_set_tag is not None:
+        return source.eval_set_tag in tags
+    return source.eval_set_id_pattern is not None and fnmatch.fnmatchcase(
+        eval_set_id, source.eval_set_id_pattern
+    )
+
+
+def matches_selectors(config: ScanConfig, eval_set_id: str, tags: Iterable[str]) -> bool:
+    """True when a tag or pattern source of the scan matches this eval set (what a standing scan picks up)."""
+    tags = list(tags)
+    return any(s.is_selector and source_matches(s, eval_set_id, tags) for s in config.transcripts.sources)
+
+
+def eval_sets_to_scan(
+    config: ScanConfig, resolved: Sequence[str], known: Mapping[str, Sequence[str]]
+) -> list[str]:
+    """The eval sets a scan reads now: those resolved at submission, then, for a standing scan, every eval set of
+    ``known`` (id -> tags) that its selectors match, in id order."""
+    chosen = list(resolved)
+    if config.standing:
+        chosen += [e for e in sorted(known) if e not in chosen and matches_selectors(config, e, known[e])]
+    return chosen
+
+
+def resolve_eval_sets(storage: StorageRoot, config: ScanConfig) -> list[str]:
+    """The eval sets the scan reads now, in id order; raises :class:`UnknownEvalSetError` for unknown ids."""
+    known = eval_set_tags(storage)
+    missing = [
+        s.eval_set_id for s in config.transcripts.sources if s.eval_set_id and s.eval_set_id not in known
+    ]
+    if missing:
+        listing = ", ".join(sorted(known)[:10]) or "none yet"
+        raise UnknownEvalSetError(
+            f"unknown eval set{'s' if len(missing) > 1 else ''} {', '.join(repr(m) for m in missing)} in "
+            f"{storage.uri}: no such eval set was submitted here (known: {listing})"
+        )
+    chosen = [
+        eval_set_id
+        for eval_set_id, tags in known.items()
+        if any(source_matches(s, eval_set_id, tags) for s in config.transcripts.sources)
+    ]
+    if not chosen and not config.standing:
+        raise UnknownEvalSetError(
+            f"no eval set in {storage.uri} matches the scan's sources (a standing scan would wait for one; this one "
+            "would scan nothing)"
+        )
+    return chosen

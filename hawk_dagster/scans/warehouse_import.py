@@ -1,0 +1,52 @@
+"""A scan cell's results into the warehouse, with what the scan's submission says about it."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from hawk_dagster.scans.submission import SubmittedScan, load_submitted_scan
+from hawk_dagster.storage.root import StorageRoot
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+    from hawk_dagster.warehouse.ingest.scan_import import ScanImportReport, ScanRecord
+
+
+def scan_record(scan: SubmittedScan) -> ScanRecord:
+    """The scan-level facts the warehouse keeps (``scan`` row), from the submission and its validated config."""
+    from hawk_dagster.warehouse.ingest.scan_import import ScanRecord
+
+    config = scan.loaded.config
+    return ScanRecord(
+        scan_id=scan.scan_id,
+        name=config.name,
+        config=scan.loaded.data,
+        created_by=scan.submission.created_by,
+        tags=list(config.tags),
+        metadata=dict(config.metadata),
+        standing=config.standing,
+        schedule=config.schedule,
+    )
+
+
+def import_scan_cell_results(
+    engine: Engine,
+    storage: StorageRoot,
+    scan_id: str,
+    eval_set_id: str,
+    *,
+    eval_logs_run_id: str | None,
+    eval_logs_data_version: str | None,
+) -> ScanImportReport:
+    """Import one cell's Scout results, recording which ``eval_logs`` materialisation the cell read."""
+    from hawk_dagster.warehouse.ingest.scan_import import import_scan_cell
+
+    return import_scan_cell(
+        engine,
+        scan_record(load_submitted_scan(storage, scan_id)),
+        eval_set_id=eval_set_id,
+        results_dir=storage.scan_results_dir(scan_id, eval_set_id),
+        eval_logs_run_id=eval_logs_run_id,
+        eval_logs_data_version=eval_logs_data_version,
+    )

@@ -1,0 +1,108 @@
+"""The eval_logs -> eval_warehouse pipeline materialised through Dagster on a real grid and a real PostgreSQL."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import dagster as dg
+import pytest
+from sqlalchemy import text
+
+from hawk_dagster.definitions import build_definitions
+from hawk_dagster.names import EVAL_SET_PIPELINE
+from hawk_dagster.partitions import EVAL_SETS
+from hawk_dagster.storage.root import StorageRoot
+from hawk_dagster.storage.submissions import Submission, write_submission
+from hawk_dagster.warehouse.engine import create_warehouse_engine
+from hawk_dagster.warehouse.read.counts import log_counts
+from tests.grids import write_grid
+
+pytestmark = pytest.mark.slow
+
+
+def _submit(storage: StorageRoot, config: Path, eval_set_id: str) -> None:
+    write_submission(
+        storage,
+        Submission.new(eval_set_id, config.read_text(), source=str(config), base_dir=str(config.parent)),
+    )
+
+
+def _materialize(
+    storage: StorageRoot, eval_set_id: str, instance: dg.DagsterInstance
+) -> dg.ExecuteInProcessResult:
+    if not instance.has_dynamic_partition(EVAL_SETS, eval_set_id):
+        instance.add_dynamic_partitions(EVAL_SETS, [eval_set_id])
+    job = build_definitions(storage_root=storage.uri).resolve_job_def(EVAL_SET_PIPELINE)
+    return job.execute_in_process(instance=instance, partition_key=eval_set_id, raise_on_error=False)
+
+
+def test_partition_materialises_logs_for_every_cell_and_warehouse_matches(
+    tmp_path: Path, make_database: Callable[..., str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url = make_database()
+    monkeypatch.setenv("HAWK_WAREHOUSE_URL", url)
+    storage = StorageRoot(str(tmp_path / "root"))
+    _submit(storage, write_grid(tmp_path / "cfg"), "e2e-grid")
+
+    with dg.instance_for_test() as instance:
+        result = _materialize(storage, "e2e-grid", instance)
+        assert result.success, [e.message for e in result.all_events if e.is_failure]
+
+        logs_meta = {
+            k: v.value
+            for e in result.get_asset_materialization_events()
+            if e.asset_key == dg.AssetKey("eval_logs")
+            for k, v in e.step_materialization_data.materialization.metadata.items()
+        }
+        assert logs_meta["all_succeeded"] is True
+        cells = {(c["task"], c["model"]): c for c in logs_meta["cells"]}
+        assert set(cells) == {
+            (task, f"hawk-mock/{model}")
+            for task in ("addition", "multiplication")
+            for model in ("careful", "sloppy")
+        }
+        assert all(c["samples"] == 3 and c["errors"] == 0 for c in cells.values())
+        assert cells[("addition", "hawk-mock/careful")]["headline_value"] == 1.0
+        assert cells[("addition", "hawk-mock/sloppy")]["headline_value"] == 0.0
+
+        checks = {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
+        assert checks == {"all_cells_succeeded": True, "warehouse_matches_logs": True}
+
+        # The materialisation is recorded on the instance under the partition.
+        record = instance.get_latest_materialization_event(dg.AssetKey("eval_warehouse"))
+        assert record is not None and record.dagster_event.partition == "e2e-grid"
+
+    log_dir = storage.eval_log_dir("e2e-grid")
+    assert len(list(Path(log_dir).glob("*.eval"))) == 4
+    assert (Path(log_dir) / ".config.yaml").is_file()
+    engine = create_warehouse_engine(url)
+    with engine.connect() as conn:
+        per_task = dict(
+            conn.execute(
+                text(
+                    "SELECT e.task_id, count(s.*) FROM eval e JOIN sample s ON s.eval_pk = e.pk "
+                    "WHERE e.eval_set_id = 'e2e-grid' GROUP BY e.task_id"
+                )
+            ).all()
+        )
+        scores = conn.execute(text("SELECT count(*) FROM score")).scalar_one()
+    engine.dispose()
+    assert per_task == log_counts(log_dir)
+    assert sum(per_task.values()) == 12 and scores == 12
+
+
+def test_missing_partition_config_fails_with_a_clear_error(
+    tmp_path: Path, make_database: Callable[..., str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HAWK_WAREHOUSE_URL", make_database())
+    storage = StorageRoot(str(tmp_path / "root"))
+    with dg.instance_for_test() as instance:
+        result = _materialize(storage, "never-submitted", instance)
+    assert not result.success
+    failure = next(e for e in result.all_events if e.is_step_failure)
+    error, messages = failure.step_failure_data.error, []
+    while error is not None:
+        messages.append(error.message)
+        error = error.cause
+    assert any("has no submitted config" in m and "hawk local eval-set" in m for m in messages), messages

@@ -1,0 +1,404 @@
+"""The eval-set configs sensor, driven through Dagster against a local folder and moto's S3 server."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import time
+from collections.abc import Iterator
+
+import dagster as dg
+import pytest
+
+from hawk_dagster.evals.sensor import eval_set_config_sensor
+from hawk_dagster.intake.watch import WatchCursor, list_configs
+from hawk_dagster.partitions import eval_sets_partitions
+from hawk_dagster.storage.resource import StorageResource
+from hawk_dagster.storage.root import StorageRoot
+from hawk_dagster.storage.submissions import read_submission
+
+GRID = """\
+{id_line}name: {name}
+tasks:
+  - package: inspect-ai
+    items: [{{name: some_task}}]
+models:
+  - items: [{{name: {model}}}]
+"""
+
+
+def grid(eval_set_id: str | None = None, *, name: str = "demo", model: str = "mockllm/model") -> str:
+    id_line = f"eval_set_id: {eval_set_id}\n" if eval_set_id else ""
+    return GRID.format(id_line=id_line, name=name, model=model)
+
+
+def sha(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+class Drop:
+    """Writes configs into ``<root>/configs/eval-sets``, controlling modification times where the backend allows.
+
+    Locally every write gets a fake mtime one second after the previous one (far in the future, so it beats the
+    ctime the sensor also looks at); on S3 the server stamps ``LastModified`` with 1 s precision, and ``newer=True``
+    waits for the next second.
+    """
+
+    def __init__(self, root: str) -> None:
+        self.root = root
+        self.storage = StorageRoot(root)
+        self.dir = self.storage.eval_set_configs
+        self.clock = math.floor(time.time()) + 1000.0
+        self.last = 0.0
+        if self.storage.is_local:
+            self.dir.mkdir(parents=True, exist_ok=True)
+
+    def put(self, name: str, text: str, *, newer: bool = False, same_second: bool = False) -> float:
+        path = self.dir / name
+        if self.storage.is_local:
+            if not same_second:
+                self.clock += 1
+            path.write_text(text)
+            os.utime(path.path, (self.clock, self.clock))
+        else:
+            if newer:
+                time.sleep(max(0.0, math.floor(self.last) + 1.05 - time.time()))
+            path.write_text(text)
+        self.last = max(self.last, self.mtime(name))
+        return self.mtime(name)
+
+    def put_other(self, name: str, text: str) -> None:
+        """A file that is not a config (hidden, not YAML, an error file): only written."""
+        (self.dir / name).write_text(text)
+
+    def mtime(self, name: str) -> float:
+        return {f.name: f.mtime for f in list_configs(self.dir)}[name]
+
+    def exists(self, name: str) -> bool:
+        return (self.dir / name).exists()
+
+    def read(self, name: str) -> str:
+        return (self.dir / name).read_text()
+
+    def source(self, name: str) -> str:
+        return self.storage.uri_of("configs", "eval-sets", name)
+
+
+@pytest.fixture
+def drop(storage_root: str) -> Drop:
+    return Drop(storage_root)
+
+
+@pytest.fixture
+def instance() -> dg.DagsterInstance:
+    """In-memory and fast; enough for direct sensor calls (dynamic partitions and run records included)."""
+    return dg.DagsterInstance.ephemeral()
+
+
+@pytest.fixture
+def persistent_instance() -> Iterator[dg.DagsterInstance]:
+    """A temp-dir instance: ``evaluate_tick`` needs an ``instance_ref``, which an ephemeral instance lacks."""
+    with dg.instance_for_test() as inst:
+        yield inst
+
+
+def tick(drop: Drop, instance: dg.DagsterInstance, cursor: str | None) -> dg.SensorResult | dg.SkipReason:
+    """One direct sensor evaluation, as a test would run it (raw result, no partition resolution)."""
+    with dg.build_sensor_context(
+        instance=instance, cursor=cursor, resources={"storage": StorageResource(root=drop.root)}
+    ) as ctx:
+        result = eval_set_config_sensor(ctx)
+    assert isinstance(result, dg.SensorResult | dg.SkipReason)
+    return result
+
+
+def added_keys(result: dg.SensorResult) -> list[str]:
+    keys: list[str] = []
+    for req in result.dynamic_partitions_requests or []:
+        assert isinstance(req, dg.AddDynamicPartitionsRequest)
+        assert req.partitions_def_name == "eval_sets"
+        keys.extend(req.partition_keys)
+    return keys
+
+
+def apply_partitions(instance: dg.DagsterInstance, result: dg.SensorResult) -> None:
+    """Do what the daemon does with the add requests before it launches runs."""
+    keys = added_keys(result)
+    if keys:
+        instance.add_dynamic_partitions("eval_sets", keys)
+
+
+def test_new_file_registers_partition_and_requests_run(drop: Drop, instance: dg.DagsterInstance) -> None:
+    text = grid("es-demo")
+    mtime = drop.put("grid.yaml", text)
+    drop.put_other(".hidden.yaml", "not: [a config")
+    drop.put_other("notes.txt", "not a config")
+    drop.put_other("old.yaml.error", "left over")
+
+    result = tick(drop, instance, None)
+
+    assert isinstance(result, dg.SensorResult)
+    assert added_keys(result) == ["es-demo"]
+    assert result.run_requests is not None and len(result.run_requests) == 1
+    req = result.run_requests[0]
+    assert req.partition_key == "es-demo"
+    assert req.run_key == f"es-demo@{sha(text)[:16]}"
+    assert req.tags["hawk/config"] == "grid.yaml"
+    assert req.tags["hawk/source"] == "sensor"
+    assert req.tags["hawk/created_by"]
+
+    snapshot = drop.storage.path("evals", "es-demo", ".config.yaml")
+    assert snapshot.read_text() == text
+    submission = read_submission(drop.storage, "es-demo")
+    assert submission.source == drop.source("grid.yaml")
+    assert submission.base_dir == (None if not drop.storage.is_local else str(drop.dir.path))
+
+    cursor = json.loads(result.cursor or "")
+    assert cursor["seen"] == {"grid.yaml": sha(text)}
+    assert cursor["ts"] >= mtime
+    assert not drop.exists("grid.yaml.error")
+
+    again = tick(drop, instance, result.cursor)
+    assert isinstance(again, dg.SkipReason)
+    assert "no new eval-set configs in" in (again.skip_message or "")
+
+
+def test_same_bytes_dropped_again_reuse_the_run_key(drop: Drop, instance: dg.DagsterInstance) -> None:
+    """Decision: a re-upload (newer mtime) is re-requested with the identical run key, which Dagster skips."""
+    text = grid("es-again")
+    drop.put("again.yaml", text)
+    first = tick(drop, instance, None)
+    assert isinstance(first, dg.SensorResult) and first.run_requests
+    apply_partitions(instance, first)
+
+    drop.put("again.yaml", text, newer=True)
+    second = tick(drop, instance, first.cursor)
+
+    assert isinstance(second, dg.SensorResult)
+    assert [r.run_key for r in second.run_requests or []] == [first.run_requests[0].run_key]
+    assert added_keys(second) == []
+
+
+def _wait_for_fresh_second() -> None:
+    time.sleep(1.02 - (time.time() % 1.0))
+
+
+def test_second_file_in_the_same_second_is_picked_up(drop: Drop, instance: dg.DagsterInstance) -> None:
+    for attempt in range(3):  # on S3, retry in the unlikely case the two writes straddle a second boundary
+        if not drop.storage.is_local:
+            _wait_for_fresh_second()
+        a, b = f"first-{attempt}.yaml", f"second-{attempt}.yaml"
+        t_a = drop.put(a, grid())
+        first = tick(drop, instance, None)
+        t_b = drop.put(b, grid(), same_second=True)
+        if t_a == t_b:
+            break
+        (drop.dir / a).unlink()
+        (drop.dir / b).unlink()
+    assert t_a == t_b, "could not write two files within one second"
+    assert isinstance(first, dg.SensorResult)
+    assert [r.partition_key for r in first.run_requests or []] == [f"first-{attempt}"]
+    assert WatchCursor.parse(first.cursor).ts == t_a
+
+    second = tick(drop, instance, first.cursor)
+
+    assert isinstance(second, dg.SensorResult)
+    assert [r.partition_key for r in second.run_requests or []] == [f"second-{attempt}"]
+    assert added_keys(second) == [f"second-{attempt}"]
+    assert WatchCursor.parse(second.cursor).seen.keys() >= {a, b}
+    assert isinstance(tick(drop, instance, second.cursor), dg.SkipReason)
+
+
+def test_edited_file_runs_the_same_partition_again(drop: Drop, instance: dg.DagsterInstance) -> None:
+    v1 = grid("es-edit")
+    drop.put("edit.yaml", v1)
+    first = tick(drop, instance, None)
+    assert isinstance(first, dg.SensorResult)
+    apply_partitions(instance, first)
+
+    v2 = grid("es-edit", model="mockllm/other")
+    drop.put("edit.yaml", v2)  # may land in the same second on S3: the content hash still tells
+    second = tick(drop, instance, first.cursor)
+
+    assert isinstance(second, dg.SensorResult)
+    assert added_keys(second) == []
+    assert [(r.partition_key, r.run_key) for r in second.run_requests or []] == [
+        ("es-edit", f"es-edit@{sha(v2)[:16]}")
+    ]
+    assert first.run_requests and first.run_requests[0].run_key != second.run_requests[0].run_key
+    assert read_submission(drop.storage, "es-edit").config_text == v2
+
+
+def test_invalid_file_gets_an_error_file_until_fixed(drop: Drop, instance: dg.DagsterInstance) -> None:
+    broken = grid("es-broken").replace("items: [{name: some_task}]", "items: 3")
+    drop.put("broken.yaml", broken)
+    drop.put("fine.yaml", grid("es-fine"))
+
+    first = tick(drop, instance, None)
+
+    assert isinstance(first, dg.SensorResult)
+    # The bad file stops nothing else.
+    assert [r.partition_key for r in first.run_requests or []] == ["es-fine"]
+    assert added_keys(first) == ["es-fine"]
+    error = drop.read("broken.yaml.error")
+    assert error.startswith("# hawk rejected broken.yaml at ")
+    assert "tasks[0].items" in error  # the field path
+    assert "broken.yaml" in error
+    assert not drop.storage.path("evals", "es-broken").exists()
+
+    fixed = grid("es-broken")
+    drop.put("broken.yaml", fixed)
+    second = tick(drop, instance, first.cursor)
+
+    assert isinstance(second, dg.SensorResult)
+    assert [(r.partition_key, r.run_key) for r in second.run_requests or []] == [
+        ("es-broken", f"es-broken@{sha(fixed)[:16]}")
+    ]
+    assert added_keys(second) == ["es-broken"]
+    assert not drop.exists("broken.yaml.error")
+
+
+def test_only_invalid_files_advance_the_cursor_without_runs(drop: Drop, instance: dg.DagsterInstance) -> None:
+    drop.put("bad.yml", "tasks: [unclosed")
+    result = tick(drop, instance, None)
+
+    assert isinstance(result, dg.SensorResult)
+    assert not result.run_requests and not result.dynamic_partitions_requests
+    assert result.skip_reason is not None and "bad.yml" in (result.skip_reason.skip_message or "")
+    assert drop.exists("bad.yml.error")
+    assert isinstance(tick(drop, instance, result.cursor), dg.SkipReason)
+
+
+def test_eval_set_id_from_the_file_name(drop: Drop, instance: dg.DagsterInstance) -> None:
+    drop.put("Nightly Run_v2.yml", grid())
+    drop.put("___.yaml", grid())
+
+    result = tick(drop, instance, None)
+
+    assert isinstance(result, dg.SensorResult)
+    assert [r.partition_key for r in result.run_requests or []] == ["nightly-run-v2"]
+    assert added_keys(result) == ["nightly-run-v2"]
+    error = drop.read("___.yaml.error")
+    assert "eval_set_id" in error and "'___'" in error
+
+
+FILE_TASK_GRID = """\
+name: local-tasks
+tasks:
+  - path: my_tasks.py
+    items: [{name: my_task}]
+models:
+  - items: [{name: mockllm/model}]
+"""
+
+MY_TASKS = """\
+from inspect_ai import Task, task
+
+
+@task
+def my_task():
+    return Task()
+"""
+
+
+def test_file_tasks_resolve_in_a_local_configs_folder_only(drop: Drop, instance: dg.DagsterInstance) -> None:
+    drop.put_other("my_tasks.py", MY_TASKS)
+    drop.put("file-tasks.yaml", FILE_TASK_GRID)
+
+    result = tick(drop, instance, None)
+
+    assert isinstance(result, dg.SensorResult)
+    if drop.storage.is_local:
+        assert [r.partition_key for r in result.run_requests or []] == ["file-tasks"]
+        assert read_submission(drop.storage, "file-tasks").base_dir == str(drop.dir.path)
+    else:  # nothing on this machine to resolve `path:` against
+        assert not result.run_requests
+        assert "tasks[0].path" in drop.read("file-tasks.yaml.error")
+
+
+def test_one_file_owns_an_eval_set_id(drop: Drop, instance: dg.DagsterInstance) -> None:
+    """First claimant wins, within a tick and across ticks, while the owner file exists and still claims the id."""
+    drop.put("a-owner.yaml", grid("es-shared"))  # on S3 both may share a second: then the name orders them
+    drop.put("b-copy.yaml", grid("es-shared", name="copy"))
+    first = tick(drop, instance, None)
+
+    assert isinstance(first, dg.SensorResult)
+    assert [(r.partition_key, r.tags["hawk/config"]) for r in first.run_requests or []] == [
+        ("es-shared", "a-owner.yaml")
+    ]
+    error = drop.read("b-copy.yaml.error")
+    assert "already belongs to" in error and "a-owner.yaml" in error
+    apply_partitions(instance, first)
+
+    drop.put("later.yaml", grid("es-shared", name="later"))
+    second = tick(drop, instance, first.cursor)
+    assert not (isinstance(second, dg.SensorResult) and second.run_requests)
+    assert drop.exists("later.yaml.error")
+    assert read_submission(drop.storage, "es-shared").source == drop.source("a-owner.yaml")
+
+    (drop.dir / "a-owner.yaml").unlink()
+    drop.put("later.yaml", grid("es-shared", name="later"), newer=True)
+    third = tick(drop, instance, second.cursor)
+    assert isinstance(third, dg.SensorResult)
+    assert [r.tags["hawk/config"] for r in third.run_requests or []] == ["later.yaml"]
+    assert not drop.exists("later.yaml.error")
+
+
+@dg.asset(name="eval_logs", partitions_def=eval_sets_partitions)
+def fake_eval_logs() -> None:
+    """Stands in for the real asset: the sensor only needs its key and partitions."""
+
+
+def evaluate(drop: Drop, instance: dg.DagsterInstance, cursor: str | None):  # -> SensorExecutionData
+    """Evaluate a tick as the daemon does: run keys and partition keys resolved against the definitions."""
+    resources = {"storage": StorageResource(root=drop.root)}
+    defs = dg.Definitions(assets=[fake_eval_logs], sensors=[eval_set_config_sensor], resources=resources)
+    with dg.build_sensor_context(
+        instance=instance,
+        instance_ref=instance.get_ref(),
+        definitions=defs,
+        cursor=cursor,
+        resources=resources,
+    ) as ctx:
+        return eval_set_config_sensor.evaluate_tick(ctx)
+
+
+def test_daemon_style_tick_resolves_partitions_and_skips_used_run_keys(
+    drop: Drop, persistent_instance: dg.DagsterInstance
+) -> None:
+    instance = persistent_instance
+    v1 = grid("es-tick")
+    drop.put("tick.yaml", v1)
+
+    data = evaluate(drop, instance, None)
+
+    assert [r.partition_key for r in data.run_requests] == ["es-tick"]
+    req = data.run_requests[0]
+    assert req.tags["dagster/partition"] == "es-tick"
+    assert req.asset_selection == [dg.AssetKey("eval_logs")]
+    assert [k for r in data.dynamic_partitions_requests for k in r.partition_keys] == ["es-tick"]
+
+    # The daemon adds the partition, then launches the run under the sensor's name and run key.
+    instance.add_dynamic_partitions("eval_sets", ["es-tick"])
+    dg.materialize(
+        [fake_eval_logs],
+        partition_key="es-tick",
+        instance=instance,
+        tags={"dagster/run_key": req.run_key, "dagster/sensor_name": "eval_set_configs"},
+    )
+
+    v2 = grid("es-tick", model="mockllm/other")
+    drop.put("tick.yaml", v2)
+    edited = evaluate(drop, instance, data.cursor)
+    assert [(r.partition_key, r.run_key) for r in edited.run_requests] == [
+        ("es-tick", f"es-tick@{sha(v2)[:16]}")
+    ]
+    assert edited.dynamic_partitions_requests == []
+
+    # Reverting to the version that already ran launches nothing and keeps the snapshot of the last submission.
+    drop.put("tick.yaml", v1, newer=True)
+    reverted = evaluate(drop, instance, edited.cursor)
+    assert reverted.run_requests == []
+    assert read_submission(drop.storage, "es-tick").config_text == v2
