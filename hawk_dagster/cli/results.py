@@ -37,6 +37,15 @@ def _plain(value: Any) -> Any:
     return value
 
 
+def _cell(value: Any) -> Any:
+    """A value as one table or CSV cell: empty for NULL, lists (tags) joined by commas."""
+    if value is None:
+        return ""
+    if isinstance(value, list):
+        return ", ".join(str(v) for v in value)
+    return _plain(value)
+
+
 def _emit(rows: list[dict[str, Any]], columns: Sequence[str], output_format: str, title: str) -> None:
     if output_format == "json":
         click.echo(json.dumps([{c: _plain(r.get(c)) for c in columns} for r in rows], indent=2, default=str))
@@ -44,7 +53,7 @@ def _emit(rows: list[dict[str, Any]], columns: Sequence[str], output_format: str
         writer = csv.writer(sys.stdout)
         writer.writerow(columns)
         for row in rows:
-            writer.writerow(["" if row.get(c) is None else _plain(row.get(c)) for c in columns])
+            writer.writerow([_cell(row.get(c)) for c in columns])
     else:
         from rich.table import Table
 
@@ -56,7 +65,7 @@ def _emit(rows: list[dict[str, Any]], columns: Sequence[str], output_format: str
             keep_whole = column in ("uuid", "eval_set_id", "scan_id")
             table.add_column(column, no_wrap=keep_whole, min_width=22 if column == "uuid" else None)
         for row in rows:
-            table.add_row(*("" if row.get(c) is None else str(_plain(row.get(c))) for c in columns))
+            table.add_row(*(str(_cell(row.get(c))) for c in columns))
         stdout_console().print(table)
 
 
@@ -66,7 +75,7 @@ def list_group() -> None:
 
 
 @list_group.command("eval-sets")
-@click.option("--search", help="Match eval set id, name or submitter (case-insensitive substring).")
+@click.option("--search", help="Match eval set id, name, submitter or a tag (case-insensitive substring).")
 @click.option("--limit", default=20, show_default=True, type=click.IntRange(1))
 @click.option("--offset", default=0, type=click.IntRange(0))
 @click.option("--format", "output_format", type=FORMATS, default="table", show_default=True)
@@ -75,7 +84,7 @@ def list_eval_sets(search: str | None, limit: int, offset: int, output_format: s
     from hawk_dagster.warehouse.read.queries import list_eval_sets as query
 
     page = query(warehouse_engine(), search=search, limit=limit, offset=offset)
-    columns = ["eval_set_id", "name", "created_by", "created_at", "tasks", "models", "samples"]
+    columns = ["eval_set_id", "name", "tags", "created_by", "created_at", "tasks", "models", "samples"]
     _emit(page.rows, columns, output_format, f"Eval sets ({len(page.rows)} of {page.total})")
 
 

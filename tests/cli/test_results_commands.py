@@ -15,8 +15,10 @@ from inspect_ai import eval as inspect_eval
 
 from hawk_dagster.cli.main import cli
 from hawk_dagster.cli.state import remember_eval_set
+from hawk_dagster.evals.warehouse_import import import_eval_set_logs
+from hawk_dagster.storage.root import StorageRoot
+from hawk_dagster.storage.submissions import Submission, write_submission
 from hawk_dagster.warehouse.engine import create_warehouse_engine
-from hawk_dagster.warehouse.ingest.importer import import_eval_set
 from tests.grids import EXAMPLES
 
 
@@ -33,9 +35,16 @@ def warehouse(tmp_path: Path, make_database: Callable[..., str], monkeypatch: py
         module.addition(n=3), model="hawk-mock/half", model_args={"accuracy": 0.5}, log_dir=str(log_dir),
         display="none",
     )  # fmt: skip
+    # Submitted as every entry point submits, imported as the eval_warehouse step imports: the submission's name,
+    # submitter, tags and metadata reach the warehouse with the logs.
+    config = "name: cli grid\ntags: [nightly, math]\nmetadata: {team: evals}\ntasks:\n  - package: inspect-ai\n    items: [{name: addition}]\n"
+    storage = StorageRoot(str(tmp_path))
+    write_submission(
+        storage, Submission.new("es-cli", config, source="grid.yaml", base_dir=None, created_by="tester")
+    )
     url = make_database()
     engine = create_warehouse_engine(url)
-    report = import_eval_set(engine, str(log_dir), "es-cli", eval_set_name="cli grid", created_by="tester")
+    report = import_eval_set_logs(engine, storage, "es-cli")
     engine.dispose()
     assert report.samples == 3
     monkeypatch.setenv("HAWK_WAREHOUSE_URL", url)
@@ -52,8 +61,14 @@ def test_list_eval_sets_in_three_formats(warehouse: str) -> None:
     assert table.exit_code == 0 and "es-cli" in table.output and "cli grid" in table.output
     (row,) = json.loads(hawk("list", "eval-sets", "--format", "json").output)
     assert row["eval_set_id"] == "es-cli" and row["samples"] == 3 and row["created_by"] == "tester"
+    assert row["tags"] == ["nightly", "math"] and "nightly, math" in table.output
+    (found,) = json.loads(hawk("list", "eval-sets", "--search", "NIGHTLY", "--format", "json").output)
+    assert found["eval_set_id"] == "es-cli"
+    assert json.loads(hawk("list", "eval-sets", "--search", "weekly", "--format", "json").output) == []
     rows = list(csv.DictReader(io.StringIO(hawk("list", "eval-sets", "--format", "csv").output)))
-    assert rows[0]["eval_set_id"] == "es-cli" and rows[0]["tasks"] == "1"
+    assert (
+        rows[0]["eval_set_id"] == "es-cli" and rows[0]["tasks"] == "1" and rows[0]["tags"] == "nightly, math"
+    )
 
 
 def test_list_evals_and_samples(warehouse: str) -> None:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import dagster as dg
 import pytest
+from hawk_runner.secrets import MissingSecretsError
 from sqlalchemy import text
 
 from hawk_dagster.definitions import build_definitions
@@ -43,7 +44,7 @@ def test_partition_materialises_logs_for_every_cell_and_warehouse_matches(
     url = make_database()
     monkeypatch.setenv("HAWK_WAREHOUSE_URL", url)
     storage = StorageRoot(str(tmp_path / "root"))
-    _submit(storage, write_grid(tmp_path / "cfg"), "e2e-grid")
+    _submit(storage, write_grid(tmp_path / "cfg", tags=["nightly"], metadata={"team": "evals"}), "e2e-grid")
 
     with dg.instance_for_test() as instance:
         result = _materialize(storage, "e2e-grid", instance)
@@ -87,9 +88,39 @@ def test_partition_materialises_logs_for_every_cell_and_warehouse_matches(
             ).all()
         )
         scores = conn.execute(text("SELECT count(*) FROM score")).scalar_one()
+        registry = conn.execute(
+            text("SELECT name, tags, metadata, config FROM eval_set WHERE eval_set_id = 'e2e-grid'")
+        ).one()
     engine.dispose()
+    # The submission's facts reach the warehouse with the logs (searchable by `hawk list eval-sets`).
+    assert registry.name == "e2e" and registry.tags == ["nightly"] and registry.metadata == {"team": "evals"}
+    assert (
+        registry.config["tags"] == ["nightly"]
+        and registry.config["tasks"][0]["path"] == "tasks/arithmetic.py"
+    )
     assert per_task == log_counts(log_dir)
     assert sum(per_task.values()) == 12 and scores == 12
+
+
+def test_a_missing_declared_secret_fails_the_step_before_the_runner_starts(
+    tmp_path: Path, make_database: Callable[..., str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The step checks secrets with the runner's own check, so the message is the one the CLI prints."""
+    monkeypatch.setenv("HAWK_WAREHOUSE_URL", make_database())
+    monkeypatch.delenv("HAWK_TEST_ABSENT_TOKEN", raising=False)
+    storage = StorageRoot(str(tmp_path / "root"))
+    _submit(
+        storage, write_grid(tmp_path / "cfg", runner={"secrets": ["HAWK_TEST_ABSENT_TOKEN"]}), "needs-secret"
+    )
+    with dg.instance_for_test() as instance:
+        result = _materialize(storage, "needs-secret", instance)
+    assert not result.success
+    failure = next(e for e in result.all_events if e.is_step_failure)
+    assert failure.step_key == "eval_logs"
+    assert failure.step_failure_data.user_failure_data is not None
+    description = failure.step_failure_data.user_failure_data.description or ""
+    assert description == str(MissingSecretsError(["HAWK_TEST_ABSENT_TOKEN"]))
+    assert not list(Path(storage.eval_log_dir("needs-secret")).glob("*.eval"))
 
 
 def test_missing_partition_config_fails_with_a_clear_error(

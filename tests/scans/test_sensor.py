@@ -10,8 +10,11 @@ from typing import Any
 
 import dagster as dg
 
+from hawk_dagster.intake.watch import WatchCursor, process_new_configs
 from hawk_dagster.partitions import scan_cell_key
+from hawk_dagster.scans.intake import SCAN_CONFIGS_KIND
 from hawk_dagster.scans.sensor import scan_config_sensor
+from hawk_dagster.scans.submission import load_submitted_scan
 from hawk_dagster.storage.resource import StorageResource
 from hawk_dagster.storage.root import StorageRoot
 from hawk_dagster.storage.submissions import read_submission
@@ -66,6 +69,16 @@ def test_a_dropped_scan_becomes_partitions_and_one_run_per_eval_set(storage_root
     # the next tick: nothing new
     again = _tick(storage_root, instance, result.cursor)
     assert isinstance(again, dg.SkipReason)
+
+
+def test_submitting_returns_the_resolution_the_sensor_launches_from(storage_root: str) -> None:
+    """The sensor launches from what submitting decided, not from a second read of the stored resolution."""
+    submitted_eval_set(storage_root, "nightly-1", ["nightly"])
+    (_configs(storage_root) / "hunt.yaml").write_text(grep_scan("{eval_set_tag: nightly}"))
+    storage = StorageRoot(storage_root)
+    (accepted,) = process_new_configs(storage, WatchCursor(), SCAN_CONFIGS_KIND).accepted
+    assert accepted.outcome == load_submitted_scan(storage, "hunt").resolution
+    assert accepted.outcome is not None and accepted.outcome.eval_set_ids == ["nightly-1"]
 
 
 def test_a_scan_of_an_unknown_eval_set_gets_an_error_file_and_no_run(storage_root: str) -> None:

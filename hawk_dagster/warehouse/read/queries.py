@@ -12,7 +12,21 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import IO, Any
 
-from sqlalchemy import Boolean, DateTime, Engine, Select, Text, and_, cast, distinct, func, or_, select, true
+from sqlalchemy import (
+    Boolean,
+    DateTime,
+    Engine,
+    Select,
+    Text,
+    and_,
+    cast,
+    distinct,
+    exists,
+    func,
+    or_,
+    select,
+    true,
+)
 from sqlalchemy.sql import ColumnElement
 
 from hawk_dagster.warehouse.ingest.rows import search_key
@@ -35,7 +49,8 @@ class Page:
 
 
 def list_eval_sets(engine: Engine, *, search: str | None = None, limit: int = 50, offset: int = 0) -> Page:
-    """Eval sets, newest first, with task / model / sample counts; ``search`` matches id, name or submitter."""
+    """Eval sets, newest first, with tags and task / model / sample counts; ``search`` matches id, name, submitter
+    or a tag."""
     evals = (
         select(
             Eval.eval_set_id.label("eval_set_id"),
@@ -57,6 +72,7 @@ def list_eval_sets(engine: Engine, *, search: str | None = None, limit: int = 50
             EvalSet.name,
             EvalSet.created_by,
             EvalSet.created_at,
+            EvalSet.tags,
             func.coalesce(evals.c.tasks, 0).label("tasks"),
             func.coalesce(evals.c.models, 0).label("models"),
             func.coalesce(samples.c.samples, 0).label("samples"),
@@ -65,7 +81,11 @@ def list_eval_sets(engine: Engine, *, search: str | None = None, limit: int = 50
         .outerjoin(samples, samples.c.eval_set_id == EvalSet.eval_set_id)
     )
     if search:
-        query = query.where(_contains_any(search, EvalSet.eval_set_id, EvalSet.name, EvalSet.created_by))
+        tag = func.unnest(EvalSet.tags).table_valued("tag").render_derived()
+        a_tag_matches = exists(select(1).select_from(tag).where(_contains_any(search, tag.c.tag)))
+        query = query.where(
+            or_(_contains_any(search, EvalSet.eval_set_id, EvalSet.name, EvalSet.created_by), a_tag_matches)
+        )
     return _page(
         engine, query, order_by=[EvalSet.created_at.desc(), EvalSet.eval_set_id], limit=limit, offset=offset
     )

@@ -20,6 +20,7 @@ from hawk_dagster.warehouse.ingest.eval_zip import read_log_header
 from hawk_dagster.warehouse.ingest.importer import (
     ImportReport,
     LogStatus,
+    discover_logs,
     eval_set_lock_key,
     import_eval_set,
 )
@@ -382,6 +383,15 @@ def test_resumed_run_newest_log_wins(
     assert len({r.uuid for r in rows}) == len({(r.id, r.epoch) for r in rows}) == len(rows)
     assert {r.uuid for r in rows} == finished_uuids
     assert warehouse_counts(warehouse_engine, "es-resume") == log_counts(str(resumed_logs.log_dir))
+
+
+def test_the_runner_summary_and_the_importer_choose_the_same_log(resumed_logs: ResumedLogs) -> None:
+    """Both choose through ``hawk_runner.log_choice``, so what the run reports is what the warehouse holds."""
+    from hawk_runner.run import summarise_logs
+
+    (cell,) = summarise_logs(str(resumed_logs.log_dir))
+    (chosen,) = discover_logs(str(resumed_logs.log_dir)).newest.values()
+    assert cell.log == chosen.name and cell.status == "success"
 
 
 def test_partial_import_then_resumed_import(

@@ -39,7 +39,13 @@ SAMPLES = {
 def engine(warehouse_engine: Engine) -> Engine:
     with Session(warehouse_engine) as session:
         sets = {
-            "es-a": EvalSet(eval_set_id="es-a", name="alpha grid", created_by="ada", created_at=T0),
+            "es-a": EvalSet(
+                eval_set_id="es-a",
+                name="alpha grid",
+                created_by="ada",
+                created_at=T0,
+                tags=["nightly", "math"],
+            ),
             "es-b": EvalSet(
                 eval_set_id="es-b", name="beta", created_by="bob", created_at=T0 + timedelta(days=1)
             ),
@@ -114,6 +120,9 @@ def test_eval_sets_with_counts_newest_first_and_search(engine: Engine) -> None:
     assert [r["eval_set_id"] for r in list_eval_sets(engine, search="ALPHA").rows] == ["es-a"]
     assert [r["eval_set_id"] for r in list_eval_sets(engine, search="bob").rows] == ["es-b"]
     assert list_eval_sets(engine, search="%").total == 0  # wildcards are literal
+    assert [r["eval_set_id"] for r in list_eval_sets(engine, search="NIGHT").rows] == ["es-a"]  # a tag
+    assert list_eval_sets(engine, search="nightly\nmath").total == 0  # never across two tags
+    assert [r["tags"] for r in page.rows] == [[], ["nightly", "math"]]
 
 
 def test_evals_of_an_eval_set(engine: Engine) -> None:
