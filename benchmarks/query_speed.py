@@ -179,7 +179,7 @@ def _load(
                     took = rng.uniform(5, 600)
                     started = completed - timedelta(seconds=took)
                     invalid = "operator invalidated" if rng.random() < 0.0005 else "\\N"
-                    # as rows.search_document composes it: id, input, target, the transcript, output; lower case
+                    # as schema.search.search_document composes it: id, input, target, the transcript, output; lower case
                     search = " ".join((f"sample-{i}", inp, target, *texts, out)).lower()
                     yield "\t".join((
                         pk, eval_pk, f"u{n:09d}", f"sample-{i}", "1", json.dumps(inp), json.dumps(target), out,

@@ -12,7 +12,7 @@ from typing import Any
 
 import click
 
-from hawk_dagster.cli.common import load_config_or_exit, load_scan_config_or_exit
+from hawk_dagster.cli.configs import load_config_or_exit, load_scan_config_or_exit
 from hawk_dagster.config.loader import LoadedEvalSet, read_config_kind
 from hawk_dagster.evals.grid import expand_grid
 from hawk_dagster.evals.planning import required_packages

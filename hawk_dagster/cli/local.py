@@ -16,10 +16,10 @@ from hawk_dagster.cli.common import (
     EXIT_OK,
     exit_quickly,
     fail_bad_input,
-    load_config_or_exit,
     secrets_options,
     skip_confirm_option,
 )
+from hawk_dagster.cli.configs import load_config_or_exit
 from hawk_dagster.cli.state import remember_eval_set, remember_scan
 from hawk_dagster.config.ids import generate_eval_set_id
 from hawk_dagster.evals.planning import build_run_plan
@@ -213,7 +213,7 @@ def local_scan(
     Exit codes: 0 every scanner ran on every transcript, 1 a cell failed or some transcripts errored (see
     `hawk scan resume`), 2 bad input (nothing is launched: e.g. an eval set that does not exist).
     """
-    from hawk_dagster.cli.common import load_scan_config_or_exit
+    from hawk_dagster.cli.configs import load_scan_config_or_exit
     from hawk_dagster.scans.sources import UnknownEvalSetError
     from hawk_dagster.scans.submission import submit_scan
 

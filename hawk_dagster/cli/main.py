@@ -1,13 +1,15 @@
 """The ``hawk`` command: one entry point, ``--help`` on everything.
 
-Subcommands import lazily: loading Dagster definitions or Inspect costs seconds, and ``hawk validate`` or
-``hawk --help`` should not pay for what they do not use.
+Commands are imported only when they run: loading Dagster definitions or Inspect costs seconds, and ``hawk --help``,
+``hawk validate`` or ``hawk list`` should not pay for what they do not use. So ``hawk --help`` lists commands from
+the table below, whose one-line summaries a test keeps equal to the commands' own.
 """
 
 from __future__ import annotations
 
 import importlib
 import warnings
+from dataclasses import dataclass
 
 import click
 
@@ -15,29 +17,67 @@ import click
 # researcher's terminal they are noise between the progress lines.
 warnings.filterwarnings("ignore", message=r".*is currently in (preview|beta)")
 
-# name -> "module:attribute" of the click command
-_COMMANDS = {
-    "validate": "hawk_dagster.cli.config_commands:validate",
-    "schema": "hawk_dagster.cli.config_commands:schema",
-    "local": "hawk_dagster.cli.local:local",
-    "eval-set": "hawk_dagster.cli.submit:submit_eval_set",
-    "dev": "hawk_dagster.cli.dev:dev",
-    "list": "hawk_dagster.cli.results:list_group",
-    "transcript": "hawk_dagster.cli.results:transcript",
-    "scan": "hawk_dagster.cli.scan:scan_group",
+
+@dataclass(frozen=True)
+class LazyCommand:
+    target: str
+    """``module:attribute`` of the click command."""
+    summary: str
+    """The command's one-line summary (its own short help), shown by ``hawk --help``."""
+
+    def load(self) -> click.Command:
+        module, attribute = self.target.split(":")
+        command = getattr(importlib.import_module(module), attribute)
+        assert isinstance(command, click.Command)
+        return command
+
+
+COMMANDS = {
+    "dev": LazyCommand(
+        "hawk_dagster.cli.dev:dev",
+        "Start the Dagster UI and daemon (sensors, automation) for the storage root.",
+    ),
+    "eval-set": LazyCommand(
+        "hawk_dagster.cli.submit:submit_eval_set",
+        "Validate CONFIG and submit it to the deployment at HAWK_STORAGE_ROOT (e.g. s3://bucket/prefix).",
+    ),
+    "list": LazyCommand(
+        "hawk_dagster.cli.results:list_group", "List eval sets, evals, samples and scans from the warehouse."
+    ),
+    "local": LazyCommand(
+        "hawk_dagster.cli.local:local", "Run configs on this machine, through a local Dagster instance."
+    ),
+    "scan": LazyCommand(
+        "hawk_dagster.cli.scan:scan_group",
+        "Work with scans: submit them to a deployment, resume them, export their results.",
+    ),
+    "schema": LazyCommand(
+        "hawk_dagster.cli.config_commands:schema",
+        "Print the JSON Schema of a config KIND (for editors and the YAML language server).",
+    ),
+    "transcript": LazyCommand(
+        "hawk_dagster.cli.transcript:transcript",
+        "Print the conversation of SAMPLE_UUID as Markdown: messages, tool calls, scores, error.",
+    ),
+    "validate": LazyCommand(
+        "hawk_dagster.cli.config_commands:validate",
+        "Check an eval-set or scan CONFIG statically and print what it would run.",
+    ),
 }
 
 
 class _LazyGroup(click.Group):
     def list_commands(self, ctx: click.Context) -> list[str]:
-        return sorted(_COMMANDS)
+        return sorted(COMMANDS)
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
-        target = _COMMANDS.get(cmd_name)
-        if target is None:
-            return None
-        module, attr = target.split(":")
-        return getattr(importlib.import_module(module), attr)
+        lazy = COMMANDS.get(cmd_name)
+        return lazy.load() if lazy is not None else None
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        # From the table instead of the imported commands (whole summaries, wrapped rather than cut).
+        with formatter.section("Commands"):
+            formatter.write_dl([(name, COMMANDS[name].summary) for name in self.list_commands(ctx)])
 
 
 @click.group(cls=_LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})

@@ -1,4 +1,4 @@
-"""``hawk list eval-sets|evals|samples|scans`` and ``hawk transcript``: reading the warehouse from the terminal.
+"""``hawk list eval-sets|evals|samples|scans``: reading the warehouse from the terminal.
 
 Tables for people, ``--format json|csv`` for machines. Without an EVAL_SET_ID, commands use the last eval set this
 user ran. An id the warehouse does not hold exits with status 2.
@@ -71,7 +71,7 @@ def _emit(rows: list[dict[str, Any]], columns: Sequence[str], output_format: str
 
 @click.group("list")
 def list_group() -> None:
-    """List eval sets, evals and samples from the warehouse."""
+    """List eval sets, evals, samples and scans from the warehouse."""
 
 
 @list_group.command("eval-sets")
@@ -204,22 +204,3 @@ def list_samples(
         page = queries.list_samples(engine, f)
         rows, title = page.rows, f"Samples {offset + 1}-{offset + len(page.rows)} of {page.total}"
     _emit(rows, columns, output_format, title)
-
-
-@click.command("transcript")
-@click.argument("sample_uuid")
-@click.option("--raw", is_flag=True, help="Print the sample as Inspect's JSON instead of Markdown.")
-@exits_on_unknown_id
-def transcript(sample_uuid: str, raw: bool) -> None:
-    """Print the conversation of SAMPLE_UUID as Markdown: messages, tool calls, scores, error."""
-    from inspect_ai.log import read_eval_log_sample
-
-    from hawk_dagster.warehouse.read.queries import sample_location
-    from hawk_dagster.warehouse.read.transcript import render_markdown
-
-    where = sample_location(warehouse_engine(), sample_uuid)
-    sample = read_eval_log_sample(where["location"], uuid=sample_uuid)
-    if raw:
-        click.echo(sample.model_dump_json(indent=2))
-    else:
-        click.echo(render_markdown(sample, task=where["task"], model=where["model"]))

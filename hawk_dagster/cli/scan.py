@@ -27,7 +27,8 @@ def run(config: Path) -> None:
     """
     import re
 
-    from hawk_dagster.cli.common import fail_bad_input, load_scan_config_or_exit
+    from hawk_dagster.cli.common import fail_bad_input
+    from hawk_dagster.cli.configs import load_scan_config_or_exit
     from hawk_dagster.cli.state import remember_scan
     from hawk_dagster.config.ids import generate_eval_set_id
     from hawk_dagster.scans.sources import UnknownEvalSetError, resolve_eval_sets

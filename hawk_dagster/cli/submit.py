@@ -8,7 +8,8 @@ from pathlib import Path
 
 import click
 
-from hawk_dagster.cli.common import load_config_or_exit, skip_confirm_option
+from hawk_dagster.cli.common import skip_confirm_option
+from hawk_dagster.cli.configs import load_config_or_exit
 from hawk_dagster.cli.state import remember_eval_set
 from hawk_dagster.config.ids import generate_eval_set_id
 from hawk_dagster.storage.root import StorageRoot

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import dagster as dg
+if TYPE_CHECKING:
+    import dagster as dg
 
 DAGSTER_YAML = """\
 # Written by hawk-dagster: the local Dagster instance (SQLite run/event storage under this folder).
@@ -30,6 +32,8 @@ def dagster_home(state_dir: Path) -> Path:
 
 
 def local_instance(state_dir: Path) -> dg.DagsterInstance:
+    import dagster as dg  # here, not at module level: `hawk dev` only needs dagster_home and then execs Dagster
+
     home = dagster_home(state_dir)
     os.environ["DAGSTER_HOME"] = str(home)
     return dg.DagsterInstance.get()

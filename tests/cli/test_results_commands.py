@@ -6,6 +6,8 @@ import csv
 import importlib.util
 import io
 import json
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -120,3 +122,42 @@ def test_transcript_markdown_and_raw(warehouse: str) -> None:
     assert "## Messages" in md and "## Scores" in md
     raw = json.loads(hawk("transcript", sample["uuid"], "--raw").output)
     assert raw["uuid"] == sample["uuid"] and raw["messages"]
+
+
+# Run a command in a fresh interpreter and report which of these top-level packages it imported.
+_IMPORTS_PROBE = """
+import contextlib, io, json, runpy, sys
+sys.argv = ["hawk", *sys.argv[1:]]
+with contextlib.redirect_stdout(io.StringIO()):
+    try:
+        runpy.run_module("hawk_dagster.cli", run_name="__main__")
+    except SystemExit as exit:
+        code = exit.code
+print(json.dumps({"code": code, "modules": sorted({m.split(".")[0] for m in sys.modules})}))
+"""
+HEAVY = {"dagster", "inspect_ai", "inspect_scout", "alembic", "hawk_runner", "fsspec", "upath", "psutil"}
+
+
+def _imported(*args: str) -> set[str]:
+    proc = subprocess.run(
+        [sys.executable, "-c", _IMPORTS_PROBE, *args], capture_output=True, text=True, timeout=120, check=True
+    )
+    report = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert report["code"] in (0, None), (args, proc.stderr)
+    return set(report["modules"])
+
+
+def test_commands_import_only_what_they_use(warehouse: str) -> None:
+    """Listing, transcripts, validation and --help never load Dagster or Inspect (seconds of imports each)."""
+    (sample,) = json.loads(hawk("list", "samples", "es-cli", "--limit", "1", "--format", "json").output)
+    for args in (
+        ("list", "eval-sets"),
+        ("list", "evals", "es-cli"),
+        ("list", "samples", "es-cli", "--limit", "20"),
+        ("list", "scans"),
+        ("transcript", sample["uuid"]),
+    ):
+        assert not _imported(*args) & HEAVY, args
+    assert not _imported("--help") & (HEAVY | {"sqlalchemy", "pydantic"})
+    validating = _imported("validate", str(EXAMPLES / "simple.eval-set.yaml"))
+    assert not validating & (HEAVY - {"hawk_runner"} | {"sqlalchemy"})

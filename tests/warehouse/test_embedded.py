@@ -1,4 +1,5 @@
-"""The embedded PostgreSQL server: start-up, pg_trgm, socket paths, reuse, and stopping with the last process."""
+"""The embedded PostgreSQL server: start-up, pg_trgm, socket paths, cheap joins, and the watchdog that stops it once
+nothing used it for the idle period."""
 
 from __future__ import annotations
 
@@ -18,7 +19,9 @@ import psycopg
 import pytest
 
 from hawk_dagster.warehouse.embedded import (
+    IDLE_STOP_ENV,
     TUNING_FILE,
+    _ready,
     ensure_embedded_server,
     pgdata_dir,
     server_settings,
@@ -148,30 +151,82 @@ def _normal(setting: str) -> str | int:
     return setting
 
 
-def test_server_stops_when_the_last_process_exits(local_root: Path) -> None:
-    holder, pid = _start_client(local_root, "wait")
-    visitor, visitor_pid = _start_client(local_root, "exit")
-    assert visitor_pid == pid, "a second process joins the running server"
+IDLE = 5.0  # the shortest idle period there is; the watchdog polls every IDLE / 4 seconds
+
+
+@pytest.fixture
+def short_idle(monkeypatch: pytest.MonkeyPatch) -> float:
+    """An idle period of a few seconds, for this process, its clients and the watchdogs they start."""
+    monkeypatch.setenv(IDLE_STOP_ENV, str(IDLE))
+    return IDLE
+
+
+def _alive_for(pid: int, seconds: float) -> bool:
+    """True if ``pid`` is still alive after ``seconds``."""
+    return not _wait_gone(pid, timeout=seconds)
+
+
+def _watchdogs(pgdata: Path) -> list[psutil.Process]:
+    found = []
+    for proc in psutil.process_iter(["cmdline"]):
+        cmdline = proc.info["cmdline"] or []
+        if "hawk_dagster.warehouse.embedded_watchdog" in cmdline and str(pgdata) in cmdline:
+            found.append(proc)
+    return found
+
+
+def _no_watchdog_left(pgdata: Path, timeout: float = 10) -> bool:
+    deadline = time.monotonic() + timeout
+    while _watchdogs(pgdata) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return not _watchdogs(pgdata)
+
+
+def test_the_server_outlives_its_last_user_for_the_idle_period_then_stops(
+    local_root: Path, short_idle: float
+) -> None:
+    visitor, pid = _start_client(local_root, "exit")
     assert visitor.wait(timeout=30) == 0
-    time.sleep(0.3)
-    assert psutil.pid_exists(pid), "the server outlives a process while another still uses it"
-
-    holder.communicate("\n", timeout=30)
-    assert holder.returncode == 0
-    assert _wait_gone(pid), "the last process to exit stops the server"
+    assert _alive_for(pid, short_idle / 2), (
+        "the server waits for the next command instead of stopping at once"
+    )
+    again, again_pid = _start_client(local_root, "exit")  # a join, not a start: same server
+    assert again.wait(timeout=30) == 0 and again_pid == pid
+    assert _wait_gone(pid, timeout=short_idle * 4), "the watchdog stops the server once it is idle"
     assert not (pgdata_dir(local_root) / "postmaster.pid").exists()
+    assert _no_watchdog_left(pgdata_dir(local_root)), "the watchdog exits with its server"
 
 
-def test_a_killed_process_does_not_keep_the_server_alive_for_ever(local_root: Path) -> None:
+def test_a_running_user_or_an_open_connection_keeps_it_up(local_root: Path, short_idle: float) -> None:
+    holder, pid = _start_client(local_root, "wait")
+    assert _alive_for(pid, short_idle * 2), "a live registered process keeps the server up"
+    holder.communicate("\n", timeout=30)
+    with psycopg.connect(ensure_embedded_server(local_root).conninfo()) as conn:
+        time.sleep(short_idle * 2)
+        assert conn.execute("SELECT 1").fetchone() == (1,), "an open connection keeps the server up"
+    assert _wait_gone(pid, timeout=short_idle * 4)
+    assert _no_watchdog_left(pgdata_dir(local_root))
+
+
+def test_a_killed_process_does_not_keep_the_server_alive_for_ever(
+    local_root: Path, short_idle: float
+) -> None:
     killed, pid = _start_client(local_root, "wait")
     os.kill(killed.pid, signal.SIGKILL)
     killed.wait(timeout=30)
-    time.sleep(0.3)
-    assert psutil.pid_exists(pid), "a SIGKILLed process cannot stop the server"
     handles = json.loads((pgdata_dir(local_root) / ".handle_pids.json").read_text())
-    assert killed.pid in handles
+    assert killed.pid in handles, "a SIGKILLed process cannot unregister"
+    assert _wait_gone(pid, timeout=short_idle * 4), "its dead pid does not count as a user"
 
-    later, later_pid = _start_client(local_root, "exit")
-    assert later_pid == pid
-    assert later.wait(timeout=30) == 0
-    assert _wait_gone(pid), "the next clean exit stops the server once the dead handle is pruned"
+
+def test_joining_a_running_server_is_cheap_and_starts_one_watchdog(local_root: Path) -> None:
+    server = ensure_embedded_server(local_root)
+    _ready.clear()  # as a new process would: no handle cached
+    started = time.perf_counter()
+    joined = ensure_embedded_server(local_root)
+    assert time.perf_counter() - started < 0.05
+    assert joined == server
+    for _ in range(3):
+        visitor, _pid = _start_client(local_root, "exit")
+        assert visitor.wait(timeout=30) == 0
+    assert len(_watchdogs(pgdata_dir(local_root))) == 1

@@ -22,8 +22,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from hawk_dagster.warehouse.ingest.scores import score_rows
-
-ATTACHMENT_PREFIX = "attachment://"
+from hawk_dagster.warehouse.sample_json import attachment_resolver, message_text
+from hawk_dagster.warehouse.schema.search import search_document
 
 SAMPLE_COLUMNS = (
     "uuid",
@@ -185,13 +185,7 @@ def sample_rows(
 def _sample_rows(
     data: dict[str, Any], task_id: str, eval_model: str | None, headline: HeadlineFlags
 ) -> SampleRows:
-    attachments: dict[str, str] = data.get("attachments") or {}
-
-    def resolve(text: str) -> str:
-        if text.startswith(ATTACHMENT_PREFIX):
-            return attachments.get(text[len(ATTACHMENT_PREFIX) :], text)
-        return text
-
+    resolve = attachment_resolver(data)
     sample_id = str(data["id"])
     epoch = int(data["epoch"])
     uuid = data.get("uuid") or f"{task_id}:{sample_id}:{epoch}"  # Inspect < 0.3.70 wrote no uuid
@@ -201,7 +195,7 @@ def _sample_rows(
     action_count = 0
     messages = data.get("messages") or []
     for order, message in enumerate(messages):
-        text, reasoning = _message_text(message.get("content"), resolve)
+        text, reasoning = message_text(message.get("content"), resolve)
         tool_calls = message.get("tool_calls")
         error = message.get("error")
         if text:
@@ -251,7 +245,7 @@ def _sample_rows(
     input_text = (
         resolve(input_value)
         if isinstance(input_value, str)
-        else "\n".join(_message_text(m.get("content"), resolve)[0] or "" for m in input_value or [])
+        else "\n".join(message_text(m.get("content"), resolve)[0] or "" for m in input_value or [])
     )
     target_text = target if isinstance(target, str) else "\n".join(str(t) for t in target or [])
     search_text = search_document(
@@ -340,29 +334,6 @@ def _sample_rows(
     )
 
 
-def search_document(sample_id: str, input_text: str, target: str, transcript: list[str], output: str) -> str:
-    """``sample.search_text``: everything free-text search should find, one document per sample.
-
-    One document per sample (rather than an index over ``message``) keeps one trigram index entry per distinct
-    trigram per sample; transcripts repeat themselves (prompts, tool output), so this is far smaller and faster to
-    maintain. The input is left out when there are messages: the first messages are the input. Lower-cased by
-    :func:`search_key`.
-    """
-    return search_key(
-        "\n".join(part for part in (sample_id, input_text, target, *transcript, output) if part)
-    )
-
-
-def search_key(text: str) -> str:
-    """Text as the search document stores it, and as a search term must be written to match it: lower case.
-
-    Matching a lower-cased document with ``LIKE`` is about 4x cheaper for PostgreSQL than ``ILIKE`` over the original
-    (measured on the query benchmark: 9 ms instead of 33 ms to check 6,000 documents), and checking the trigram
-    index's candidates is most of a search's cost.
-    """
-    return text.lower()
-
-
 def _tool_call_text(call: dict[str, Any], resolve: Callable[[str], str]) -> str:
     """``function`` and the argument values as text (strings raw, so ``sudo`` in a bash command is found)."""
     arguments = call.get("arguments") or {}
@@ -385,25 +356,6 @@ def _scored_at(events: list[dict[str, Any]] | None) -> dict[str, str]:
     return found
 
 
-def _message_text(content: Any, resolve: Callable[[str], str]) -> tuple[str | None, str | None]:
-    """(text, reasoning) of a message's content: text parts joined by newlines, as ``ChatMessage.text`` does."""
-    if isinstance(content, str):
-        return resolve(content), None
-    if not content:
-        return ("" if content is not None else None), None
-    texts: list[str] = []
-    reasoning: list[str] = []
-    for part in content:
-        kind = part.get("type")
-        if kind == "text":
-            texts.append(resolve(part.get("text") or ""))
-        elif kind == "reasoning":
-            value = part.get("summary") if part.get("redacted") else part.get("reasoning")
-            if value:
-                reasoning.append(resolve(value))
-    return "\n".join(texts), ("\n".join(reasoning) if reasoning else None)
-
-
 def _completion(output: dict[str, Any] | None, resolve: Callable[[str], str]) -> str:
     """``ModelOutput.completion``, falling back to the first choice's text as Inspect's validator does."""
     if not output:
@@ -414,7 +366,7 @@ def _completion(output: dict[str, Any] | None, resolve: Callable[[str], str]) ->
     choices = output.get("choices") or []
     if not choices:
         return ""
-    return _message_text((choices[0].get("message") or {}).get("content"), resolve)[0] or ""
+    return message_text((choices[0].get("message") or {}).get("content"), resolve)[0] or ""
 
 
 def _text_or_none(value: Any) -> str | None:

@@ -12,8 +12,6 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from inspect_ai.scorer import Score
-
 from hawk_dagster.warehouse.schema.models import SCALAR_SCORE_KEY
 
 # Inspect's own constants: CORRECT "C", INCORRECT "I", PARTIAL "P", NOANSWER "N" (inspect_ai.scorer._metric).
@@ -67,27 +65,15 @@ class ScoreRow:
     metadata: dict[str, Any]
 
 
-def score_rows(scores: Mapping[str, Score | Mapping[str, Any]] | None) -> Iterator[ScoreRow]:
+def score_rows(scores: Mapping[str, Mapping[str, Any]] | None) -> Iterator[ScoreRow]:
     """One row per (scorer, key): dict-valued scores explode into a row per key; scalar scores get ``key = ''``.
 
-    Accepts Inspect ``Score`` objects or their JSON form (``{"value": ..., "answer": ...}``). An empty dict value
-    yields no rows: there is nothing to record.
+    Takes scores in the JSON form Inspect writes (``{"value": ..., "answer": ...}``). An empty dict value yields no
+    rows: there is nothing to record.
     """
     for scorer, score in (scores or {}).items():
-        if isinstance(score, Score):
-            value, answer, explanation, metadata = (
-                score.value,
-                score.answer,
-                score.explanation,
-                score.metadata,
-            )
-        else:
-            value = score.get("value")
-            answer, explanation, metadata = (
-                score.get("answer"),
-                score.get("explanation"),
-                score.get("metadata"),
-            )
+        value = score.get("value")
+        answer, explanation, metadata = score.get("answer"), score.get("explanation"), score.get("metadata")
         items = value.items() if isinstance(value, Mapping) else [(SCALAR_SCORE_KEY, value)]
         for key, item in items:
             yield ScoreRow(

@@ -2,7 +2,7 @@
 
 Every value a user gives (search text, ids, score bounds) travels as a bound parameter; sort columns come from a
 fixed whitelist. Free-text search is one trigram-indexed, case-insensitive ``LIKE`` on ``sample.search_text``, which
-holds the sample's text and its whole transcript in lower case (see ``rows.search_document``).
+holds the sample's text and its whole transcript in lower case (see ``warehouse.schema.search``).
 """
 
 from __future__ import annotations
@@ -29,8 +29,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.sql import ColumnElement
 
-from hawk_dagster.warehouse.ingest.rows import search_key
 from hawk_dagster.warehouse.schema.models import Eval, EvalSet, Sample, Scan, ScannerResult, ScanSource, Score
+from hawk_dagster.warehouse.schema.search import search_key
 
 
 class UnknownIdError(LookupError):

@@ -1,16 +1,53 @@
 """A sample's conversation as Markdown: messages in order, tool calls and their results, scores, the error.
 
-Rendered from Inspect's own ``EvalSample`` (read from the log), so the transcript shows exactly what the model saw and
-said, attachments resolved, whatever the warehouse chose to index.
+Rendered from the sample as Inspect wrote it into the log (``samples/<id>_epoch_<n>.json`` in the ``.eval`` zip), so
+the transcript shows exactly what the model saw and said, whatever the warehouse chose to index. Read as plain JSON,
+without Inspect: ``hawk transcript`` answers in a fraction of a second instead of loading Inspect for seconds.
 """
 
 from __future__ import annotations
 
 import json
+import zipfile
+from collections.abc import Callable, Mapping
 from typing import Any
 
-from inspect_ai.log import EvalSample
-from inspect_ai.model import ChatMessage, ChatMessageAssistant, ChatMessageTool
+from hawk_dagster.warehouse.sample_json import attachment_resolver, message_text
+
+
+class SampleNotInLogError(LookupError):
+    """The log the warehouse points at does not hold the sample (it was rewritten or moved since the import)."""
+
+
+def read_sample(location: str, sample_id: str, epoch: int, uuid: str) -> dict[str, Any]:
+    """The sample's JSON from its log: a local path or a URI (``s3://``, read through fsspec)."""
+    if not location.endswith(".eval"):
+        return _read_with_inspect(location, uuid)  # a legacy .json log: one document, Inspect reads it
+    import zipfile_zstd  # noqa: F401  (registers the zstd codec Inspect compresses members with)
+
+    member = f"samples/{sample_id}_epoch_{epoch}.json"
+    with _open(location) as stream, zipfile.ZipFile(stream) as log:
+        try:
+            data = json.loads(log.read(member))
+        except KeyError:
+            raise SampleNotInLogError(f"{location} holds no {member}; re-import the eval set") from None
+    if not isinstance(data, dict) or data.get("uuid") != uuid:
+        raise SampleNotInLogError(f"{member} in {location} is not sample {uuid}; re-import the eval set")
+    return data
+
+
+def _open(location: str) -> Any:
+    if "://" not in location or location.startswith("file://"):
+        return open(location.removeprefix("file://"), "rb")
+    import fsspec
+
+    return fsspec.open(location, "rb").open()
+
+
+def _read_with_inspect(location: str, uuid: str) -> dict[str, Any]:
+    from inspect_ai.log import read_eval_log_sample
+
+    return read_eval_log_sample(location, uuid=uuid).model_dump(mode="json", exclude_none=True)
 
 
 def _text(value: Any) -> str:
@@ -28,59 +65,66 @@ def _fence(body: str, lang: str = "") -> str:
     return f"{fence}{lang}\n{body.rstrip()}\n{fence}"
 
 
-def _message(index: int, message: ChatMessage) -> list[str]:
-    role = message.role
-    lines = [
-        f"### {index}. {role}" + (f" ({message.function})" if isinstance(message, ChatMessageTool) else "")
-    ]
-    if isinstance(message, ChatMessageAssistant):
-        reasoning = (
-            [c.reasoning for c in message.content if getattr(c, "type", None) == "reasoning"]
-            if isinstance(message.content, list)
-            else []
-        )
-        for block in reasoning:
-            lines += ["", "> " + block.replace("\n", "\n> ")]
-    text = message.text
+def _cell(value: Any) -> str:
+    return _text(value).replace("\n", " ").replace("|", "\\|")
+
+
+def _message(index: int, message: Mapping[str, Any], resolve: Callable[[str], str]) -> list[str]:
+    role = message.get("role", "?")
+    function = f" ({message.get('function')})" if role == "tool" and message.get("function") else ""
+    lines = [f"### {index}. {role}{function}"]
+    text, reasoning = message_text(message.get("content"), resolve)
+    if role == "assistant" and reasoning:
+        lines += ["", "> " + reasoning.replace("\n", "\n> ")]
     if text:
         lines += ["", text]
-    if isinstance(message, ChatMessageAssistant):
-        for call in message.tool_calls or []:
-            lines += [
-                "",
-                f"**tool call** `{call.function}` (id `{call.id}`)",
-                "",
-                _fence(_text(call.arguments), "json"),
-            ]
-    if isinstance(message, ChatMessageTool) and message.error is not None:
-        lines += ["", f"**tool error** ({message.error.type}): {message.error.message}"]
+    for call in message.get("tool_calls") or [] if role == "assistant" else []:
+        lines += [
+            "",
+            f"**tool call** `{call.get('function')}` (id `{call.get('id')}`)",
+            "",
+            _fence(_text(call.get("arguments")), "json"),
+        ]
+    error = message.get("error") if role == "tool" else None
+    if error:
+        lines += ["", f"**tool error** ({error.get('type')}): {error.get('message')}"]
     return lines
 
 
-def render_markdown(sample: EvalSample, *, task: str | None = None, model: str | None = None) -> str:
-    title = f"# Sample {sample.id} (epoch {sample.epoch})"
-    lines = [title, "", f"- uuid: `{sample.uuid}`"]
+def render_markdown(sample: Mapping[str, Any], *, task: str | None = None, model: str | None = None) -> str:
+    """The sample (Inspect's JSON form of ``EvalSample``) as Markdown."""
+    lines = [
+        f"# Sample {sample.get('id')} (epoch {sample.get('epoch')})",
+        "",
+        f"- uuid: `{sample.get('uuid')}`",
+    ]
     if task:
         lines.append(f"- task: {task}")
     if model:
         lines.append(f"- model: {model}")
-    if sample.target:
-        lines.append(f"- target: {_text(sample.target)}")
-    if sample.limit is not None:
-        lines.append(f"- limit hit: {sample.limit.type} ({sample.limit.limit})")
-    if sample.total_time is not None:
-        lines.append(f"- time: {sample.total_time:.1f} s total, {sample.working_time or 0:.1f} s working")
-    if sample.metadata:
-        lines += ["", "## Metadata", "", _fence(_text(sample.metadata), "json")]
+    if sample.get("target"):
+        lines.append(f"- target: {_text(sample['target'])}")
+    limit = sample.get("limit")
+    if limit:
+        lines.append(f"- limit hit: {limit.get('type')} ({limit.get('limit')})")
+    if sample.get("total_time") is not None:
+        working = sample.get("working_time") or 0
+        lines.append(f"- time: {sample['total_time']:.1f} s total, {working:.1f} s working")
+    if sample.get("metadata"):
+        lines += ["", "## Metadata", "", _fence(_text(sample["metadata"]), "json")]
     lines += ["", "## Messages"]
-    for index, message in enumerate(sample.messages, start=1):
-        lines += ["", *_message(index, message)]
-    if sample.scores:
+    resolve = attachment_resolver(sample)
+    for index, message in enumerate(sample.get("messages") or [], start=1):
+        lines += ["", *_message(index, message, resolve)]
+    scores = sample.get("scores") or {}
+    if scores:
         lines += ["", "## Scores", "", "| scorer | value | answer | explanation |", "|---|---|---|---|"]
-        for name, score in sample.scores.items():
-            explanation = (score.explanation or "").replace("\n", " ").replace("|", "\\|")
-            answer = (score.answer or "").replace("\n", " ").replace("|", "\\|")
-            lines.append(f"| {name} | {_text(score.value)} | {answer} | {explanation} |")
-    if sample.error is not None:
-        lines += ["", "## Error", "", sample.error.message, "", _fence(sample.error.traceback or "")]
+        for name, score in scores.items():
+            lines.append(
+                f"| {name} | {_text(score.get('value'))} | {_cell(score.get('answer'))} "
+                f"| {_cell(score.get('explanation'))} |"
+            )
+    error = sample.get("error")
+    if error:
+        lines += ["", "## Error", "", error.get("message") or "", "", _fence(error.get("traceback") or "")]
     return "\n".join(lines) + "\n"

@@ -1,8 +1,9 @@
 """Schema migrations (Alembic), configured in code so they run from an installed package with no alembic.ini.
 
-The importer and the CLI call :func:`upgrade` on start. At head it costs one query (the script directory is parsed
-once per process); otherwise the migration runs in one transaction holding a PostgreSQL advisory lock, so processes
-starting at the same time against an empty database do not race each other.
+Everything that opens the warehouse calls :func:`upgrade` first (``warehouse.engine.open_warehouse``). At head it
+costs one query and imports nothing of Alembic (the head is :data:`HEAD_REVISION`, which a test keeps equal to the
+scripts' head), so read-only commands stay fast; otherwise the migration runs in one transaction holding a PostgreSQL
+advisory lock, so processes starting at the same time against an empty database do not race each other.
 
 To write a new revision after changing :mod:`hawk_dagster.warehouse.schema.models`::
 
@@ -13,18 +14,18 @@ To write a new revision after changing :mod:`hawk_dagster.warehouse.schema.model
 
 from __future__ import annotations
 
-import functools
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from alembic import command
-from alembic.config import Config
-from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, create_engine, pool, text
 
 from hawk_dagster.warehouse.engine import normalize_url, redact_url
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 logger = logging.getLogger(__name__)
 
@@ -35,8 +36,14 @@ MIGRATION_LOCK_KEY = (
 )
 
 
+HEAD_REVISION = "0005"
+"""The newest revision in ``migrations/versions`` (a test checks it is the scripts' single head)."""
+
+
 def alembic_config(connection: Connection | None = None, *, url: str | None = None) -> Config:
     """An Alembic config for the warehouse migrations: pass an open connection, or a URL for Alembic to connect to."""
+    from alembic.config import Config
+
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
     cfg.set_main_option("path_separator", "os")
@@ -48,13 +55,11 @@ def alembic_config(connection: Connection | None = None, *, url: str | None = No
     return cfg
 
 
-@functools.cache
-def head_revision() -> str:
-    """The single head revision of the migration scripts (cached: the scripts do not change at run time)."""
-    heads = ScriptDirectory.from_config(alembic_config()).get_heads()
-    if len(heads) != 1:
-        raise RuntimeError(f"expected one migration head, found {heads}")
-    return heads[0]
+def script_heads() -> list[str]:
+    """The head revisions of the migration scripts, as Alembic reads them (one, unless two branches were added)."""
+    from alembic.script import ScriptDirectory
+
+    return list(ScriptDirectory.from_config(alembic_config()).get_heads())
 
 
 def current_revision(url: str | Engine) -> str | None:
@@ -68,7 +73,7 @@ def upgrade(url: str | Engine, revision: str = "head") -> None:
     with _engine(url) as engine:
         if revision == "head":
             with engine.connect() as conn:
-                if _current(conn) == head_revision():
+                if _current(conn) == HEAD_REVISION:
                     return
         _run(engine, "upgrade", revision)
 
@@ -80,6 +85,8 @@ def downgrade(url: str | Engine, revision: str) -> None:
 
 
 def _run(engine: Engine, direction: str, revision: str) -> None:
+    from alembic import command
+
     logger.info("warehouse migration: %s to %s on %s", direction, revision, redact_url(str(engine.url)))
     with engine.begin() as conn:
         conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})

@@ -60,12 +60,26 @@ def test_score_value_float(value: Any, expected: float | None) -> None:
     assert result is None or isinstance(result, float)
 
 
+def _as_written(**scores: Score) -> dict[str, dict[str, Any]]:
+    """Scores in the JSON form Inspect writes into a log (what the importer reads)."""
+    return {name: score.model_dump(mode="json") for name, score in scores.items()}
+
+
+def test_categorical_values_map_as_inspect_maps_them() -> None:
+    """The mapping names Inspect's constants without importing Inspect's scorer module; they must stay equal."""
+    from inspect_ai.scorer import CORRECT, INCORRECT, NOANSWER, PARTIAL, value_to_float
+
+    to_float = value_to_float()
+    for constant in (CORRECT, INCORRECT, PARTIAL, NOANSWER, "yes", "no", "true", "false"):
+        assert score_value_float(constant) == to_float(constant), constant
+
+
 def test_score_rows_explodes_dicts_and_keys_scalars_with_empty_string() -> None:
-    scores = {
-        "match": Score(value="C", answer="4", explanation="exact match"),
-        "parts": Score(value={"exact": 1.0, "len_ok": True, "label": "long"}, metadata={"k": 1}),
-        "weird": Score(value=[1, 2]),
-    }
+    scores = _as_written(
+        match=Score(value="C", answer="4", explanation="exact match"),
+        parts=Score(value={"exact": 1.0, "len_ok": True, "label": "long"}, metadata={"k": 1}),
+        weird=Score(value=[1, 2]),
+    )
     rows = list(score_rows(scores))
     assert rows == [
         ScoreRow("match", "", "C", 1.0, "4", "exact match", {}),
@@ -80,4 +94,4 @@ def test_score_rows_accepts_json_form_and_empty_input() -> None:
     rows = list(score_rows({"s": {"value": {"a": "P"}, "answer": "x"}}))
     assert rows == [ScoreRow("s", "a", "P", 0.5, "x", None, {})]
     assert list(score_rows(None)) == [] == list(score_rows({}))
-    assert list(score_rows({"empty": Score(value={})})) == []
+    assert list(score_rows(_as_written(empty=Score(value={})))) == []

@@ -10,7 +10,6 @@ import pytest
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from hawk_dagster.warehouse.ingest.rows import search_document
 from hawk_dagster.warehouse.read.queries import (
     SAMPLE_SORTS,
     SampleFilter,
@@ -22,6 +21,7 @@ from hawk_dagster.warehouse.read.queries import (
     sample_location,
 )
 from hawk_dagster.warehouse.schema.models import Eval, EvalSet, Message, Sample, Score
+from hawk_dagster.warehouse.schema.search import search_document
 
 T0 = datetime(2026, 11, 1, tzinfo=UTC)
 

@@ -9,9 +9,9 @@ import pytest
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from hawk_dagster.warehouse.ingest.rows import search_key
 from hawk_dagster.warehouse.read.queries import SampleFilter, list_samples
 from hawk_dagster.warehouse.schema.models import Eval, EvalSet, Sample
+from hawk_dagster.warehouse.schema.search import search_key
 
 DOCUMENTS = [
     "run sudo apt-get install -y curl\n$ sudo: command not found",

@@ -29,16 +29,17 @@ def _tables(url: str) -> set[str]:
         engine.dispose()
 
 
-def test_single_head() -> None:
+def test_single_head_is_the_head_the_fast_path_knows() -> None:
+    """``upgrade`` decides "already at head" from ``HEAD_REVISION`` without loading Alembic: keep them equal."""
     heads = ScriptDirectory.from_config(migrate.alembic_config()).get_heads()
-    assert heads == [migrate.head_revision()]
+    assert heads == migrate.script_heads() == [migrate.HEAD_REVISION]
 
 
 def test_upgrade_from_empty_creates_schema_and_pg_trgm(make_database: Callable[..., str]) -> None:
     url = make_database(migrated=False)
     assert migrate.current_revision(url) is None and _tables(url) == set()
     migrate.upgrade(url)
-    assert migrate.current_revision(url) == migrate.head_revision()
+    assert migrate.current_revision(url) == migrate.HEAD_REVISION
     assert _tables(url) == TABLES
     engine = create_engine(url, poolclass=pool.NullPool)
     with engine.connect() as conn:
@@ -56,7 +57,7 @@ def test_downgrade_to_base_and_up_again(make_database: Callable[..., str]) -> No
     migrate.downgrade(url, "base")
     assert migrate.current_revision(url) is None and _tables(url) == set()
     migrate.upgrade(url)
-    assert migrate.current_revision(url) == migrate.head_revision() and _tables(url) == TABLES
+    assert migrate.current_revision(url) == migrate.HEAD_REVISION and _tables(url) == TABLES
 
 
 def _columns(url: str, table: str) -> set[str]:
@@ -102,7 +103,7 @@ def test_step_through_0002_with_data(make_database: Callable[..., str]) -> None:
         with engine.connect() as conn:
             assert conn.execute(text("SELECT count(*) FROM sample")).scalar_one() == 3
         migrate.upgrade(url)
-        assert migrate.current_revision(url) == migrate.head_revision()
+        assert migrate.current_revision(url) == migrate.HEAD_REVISION
         assert {"status", "is_invalid", "search_text", "action_count"} <= _columns(url, "sample")
     finally:
         engine.dispose()
@@ -196,13 +197,13 @@ def test_models_match_migrations(make_database: Callable[..., str]) -> None:
 
 
 def test_upgrade_at_head_is_idempotent_and_fast(warehouse_engine: Engine) -> None:
-    migrate.upgrade(warehouse_engine)  # warm: the script directory is parsed once per process
+    migrate.upgrade(warehouse_engine)
     started = time.perf_counter()
     for _ in range(5):
         migrate.upgrade(warehouse_engine)
     per_call = (time.perf_counter() - started) / 5
     assert per_call < 0.25, f"upgrade at head took {per_call:.3f}s"
-    assert migrate.current_revision(warehouse_engine) == migrate.head_revision()
+    assert migrate.current_revision(warehouse_engine) == migrate.HEAD_REVISION
 
 
 def test_concurrent_upgrades_of_an_empty_database(make_database: Callable[..., str]) -> None:
@@ -223,7 +224,7 @@ def test_concurrent_upgrades_of_an_empty_database(make_database: Callable[..., s
     for t in threads:
         t.join(timeout=60)
     assert errors == []
-    assert migrate.current_revision(url) == migrate.head_revision()
+    assert migrate.current_revision(url) == migrate.HEAD_REVISION
 
 
 @pytest.mark.parametrize(

@@ -30,7 +30,7 @@ depends_on: str | Sequence[str] | None = None
 _EVAL_LIMITS = ("message_limit", "token_limit", "time_limit_seconds", "working_limit_seconds")
 _SAMPLE_LIMITS = ("message_limit", "token_limit", "token_limit_usage", "time_limit_seconds")
 
-# Transcript text of samples imported before 0003, as the importer composes it (rows.search_document), except that
+# Transcript text of samples imported before 0003, as the importer composes it (schema.search.search_document), except that
 # tool calls appear as their JSON text.
 _BACKFILL_SEARCH_TEXT = """
 UPDATE sample AS s SET search_text = concat_ws(E'\\n', s.search_text, m.doc)

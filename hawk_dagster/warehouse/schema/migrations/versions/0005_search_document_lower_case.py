@@ -1,7 +1,7 @@
 """The search document in lower case: searches match it with LIKE instead of ILIKE (about 4x cheaper to check).
 
 Rows imported before this revision are lower-cased here with PostgreSQL's ``lower()``; new imports lower-case in
-Python (``rows.search_key``), as the queries do with the search term.
+Python (``schema.search.search_key``), as the queries do with the search term.
 
 Revision ID: 0005
 Revises: 0004
