@@ -21,14 +21,15 @@ from hawk_dagster.warehouse.resource import WarehouseResource
 
 # Dagster's default automation sensor is stopped in OSS; ours runs so eval_warehouse follows eval_logs and standing
 # scans follow new eval sets by themselves. In the code server, because the standing-scan condition is our own class;
-# one run per partition rather than backfills, so each cell shows as its own run.
+# one run per partition rather than backfills, so each cell shows as its own run. Every minute: each tick in the code
+# server builds a DagsterInstance there, and this sensor was the largest part of an idle `hawk dev`'s cost.
 with warnings.catch_warnings():
     warnings.filterwarnings("ignore", message=".*use_user_code_server.*")
     hawk_automation = dg.AutomationConditionSensorDefinition(
         "hawk_automation",
         target=dg.AssetSelection.all(),
         default_status=dg.DefaultSensorStatus.RUNNING,
-        minimum_interval_seconds=15,
+        minimum_interval_seconds=60,
         use_user_code_server=True,
         emit_backfills=False,
     )
@@ -50,7 +51,7 @@ def build_definitions(
             ),
         },
     )
-    return dg.Definitions.merge(evals_definitions(), scans_definitions(root), shared)
+    return dg.Definitions.merge(evals_definitions(root), scans_definitions(root), shared)
 
 
 defs = build_definitions()

@@ -17,7 +17,10 @@ eval_set_pipeline = dg.define_asset_job(
 )
 
 
-def evals_definitions() -> dg.Definitions:
+def evals_definitions(storage_root: str) -> dg.Definitions:
+    """``storage_root``: the root whose configs folder the sensor watches."""
     return dg.Definitions(
-        assets=[eval_logs, eval_warehouse], jobs=[eval_set_pipeline], sensors=[eval_set_config_sensor]
+        assets=[eval_logs, eval_warehouse],
+        jobs=[eval_set_pipeline],
+        sensors=[eval_set_config_sensor(storage_root)],
     )

@@ -2,7 +2,8 @@
 
 All decisions live in :mod:`hawk_dagster.intake.watch` (with :data:`~hawk_dagster.evals.intake.EVAL_SET_CONFIGS_KIND`);
 this module only turns them into Dagster requests and logs. It targets the ``eval_logs`` asset by key, so it does not
-import the asset module.
+import the asset module. The storage root is bound when the definitions are built, not injected as a resource:
+see :mod:`hawk_dagster.intake.sensor` for why.
 """
 
 from __future__ import annotations
@@ -19,35 +20,43 @@ from hawk_dagster.intake.sensor import (
 from hawk_dagster.intake.watch import Accepted, Rejected, WatchCursor, process_new_configs
 from hawk_dagster.names import EVAL_LOGS, RUN_KEY_TAG, SENSOR_NAME_TAG, TAG_CONFIG, TAG_CREATED_BY, TAG_SOURCE
 from hawk_dagster.partitions import EVAL_SETS, eval_sets_partitions
-from hawk_dagster.storage.resource import StorageResource
+from hawk_dagster.storage.root import StorageRoot
 
 SENSOR_NAME = "eval_set_configs"
 
 
-@dg.sensor(
-    name=SENSOR_NAME,
-    asset_selection=[dg.AssetKey(EVAL_LOGS)],
-    minimum_interval_seconds=10,
-    default_status=dg.DefaultSensorStatus.RUNNING,
-    description=(
-        "Watches <storage root>/configs/eval-sets/ for *.yaml/*.yml eval-set configs. A valid new or edited file "
-        "adds its eval set as a partition and launches eval_logs for it; an invalid one launches nothing and gets "
-        "<name>.error next to it."
-    ),
-)
-def eval_set_config_sensor(
-    context: dg.SensorEvaluationContext, storage: StorageResource
+def eval_set_config_sensor(storage_root: str) -> dg.SensorDefinition:
+    """The sensor watching ``storage_root``'s eval-set configs folder."""
+
+    @dg.sensor(
+        name=SENSOR_NAME,
+        asset_selection=[dg.AssetKey(EVAL_LOGS)],
+        minimum_interval_seconds=30,
+        default_status=dg.DefaultSensorStatus.RUNNING,
+        description=(
+            "Watches <storage root>/configs/eval-sets/ for *.yaml/*.yml eval-set configs. A valid new or edited file "
+            "adds its eval set as a partition and launches eval_logs for it; an invalid one launches nothing and "
+            "gets <name>.error next to it."
+        ),
+    )
+    def eval_set_configs(context: dg.SensorEvaluationContext) -> dg.SensorResult | dg.SkipReason:
+        return configs_tick(context, StorageRoot(storage_root))
+
+    return eval_set_configs
+
+
+def configs_tick(
+    context: dg.SensorEvaluationContext, storage: StorageRoot
 ) -> dg.SensorResult | dg.SkipReason:
     """Register and launch every eval-set config that is new or changed since the cursor."""
     cursor = WatchCursor.parse(context.cursor)
-    instance = instance_or_none(context)
     result = process_new_configs(
-        storage.storage,
+        storage,
         cursor,
         EVAL_SET_CONFIGS_KIND,
         # The same check the daemon dedups run keys with.
         run_key_used=lambda key: run_with_tags_exists(
-            instance, {RUN_KEY_TAG: key, SENSOR_NAME_TAG: SENSOR_NAME}
+            instance_or_none(context), {RUN_KEY_TAG: key, SENSOR_NAME_TAG: SENSOR_NAME}
         ),
     )
 
@@ -62,7 +71,7 @@ def eval_set_config_sensor(
             )
 
     to_submit = result.to_submit
-    new_ids = missing_partitions(instance, EVAL_SETS, [a.eval_set_id for a in to_submit])
+    new_ids = missing_partitions(context, EVAL_SETS, [a.eval_set_id for a in to_submit])
     run_requests = [
         dg.RunRequest(
             partition_key=a.eval_set_id,

@@ -20,13 +20,13 @@ scan_pipeline = dg.define_asset_job(
 
 
 def scans_definitions(storage_root: str) -> dg.Definitions:
-    """``storage_root``: where the standing-scan condition reads the submitted scan configs."""
+    """``storage_root``: whose scans the standing-scan condition, the sensor and the schedule read."""
     results = scan_results.map_asset_specs(
         lambda spec: spec.replace_attributes(automation_condition=standing_scan_condition(storage_root))
     )
     return dg.Definitions(
         assets=[results, scan_warehouse],
         jobs=[scan_pipeline],
-        sensors=[scan_config_sensor],
-        schedules=[scheduled_scans],
+        sensors=[scan_config_sensor(storage_root)],
+        schedules=[scheduled_scans(storage_root)],
     )

@@ -10,24 +10,35 @@ import dagster as dg
 from hawk_dagster.names import SCAN_PIPELINE, TAG_SCAN_ID, TAG_SOURCE
 from hawk_dagster.partitions import scan_cell_key
 from hawk_dagster.scans.scheduled import due_cells
-from hawk_dagster.storage.resource import StorageResource
+from hawk_dagster.storage.root import StorageRoot
 
 SCHEDULE_NAME = "scheduled_scans"
 
 
-@dg.schedule(
-    name=SCHEDULE_NAME,
-    cron_schedule="* * * * *",
-    job_name=SCAN_PIPELINE,
-    default_status=dg.DefaultScheduleStatus.RUNNING,
-    execution_timezone="UTC",
-    description="Every minute: re-runs the cells of each scan whose own `schedule:` cron fired since the last tick.",
-)
-def scheduled_scans(
-    context: dg.ScheduleEvaluationContext, storage: StorageResource
+def scheduled_scans(storage_root: str) -> dg.ScheduleDefinition:
+    """The minute schedule over ``storage_root``'s scans (bound here, not a resource: see
+    :mod:`hawk_dagster.intake.sensor`)."""
+
+    @dg.schedule(
+        name=SCHEDULE_NAME,
+        cron_schedule="* * * * *",
+        job_name=SCAN_PIPELINE,
+        default_status=dg.DefaultScheduleStatus.RUNNING,
+        execution_timezone="UTC",
+        description="Every minute: re-runs the cells of each scan whose own `schedule:` cron fired since the last "
+        "tick.",
+    )
+    def scheduled(context: dg.ScheduleEvaluationContext) -> dg.SkipReason | list[dg.RunRequest]:
+        return due_requests(context, StorageRoot(storage_root))
+
+    return scheduled
+
+
+def due_requests(
+    context: dg.ScheduleEvaluationContext, storage: StorageRoot
 ) -> dg.SkipReason | list[dg.RunRequest]:
     until = context.scheduled_execution_time or dt.datetime.now(dt.UTC)
-    due = due_cells(storage.storage, until - dt.timedelta(minutes=1), until)
+    due = due_cells(storage, until - dt.timedelta(minutes=1), until)
     if not due:
         return dg.SkipReason("no scan schedule fired in the last minute")
     for cell in due:

@@ -20,32 +20,42 @@ from hawk_dagster.intake.watch import WatchCursor, process_new_configs
 from hawk_dagster.names import SCAN_PIPELINE, TAG_CONFIG, TAG_CREATED_BY, TAG_SCAN_SUBMISSION, TAG_SOURCE
 from hawk_dagster.partitions import EVAL_SETS, SCANS, eval_sets_partitions, scan_cell_key, scans_partitions
 from hawk_dagster.scans.intake import SCAN_CONFIGS_KIND
-from hawk_dagster.storage.resource import StorageResource
+from hawk_dagster.storage.root import StorageRoot
 
 SENSOR_NAME = "scan_configs"
 
 
-@dg.sensor(
-    name=SENSOR_NAME,
-    job_name=SCAN_PIPELINE,
-    minimum_interval_seconds=10,
-    default_status=dg.DefaultSensorStatus.RUNNING,
-    description=(
-        "Watches <storage root>/configs/scans/ for *.yaml/*.yml scan configs. A valid new or edited file adds its "
-        "scan as a partition and runs it on every eval set it reads; an invalid one (or one naming an unknown eval "
-        "set) launches nothing and gets <name>.error next to it."
-    ),
-)
-def scan_config_sensor(
-    context: dg.SensorEvaluationContext, storage: StorageResource
+def scan_config_sensor(storage_root: str) -> dg.SensorDefinition:
+    """The sensor watching ``storage_root``'s scan configs folder (bound here, not a resource: see
+    :mod:`hawk_dagster.intake.sensor`)."""
+
+    @dg.sensor(
+        name=SENSOR_NAME,
+        job_name=SCAN_PIPELINE,
+        minimum_interval_seconds=30,
+        default_status=dg.DefaultSensorStatus.RUNNING,
+        description=(
+            "Watches <storage root>/configs/scans/ for *.yaml/*.yml scan configs. A valid new or edited file adds "
+            "its scan as a partition and runs it on every eval set it reads; an invalid one (or one naming an "
+            "unknown eval set) launches nothing and gets <name>.error next to it."
+        ),
+    )
+    def scan_configs(context: dg.SensorEvaluationContext) -> dg.SensorResult | dg.SkipReason:
+        return configs_tick(context, StorageRoot(storage_root))
+
+    return scan_configs
+
+
+def configs_tick(
+    context: dg.SensorEvaluationContext, storage: StorageRoot
 ) -> dg.SensorResult | dg.SkipReason:
+    """Register every scan config new or changed since the cursor and launch its cells."""
     cursor = WatchCursor.parse(context.cursor)
-    instance = instance_or_none(context)
     result = process_new_configs(
-        storage.storage,
+        storage,
         cursor,
         SCAN_CONFIGS_KIND,
-        run_key_used=lambda key: run_with_tags_exists(instance, {TAG_SCAN_SUBMISSION: key}),
+        run_key_used=lambda key: run_with_tags_exists(instance_or_none(context), {TAG_SCAN_SUBMISSION: key}),
     )
     log_rejected(context, "scan", result.rejected)
 
@@ -78,10 +88,10 @@ def scan_config_sensor(
             )
 
     requests = []
-    scans_to_add = missing_partitions(instance, SCANS, new_scans)
+    scans_to_add = missing_partitions(context, SCANS, new_scans)
     if scans_to_add:
         requests.append(scans_partitions.build_add_request(scans_to_add))
-    eval_sets_to_add = missing_partitions(instance, EVAL_SETS, eval_sets)
+    eval_sets_to_add = missing_partitions(context, EVAL_SETS, eval_sets)
     if eval_sets_to_add:
         requests.append(eval_sets_partitions.build_add_request(eval_sets_to_add))
     if not run_requests and not requests and not result.rejected and result.cursor == cursor:

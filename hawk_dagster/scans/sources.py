@@ -8,6 +8,7 @@ submitted so far, and, for standing scans, every one submitted later (:func:`mat
 from __future__ import annotations
 
 import fnmatch
+import functools
 from collections.abc import Iterable, Mapping, Sequence
 
 import yaml
@@ -28,20 +29,23 @@ def eval_set_tags(storage: StorageRoot) -> dict[str, list[str]]:
         return {}
     found: dict[str, list[str]] = {}
     for folder in sorted(root.iterdir(), key=lambda p: p.name):
-        snapshot = folder.joinpath(CONFIG_SNAPSHOT)
-        if not snapshot.exists():
+        try:
+            text = folder.joinpath(CONFIG_SNAPSHOT).read_text()
+        except (FileNotFoundError, NotADirectoryError):
             continue
-        found[folder.name] = _tags(snapshot.read_text())
+        found[folder.name] = list(_tags(text))
     return found
 
 
-def _tags(config_text: str) -> list[str]:
+@functools.lru_cache(maxsize=4096)
+def _tags(config_text: str) -> tuple[str, ...]:
+    """The tags of a config's text (parsed once per text: the standing-scan condition asks every tick)."""
     try:
         data = yaml.safe_load(config_text)
     except yaml.YAMLError:
-        return []
+        return ()
     tags = data.get("tags") if isinstance(data, dict) else None
-    return [str(t) for t in tags] if isinstance(tags, list) else []
+    return tuple(str(t) for t in tags) if isinstance(tags, list) else ()
 
 
 def source_matches(source: TranscriptSource, eval_set_id: str, tags: Iterable[str]) -> bool:

@@ -82,11 +82,18 @@ class SubmittedScan(Submitted[LoadedScan]):
         return self.submission.eval_set_id
 
 
+_validated_scans: dict[tuple[str, ...], LoadedScan] = {}
+"""Scan validation reads nothing but the config's text, so the schedule and the standing-scan condition, which read
+every scan each tick, validate each version of a config once per process."""
+
+
 def load_submitted_scan(storage: StorageRoot, scan_id: str) -> SubmittedScan:
     """The scan's submission, config and resolution (raises ``SubmissionNotFoundError`` or ``ConfigError``)."""
-    submitted = load_submitted(storage, scan_id, SCANS, load_scan)
-    path = storage.path(SCANS, scan_id, RESOLUTION)
-    data: dict[str, Any] = json.loads(path.read_text()) if path.exists() else {"eval_set_ids": []}
+    submitted = load_submitted(storage, scan_id, SCANS, load_scan, memo=_validated_scans)
+    try:
+        data: dict[str, Any] = json.loads(storage.path(SCANS, scan_id, RESOLUTION).read_text())
+    except FileNotFoundError:
+        data = {"eval_set_ids": []}
     return SubmittedScan(submitted.submission, submitted.loaded, ScanResolution(**data))
 
 

@@ -122,13 +122,37 @@ ConfigLoader = Callable[[str, str, Path | None], Loaded]
 
 
 def load_submitted(
-    storage: StorageRoot, submission_id: str, kind: Kind, load: ConfigLoader[Loaded]
+    storage: StorageRoot,
+    submission_id: str,
+    kind: Kind,
+    load: ConfigLoader[Loaded],
+    memo: dict[tuple[str, ...], Loaded] | None = None,
 ) -> Submitted[Loaded]:
     """Read a submission and validate its config again, once: the one way every step gets a submitted config.
 
     Validation runs again on purpose: the platform may have been upgraded since submission, and nothing must run
-    from a config the current code would refuse.
+    from a config the current code would refuse. ``memo`` keeps validated configs by their exact text, for loaders
+    whose result depends on nothing else (a long-lived process that reads the same configs every tick validates each
+    version once).
     """
     submission = read_submission(storage, submission_id, kind)
-    base_dir = Path(submission.base_dir) if submission.base_dir else None
-    return Submitted(submission, load(submission.source, submission.config_text, base_dir))
+    key = (
+        storage.uri,
+        kind,
+        submission_id,
+        submission.config_sha256,
+        submission.source,
+        submission.base_dir or "",
+    )
+    loaded = memo.get(key) if memo is not None else None
+    if loaded is None:
+        base_dir = Path(submission.base_dir) if submission.base_dir else None
+        loaded = load(submission.source, submission.config_text, base_dir)
+        if memo is not None:
+            if len(memo) >= MEMO_SIZE:
+                memo.clear()
+            memo[key] = loaded
+    return Submitted(submission, loaded)
+
+
+MEMO_SIZE = 1024

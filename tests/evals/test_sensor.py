@@ -15,7 +15,6 @@ import pytest
 from hawk_dagster.evals.sensor import eval_set_config_sensor
 from hawk_dagster.intake.watch import WatchCursor, list_configs
 from hawk_dagster.partitions import eval_sets_partitions
-from hawk_dagster.storage.resource import StorageResource
 from hawk_dagster.storage.root import StorageRoot
 from hawk_dagster.storage.submissions import read_submission
 
@@ -106,10 +105,8 @@ def persistent_instance() -> Iterator[dg.DagsterInstance]:
 
 def tick(drop: Drop, instance: dg.DagsterInstance, cursor: str | None) -> dg.SensorResult | dg.SkipReason:
     """One direct sensor evaluation, as a test would run it (raw result, no partition resolution)."""
-    with dg.build_sensor_context(
-        instance=instance, cursor=cursor, resources={"storage": StorageResource(root=drop.root)}
-    ) as ctx:
-        result = eval_set_config_sensor(ctx)
+    with dg.build_sensor_context(instance=instance, cursor=cursor) as ctx:
+        result = eval_set_config_sensor(drop.root)(ctx)
     assert isinstance(result, dg.SensorResult | dg.SkipReason)
     return result
 
@@ -353,16 +350,12 @@ def fake_eval_logs() -> None:
 
 def evaluate(drop: Drop, instance: dg.DagsterInstance, cursor: str | None):  # -> SensorExecutionData
     """Evaluate a tick as the daemon does: run keys and partition keys resolved against the definitions."""
-    resources = {"storage": StorageResource(root=drop.root)}
-    defs = dg.Definitions(assets=[fake_eval_logs], sensors=[eval_set_config_sensor], resources=resources)
+    sensor = eval_set_config_sensor(drop.root)
+    defs = dg.Definitions(assets=[fake_eval_logs], sensors=[sensor])
     with dg.build_sensor_context(
-        instance=instance,
-        instance_ref=instance.get_ref(),
-        definitions=defs,
-        cursor=cursor,
-        resources=resources,
+        instance=instance, instance_ref=instance.get_ref(), definitions=defs, cursor=cursor
     ) as ctx:
-        return eval_set_config_sensor.evaluate_tick(ctx)
+        return sensor.evaluate_tick(ctx)
 
 
 def test_daemon_style_tick_resolves_partitions_and_skips_used_run_keys(

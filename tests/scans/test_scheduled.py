@@ -11,7 +11,6 @@ from dagster._core.definitions.partitions.context import partition_loading_conte
 from hawk_dagster.definitions import build_definitions
 from hawk_dagster.partitions import EVAL_SETS, SCANS, scan_cell_key
 from hawk_dagster.scans.scheduled import cron_fired
-from hawk_dagster.storage.resource import StorageResource
 from tests.scans.submitted import submitted_eval_set, submitted_scan
 
 
@@ -25,7 +24,6 @@ def _tick(root: Path, when: dt.datetime) -> list[dg.RunRequest]:
     instance.add_dynamic_partitions(EVAL_SETS, ["nightly-1", "nightly-2", "other"])
     context = dg.build_schedule_context(
         scheduled_execution_time=when,
-        resources={"storage": StorageResource(root=str(root))},
         repository_def=repository,
         instance=instance,
     )

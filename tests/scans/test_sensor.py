@@ -15,7 +15,6 @@ from hawk_dagster.partitions import scan_cell_key
 from hawk_dagster.scans.intake import SCAN_CONFIGS_KIND
 from hawk_dagster.scans.sensor import scan_config_sensor
 from hawk_dagster.scans.submission import load_submitted_scan
-from hawk_dagster.storage.resource import StorageResource
 from hawk_dagster.storage.root import StorageRoot
 from hawk_dagster.storage.submissions import read_submission
 from tests.scans.submitted import grep_scan, submitted_eval_set
@@ -28,10 +27,8 @@ def _configs(root: str) -> Any:
 
 
 def _tick(root: str, instance: dg.DagsterInstance, cursor: str | None) -> dg.SensorResult | dg.SkipReason:
-    with dg.build_sensor_context(
-        instance=instance, cursor=cursor, resources={"storage": StorageResource(root=root)}
-    ) as ctx:
-        result = scan_config_sensor(ctx)
+    with dg.build_sensor_context(instance=instance, cursor=cursor) as ctx:
+        result = scan_config_sensor(root)(ctx)
     assert isinstance(result, dg.SensorResult | dg.SkipReason)
     return result
 
