@@ -47,7 +47,7 @@ class RunWatcher(threading.Thread):
         self.stop_event.set()
         self.join(timeout=10)
 
-    def _poll(self, on_progress: Any) -> None:
+    def _poll(self, on_progress: Callable[[CellProgress], None]) -> None:
         try:
             conn = self.instance.get_records_for_run(self.run_id, cursor=self._cursor)
         except Exception:  # the run may not be registered yet

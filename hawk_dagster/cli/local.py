@@ -37,6 +37,8 @@ from hawk_dagster.storage.submissions import Submission, write_submission
 
 if TYPE_CHECKING:
     import dagster as dg
+    from rich.console import Console
+    from rich.table import Table
 
 # Dagster and the definitions are imported only once the input is known to be good: bad input fails in well under a
 # second instead of after loading the whole code location.
@@ -162,7 +164,7 @@ def _materialization_metadata(result: dg.ExecuteInProcessResult, asset: str) -> 
 
 
 def _report(
-    console: Any,
+    console: Console,
     result: dg.ExecuteInProcessResult,
     storage: StorageRoot,
     eval_set_id: str,
@@ -312,7 +314,7 @@ def _prepare_scan_warehouse(state_dir: Path) -> None:
         return
 
 
-def _scan_table(rows: list[tuple[str, dict[str, Any]]]) -> Any:
+def _scan_table(rows: list[tuple[str, dict[str, Any]]]) -> Table:
     from rich.table import Table
 
     table = Table(title="scan results")

@@ -286,7 +286,8 @@ RegistryGroup = Annotated[
 
 
 def registry_name(
-    group: PackageRegistryGroup | BuiltinRegistryGroup | PackageTaskGroup | BuiltinTaskGroup, item: Any
+    group: PackageRegistryGroup | BuiltinRegistryGroup | PackageTaskGroup | BuiltinTaskGroup,
+    item: RegistryItem | TaskItem,
 ) -> str:
     """Inspect registry name of an item: ``<package name>/<item>``, or the bare item for builtins."""
     if isinstance(group, (PackageRegistryGroup, PackageTaskGroup)):

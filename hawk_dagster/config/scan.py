@@ -358,11 +358,11 @@ class ScanConfig(BaseModel):
                 "eval_set_id_pattern",
                 **{SUBPATH_CONTEXT_KEY: ("standing",)},
             )
-        for role, group in self.model_roles.items():
-            if len(group.items) != 1:
+        for role, role_group in self.model_roles.items():
+            if len(role_group.items) != 1:
                 raise custom_error(
                     "model_role",
-                    f"a model role names exactly one model; this group has {len(group.items)} items",
+                    f"a model role names exactly one model; this group has {len(role_group.items)} items",
                     **{SUBPATH_CONTEXT_KEY: ("model_roles", role, "items")},
                 )
         return self

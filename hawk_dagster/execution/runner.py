@@ -26,7 +26,7 @@ class _ContextReporter:
 
     def __init__(self, context: dg.AssetExecutionContext) -> None:
         self.context = context
-        self.results: list[dg.MaterializeResult | dg.AssetCheckResult] = []
+        self.results: list[dg.MaterializeResult[None] | dg.AssetCheckResult] = []
 
     def info(self, message: str) -> None:
         self.context.log.info(message)
@@ -60,7 +60,7 @@ def _metadata_value(value: Any) -> Any:
     return dg.MetadataValue.json(value) if isinstance(value, list | dict) else value
 
 
-class EvalRunnerResource(dg.ConfigurableResource):
+class EvalRunnerResource(dg.ConfigurableResource["EvalRunnerResource"]):
     """Runs a plan and yields the asset's materialisation and check results."""
 
     direct: bool = Field(

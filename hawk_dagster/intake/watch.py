@@ -37,7 +37,7 @@ import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 from fsspec.implementations.local import LocalFileSystem
 from upath import UPath
@@ -49,7 +49,6 @@ from hawk_dagster.storage.root import EVALS, StorageRoot
 from hawk_dagster.storage.submissions import (
     ConfigLoader,
     Kind,
-    Loaded,
     Submission,
     SubmissionNotFoundError,
     read_submission,
@@ -58,6 +57,16 @@ from hawk_dagster.storage.submissions import (
 logger = logging.getLogger(__name__)
 
 Outcome = TypeVar("Outcome")
+
+
+class LoadedConfig(Protocol):
+    """What the watcher needs of any kind's loaded config."""
+
+    @property
+    def warnings(self) -> list[str]: ...
+
+
+Config = TypeVar("Config", bound=LoadedConfig)
 
 CONFIG_SUFFIXES = (".yaml", ".yml")
 ERROR_SUFFIX = ".error"
@@ -199,7 +208,7 @@ def remove_error_file(config: UPath) -> bool:
 
 
 @dataclass(frozen=True)
-class WatchedKind(Generic[Loaded, Outcome]):
+class WatchedKind(Generic[Config, Outcome]):
     """What a configs folder holds: where it is, how a file is loaded and named, and how it is submitted.
 
     The same rules (cursor, run keys, error files, one file per id) serve every kind; each domain supplies its own
@@ -209,9 +218,9 @@ class WatchedKind(Generic[Loaded, Outcome]):
     label: str
     folder: str
     submissions: Kind
-    load: ConfigLoader[Loaded]
-    configured_id: Callable[[Loaded], str | None]
-    submit: Callable[[StorageRoot, Loaded, Submission], Outcome]
+    load: ConfigLoader[Config]
+    configured_id: Callable[[Config], str | None]
+    submit: Callable[[StorageRoot, Config, Submission], Outcome]
     """Record an accepted config and return what submitting decided (raises ``SubmitRefused`` when it cannot run,
     e.g. a scan of an unknown eval set)."""
 
@@ -290,7 +299,7 @@ class _Refused(Exception):
 def process_new_configs(
     storage: StorageRoot,
     cursor: WatchCursor,
-    kind: WatchedKind[Loaded, Outcome],
+    kind: WatchedKind[Config, Outcome],
     *,
     run_key_used: Callable[[str], bool] = lambda _key: False,
     created_by: str | None = None,
@@ -365,8 +374,8 @@ def process_new_configs(
 
 
 def _validate(
-    f: ConfigFile, source: str, text: str, base_dir: Path | None, kind: WatchedKind
-) -> tuple[str, list[str], Any]:
+    f: ConfigFile, source: str, text: str, base_dir: Path | None, kind: WatchedKind[Config, Outcome]
+) -> tuple[str, list[str], Config]:
     try:
         loaded = kind.load(source, text, base_dir)
     except ConfigError as e:
@@ -394,7 +403,7 @@ def _check_owner(
     claimed: Mapping[str, str],
     by_source: Mapping[str, ConfigFile],
     base_dir: Path | None,
-    kind: WatchedKind,
+    kind: WatchedKind[Config, Outcome],
 ) -> None:
     """Refuse ``source`` if another config file in the folder already owns ``eval_set_id`` (see module doc)."""
     owner = claimed.get(eval_set_id)
@@ -419,7 +428,9 @@ def _check_owner(
     )
 
 
-def _claimed_id(f: ConfigFile, source: str, base_dir: Path | None, kind: WatchedKind) -> str | None:
+def _claimed_id(
+    f: ConfigFile, source: str, base_dir: Path | None, kind: WatchedKind[Config, Outcome]
+) -> str | None:
     """The id a config file currently resolves to, or None if it is unreadable or invalid."""
     try:
         text = f.path.read_text(encoding="utf-8")

@@ -16,7 +16,7 @@ from hawk_dagster.scans.standing import standing_cells
 from hawk_dagster.storage.root import StorageRoot, default_storage_root
 
 
-class StandingScanCell(dg.AutomationCondition):
+class StandingScanCell(dg.AutomationCondition[dg.AssetKey]):
     """True for the scan cells of standing scans whose selectors match the cell's eval set."""
 
     def __init__(self, storage_root: str | None = None) -> None:
@@ -30,7 +30,7 @@ class StandingScanCell(dg.AutomationCondition):
     def description(self) -> str:
         return "the scan is standing and an eval_set_tag / eval_set_id_pattern source matches this eval set"
 
-    def evaluate(self, context: dg.AutomationContext) -> dg.AutomationResult:  # type: ignore[override]
+    def evaluate(self, context: dg.AutomationContext[dg.AssetKey]) -> dg.AutomationResult[dg.AssetKey]:
         candidates = context.candidate_subset
         keys = candidates.expensively_compute_partition_keys()
         cells = [(*split_scan_cell(key), key) for key in keys]
@@ -42,6 +42,6 @@ class StandingScanCell(dg.AutomationCondition):
         )
 
 
-def standing_scan_condition(storage_root: str | None = None) -> dg.AutomationCondition:
+def standing_scan_condition(storage_root: str | None = None) -> dg.AutomationCondition[dg.AssetKey]:
     """``eager() & StandingScanCell``: what ``scan_results`` runs by itself."""
     return dg.AutomationCondition.eager() & StandingScanCell(storage_root)

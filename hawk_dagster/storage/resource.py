@@ -8,7 +8,7 @@ from pydantic import Field
 from hawk_dagster.storage.root import StorageRoot, default_storage_root
 
 
-class StorageResource(dg.ConfigurableResource):
+class StorageResource(dg.ConfigurableResource["StorageResource"]):
     """Where configs, eval logs and scan results live: a local folder or ``s3://bucket/prefix``."""
 
     root: str = Field(

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 if TYPE_CHECKING:
     from upath import UPath
@@ -19,8 +19,8 @@ DEFAULT_LOCAL_ROOT = ".hawk"
 
 EVAL_SET_CONFIGS = "configs/eval-sets"
 SCAN_CONFIGS = "configs/scans"
-EVALS = "evals"
-SCANS = "scans"
+EVALS: Final = "evals"
+SCANS: Final = "scans"
 
 
 def default_storage_root() -> str:

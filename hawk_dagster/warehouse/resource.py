@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 # loads: every CLI start and every run worker loads it.
 
 
-class WarehouseResource(dg.ConfigurableResource):
+class WarehouseResource(dg.ConfigurableResource["WarehouseResource"]):
     storage_root: str = Field(description="The storage root; the embedded server keeps its data under it.")
     url: str | None = Field(default=None, description="A PostgreSQL URL; overrides HAWK_WAREHOUSE_URL.")
 

@@ -7,11 +7,11 @@ config models, and lets a plan be inspected (``hawk validate --format json``) be
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-PLAN_VERSION = 1
+PLAN_VERSION: Final = 1
 
 
 class _Strict(BaseModel):

@@ -16,13 +16,17 @@ import tempfile
 import time
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from hawk_runner.plan import ModelSpec, ScannerSpec, ScanPlan
 from hawk_runner.reporting import Reporter
 from hawk_runner.run import applied_environment
 from hawk_runner.secrets import check_secrets
 from hawk_runner.transcript_filter import parse_where, to_scout
+
+if TYPE_CHECKING:  # Scout and Inspect are imported when a scan runs, not when the runner starts
+    from inspect_ai.model import Model
+    from inspect_scout import Scanner, ScannerWork, Status, Transcripts
 
 NO_MODEL_DIR = "no-model"
 
@@ -110,19 +114,15 @@ def _execute(plan: ScanPlan, reporter: Reporter) -> ScanOutcome:
     scanners = {spec.key: _create_scanner(spec) for spec in plan.scanners}
 
     everything = transcripts_from(plan.log_dir)
-    base: Any = everything
+    base: Transcripts | None = everything  # None: a limit chose none of this eval set's transcripts
     if plan.where:
-        base = base.where(to_scout(parse_where(plan.where)))
-    if plan.transcript_ids is not None:
+        base = everything.where(to_scout(parse_where(plan.where)))
+    if plan.transcript_ids is not None and base is not None:
         # A limit chose these at submission; an empty list means it chose none from this eval set.
-        base = base.where(c.transcript_id.in_(plan.transcript_ids)) if plan.transcript_ids else []
+        base = base.where(c.transcript_id.in_(plan.transcript_ids)) if plan.transcript_ids else None
 
     own = [spec for spec in plan.scanners if spec.where is not None or spec.transcript_ids is not None]
     worklist = None
-    transcripts = base
-    if not own and isinstance(base, list):
-        reporter.info(f"the scan's limit chose no transcripts of {plan.eval_set_id}: nothing to scan")
-        return ScanOutcome(complete=True, results_dir=plan.results_dir, scan_locations=[])
     if own:
         from inspect_scout import ScannerWork
 
@@ -130,12 +130,18 @@ def _execute(plan: ScanPlan, reporter: Reporter) -> ScanOutcome:
             ScannerWork(spec.key, _scanner_transcripts(spec, everything, base)) for spec in plan.scanners
         ]
         transcripts = everything  # the worklist picks each scanner's transcripts from the whole eval set
+    elif base is None:
+        reporter.info(f"the scan's limit chose no transcripts of {plan.eval_set_id}: nothing to scan")
+        return ScanOutcome(complete=True, results_dir=plan.results_dir, scan_locations=[])
+    else:
+        transcripts = base
 
     locations: list[str] = []
     outcomes: list[ScannerOutcome] = []
     complete = True
     transcript_count = 0
-    for model in plan.models or [None]:
+    models: list[ModelSpec | None] = [*plan.models] or [None]  # no model: the scanners' own defaults
+    for model in models:
         scans_dir = f"{plan.results_dir.rstrip('/')}/{model_dir_name(model)}"
         latest = latest_scan(scans_dir)
         label = model.name if model else "no model"
@@ -146,7 +152,7 @@ def _execute(plan: ScanPlan, reporter: Reporter) -> ScanOutcome:
             covered = set((latest.spec.transcripts.transcript_ids or {}) if latest.spec.transcripts else {})
             new_ids = _selected_ids(transcripts, worklist) - covered
         if latest is None or new_ids:
-            if new_ids:
+            if latest is not None:
                 reporter.info(
                     f"{len(new_ids)} transcript(s) are new since {latest.location}: scanning the current set"
                 )
@@ -197,7 +203,7 @@ def _execute(plan: ScanPlan, reporter: Reporter) -> ScanOutcome:
     )
 
 
-def latest_scan(scans_dir: str) -> Any:
+def latest_scan(scans_dir: str) -> Status | None:
     """The newest Scout scan in a cell's model folder (by its start time), or None."""
     from inspect_scout import scan_list
 
@@ -207,11 +213,11 @@ def latest_scan(scans_dir: str) -> Any:
     return scans[-1] if scans else None
 
 
-def _selected_ids(transcripts: Any, worklist: list[Any] | None) -> set[str]:
+def _selected_ids(transcripts: Transcripts, worklist: list[ScannerWork] | None) -> set[str]:
     """Transcript ids the scan would cover now (the worklists' union when scanners have their own filters)."""
     import asyncio
 
-    async def ids(source: Any) -> set[str]:
+    async def ids(source: Transcripts) -> set[str]:
         async with source.reader() as reader:
             return {info.transcript_id async for info in reader.index()}
 
@@ -227,19 +233,23 @@ def _selected_ids(transcripts: Any, worklist: list[Any] | None) -> set[str]:
     return selected
 
 
-def _scanner_transcripts(spec: ScannerSpec, everything: Any, base: Any) -> Any:
+def _scanner_transcripts(
+    spec: ScannerSpec, everything: Transcripts, base: Transcripts | None
+) -> Transcripts | list[str]:
     """A scanner's transcripts: Scout ``Transcripts``, or ``[]`` when a limit chose none of this eval set's."""
     from inspect_scout import columns as c
 
     chosen = everything.where(to_scout(parse_where(spec.where))) if spec.where is not None else base
+    if chosen is None:
+        return []
     if spec.transcript_ids is not None:
-        if not spec.transcript_ids or isinstance(chosen, list):
+        if not spec.transcript_ids:
             return []
         chosen = chosen.where(c.transcript_id.in_(spec.transcript_ids))
     return chosen
 
 
-def _create_scanner(spec: ScannerSpec) -> Any:
+def _create_scanner(spec: ScannerSpec) -> Scanner[Any]:
     from inspect_scout._scanner.scanner import scanner_create
 
     try:
@@ -254,7 +264,7 @@ def _create_scanner(spec: ScannerSpec) -> Any:
         raise ScanSetupError(f"scanner {spec.key!r} ({spec.name}): {exc}") from None
 
 
-def _build_model(spec: ModelSpec) -> Any:
+def _build_model(spec: ModelSpec) -> Model:
     from hawk_runner.tasks import build_model
 
     return build_model(spec)
@@ -284,9 +294,10 @@ def _read_json(location: str, name: str) -> dict[str, Any]:
 
     try:
         with file(f"{location.rstrip('/')}/{name}", "r") as f:
-            return json.load(f)
+            data = json.load(f)
     except FileNotFoundError:
         return {}
+    return data if isinstance(data, dict) else {}
 
 
 def _read_summary(location: str) -> dict[str, Any]:

@@ -53,7 +53,12 @@ def _load_file_task(ref: str, args: dict[str, Any]) -> Task:
     func = getattr(module, func_name, None)
     if func is None:
         raise TaskLoadError(f"{path} has no task function {func_name!r}")
-    return func(**args)
+    task = func(**args)
+    if not isinstance(task, Task):
+        raise TaskLoadError(
+            f"{path}: {func_name}() returned {type(task).__name__}, not an Inspect Task (use @task)"
+        )
+    return task
 
 
 def _load_task(source: TaskSource) -> Task:

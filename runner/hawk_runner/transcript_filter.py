@@ -21,6 +21,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from typing_extensions import TypeIs
+
 FieldKind = Literal["text", "number", "bool", "any", "id"]
 
 
@@ -76,8 +78,9 @@ JSON_FIELDS: dict[str, str] = {
 SCORER_PREFIX = "score_"
 """``score_<scorer>``: the value of one named scorer."""
 
-COMPARISONS = ("gt", "ge", "lt", "le")
-OPERATORS = (*COMPARISONS, "between", "like", "ilike")
+Operator = Literal["eq", "in", "null", "gt", "ge", "lt", "le", "between", "like", "ilike"]
+COMPARISONS: tuple[Operator, ...] = ("gt", "ge", "lt", "le")
+OPERATORS: tuple[Operator, ...] = (*COMPARISONS, "between", "like", "ilike")
 LOGICAL = ("not", "or")
 
 
@@ -109,7 +112,7 @@ class Field:
 @dataclass(frozen=True)
 class Compare:
     field: Field
-    op: Literal["eq", "in", "null", "gt", "ge", "lt", "le", "between", "like", "ilike"]
+    op: Operator
     value: Any = None
 
 
@@ -253,7 +256,7 @@ def _parse_value(field: Field, value: Any) -> Compare:
                 found=", ".join(str(k) for k in value) or "{}",
             )
         ((op, operand),) = value.items()
-        if op not in OPERATORS:
+        if not _is_operator(op):
             hint = (
                 " (write `not` and `or` as their own conditions)"
                 if op in LOGICAL
@@ -270,7 +273,11 @@ def _parse_value(field: Field, value: Any) -> Compare:
     return Compare(field, "eq", value)
 
 
-def _parse_operator(field: Field, op: str, operand: Any) -> Compare:
+def _is_operator(op: object) -> TypeIs[Operator]:
+    return op in OPERATORS
+
+
+def _parse_operator(field: Field, op: Operator, operand: Any) -> Compare:
     if op in ("like", "ilike"):
         if field.info.kind in ("number", "bool"):
             raise FilterError(
@@ -279,7 +286,7 @@ def _parse_operator(field: Field, op: str, operand: Any) -> Compare:
         if not isinstance(operand, str) or not operand:
             raise FilterError(f"`{op}` takes a pattern such as 'gpt-4%' ('%' any text, '_' one character)",
                               found=_show(operand))  # fmt: skip
-        return Compare(field, op, operand)  # type: ignore[arg-type]
+        return Compare(field, op, operand)
     if field.info.kind == "bool":
         raise FilterError(f"{field.name} is true or false: compare it with `{field.name}: true`")
     if op == "between":
@@ -296,7 +303,7 @@ def _parse_operator(field: Field, op: str, operand: Any) -> Compare:
             raise FilterError("`between` takes [low, high] with low <= high", found=_show(operand))
         return Compare(field, "between", (operand[0], operand[1]))
     _check_ordered(field, operand)
-    return Compare(field, op, operand)  # type: ignore[arg-type]
+    return Compare(field, op, operand)
 
 
 def _check_scalar(field: Field, value: Any) -> None:

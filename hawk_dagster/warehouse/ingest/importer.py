@@ -45,7 +45,7 @@ import re
 import threading
 import time
 import zipfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Iterator, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -60,7 +60,7 @@ from hawk_runner.log_choice import newest_per_task, parse_created, preference
 from inspect_ai.log import EvalLog, headline_metric, list_eval_logs
 from pydantic import BaseModel
 from pydantic_core import to_jsonable_python
-from sqlalchemy import Connection, Engine, Table, bindparam, delete, func, select, text, update
+from sqlalchemy import Connection, Engine, bindparam, delete, func, select, text, update
 from sqlalchemy.dialects.postgresql import ARRAY, insert
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.types import Text
@@ -74,7 +74,7 @@ from hawk_dagster.warehouse.ingest.eval_zip import (
 )
 from hawk_dagster.warehouse.ingest.rows import SampleRows, sample_rows
 from hawk_dagster.warehouse.ingest.writer import ChunkWriter
-from hawk_dagster.warehouse.schema.models import Eval, EvalSet, ModelRole
+from hawk_dagster.warehouse.schema.models import Eval, EvalSet, ModelRole, table_of
 
 logger = logging.getLogger(__name__)
 
@@ -98,9 +98,9 @@ IMPORT_SETTINGS = {
 
 _DEADLOCK_RETRIES = 3
 
-_eval_table: Table = Eval.__table__  # type: ignore[assignment]
-_eval_set_table: Table = EvalSet.__table__  # type: ignore[assignment]
-_model_role_table: Table = ModelRole.__table__  # type: ignore[assignment]
+_eval_table = table_of(Eval)
+_eval_set_table = table_of(EvalSet)
+_model_role_table = table_of(ModelRole)
 
 T = TypeVar("T")
 
@@ -566,7 +566,7 @@ def _sample_chunks(
     task_id: str,
     eval_model: str,
     headline: _Headline,
-) -> Iterator[list[SampleRows]]:
+) -> Generator[list[SampleRows], None, None]:
     """Rows of the log's samples, ``chunk_size`` samples at a time (each sample parsed, turned into rows, dropped)."""
     for start in range(0, len(keys), max(1, chunk_size)):
         chunk = keys[start : start + max(1, chunk_size)]
@@ -586,7 +586,7 @@ def _sample_chunks(
         yield rows
 
 
-def read_ahead(items: Iterator[T], depth: int = 1) -> Iterator[T]:
+def read_ahead(items: Iterator[T], depth: int = 1) -> Generator[T, None, None]:
     """Iterate ``items`` in a background thread, up to ``depth`` items ahead of the consumer.
 
     The importer's reader (decompressing and parsing JSON) then overlaps with the database work of the previous chunk,
@@ -645,7 +645,9 @@ def _replace_model_roles(conn: Connection, eval_pk: UUID, header: EvalLog) -> No
             "base_url": _clean(config.base_url),
             "args": _jsonable(config.args) or {},
         }
-        for role, config in roles.items()
+        for role, configs in roles.items()
+        # A role may name several models (Inspect picks among them); the table holds one model per role: the first.
+        if (config := configs[0] if isinstance(configs, list) else configs) is not None
     ]
     if rows:
         stmt = insert(_model_role_table)
@@ -772,14 +774,15 @@ def _upsert_eval(
         "working_limit_seconds": spec.config.working_limit,
     }
     stmt = insert(_eval_table).values(row)
-    stmt = stmt.on_conflict_do_update(
+    upsert = stmt.on_conflict_do_update(
         index_elements=[_eval_table.c.eval_set_id, _eval_table.c.task_id],
         set_={
             **{c: stmt.excluded[c] for c in row if c not in ("eval_set_id", "task_id")},
             "updated_at": func.now(),
         },
     ).returning(_eval_table.c.pk)
-    return conn.execute(stmt).scalar_one()
+    pk: UUID = conn.execute(upsert).scalar_one()
+    return pk
 
 
 def _upsert_eval_set(

@@ -309,7 +309,7 @@ def _sample_rows(
         for score, flag in zip(exploded, flags, strict=True)
     ]
     headline_value = next((s.value_float for s, flag in zip(exploded, flags, strict=True) if flag), None)
-    sample = (
+    sample_row: tuple[Any, ...] = (
         *sample,
         headline_value,
         limit.get("limit") if limit else None,
@@ -327,7 +327,7 @@ def _sample_rows(
     return SampleRows(
         uuid=uuid,
         key=(sample_id, epoch),
-        sample=sample,
+        sample=sample_row,
         messages=message_rows,
         scores=score_rows_out,
         models=models,

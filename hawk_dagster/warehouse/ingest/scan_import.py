@@ -12,9 +12,11 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+from collections.abc import Hashable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
+from uuid import UUID
 
 from sqlalchemy import Connection, Engine, delete, func, select, text, update
 from sqlalchemy.dialects.postgresql import insert
@@ -108,7 +110,7 @@ def import_scan_cell(
     return report
 
 
-def link_samples(conn: Connection, source_pk: Any) -> int:
+def link_samples(conn: Connection, source_pk: UUID) -> int:
     """Point a source's results at their samples (by uuid); returns how many results are linked."""
     conn.execute(
         update(ScannerResult)
@@ -134,7 +136,7 @@ def _model_folders(results_dir: str) -> list[str]:
     ]
 
 
-def _upsert_scan(conn: Connection, record: ScanRecord) -> Any:
+def _upsert_scan(conn: Connection, record: ScanRecord) -> UUID:
     values = {
         "scan_id": record.scan_id,
         "name": record.name,
@@ -146,16 +148,16 @@ def _upsert_scan(conn: Connection, record: ScanRecord) -> Any:
         "schedule": record.schedule,
     }
     stmt = insert(Scan).values(values)
-    stmt = stmt.on_conflict_do_update(
+    upsert = stmt.on_conflict_do_update(
         index_elements=[Scan.scan_id],
         set_={**{k: stmt.excluded[k] for k in values if k != "scan_id"}, "updated_at": text("now()")},
     ).returning(Scan.pk)
-    return conn.execute(stmt).scalar_one()
+    return conn.execute(upsert).scalar_one()
 
 
-def _upsert_source(conn: Connection, scan_pk: Any, **values: Any) -> Any:
+def _upsert_source(conn: Connection, scan_pk: UUID, **values: Any) -> UUID:
     stmt = insert(ScanSource).values(scan_pk=scan_pk, **values)
-    stmt = stmt.on_conflict_do_update(
+    upsert = stmt.on_conflict_do_update(
         index_elements=[ScanSource.scan_pk, ScanSource.eval_set_id, ScanSource.model],
         set_={
             **{k: stmt.excluded[k] for k in values if k not in ("eval_set_id", "model")},
@@ -163,10 +165,10 @@ def _upsert_source(conn: Connection, scan_pk: Any, **values: Any) -> Any:
             "updated_at": text("now()"),
         },
     ).returning(ScanSource.pk)
-    return conn.execute(stmt).scalar_one()
+    return conn.execute(upsert).scalar_one()
 
 
-def _result_row(row: dict[str, Any], scan_pk: Any, source_pk: Any) -> dict[str, Any]:
+def _result_row(row: Mapping[Hashable, Any], scan_pk: UUID, source_pk: UUID) -> dict[str, Any]:
     value = _plain(row.get("value"))
     error = _plain(row.get("scan_error"))
     return {

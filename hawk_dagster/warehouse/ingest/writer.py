@@ -38,18 +38,18 @@ from hawk_dagster.warehouse.ingest.rows import (
     SCORE_COLUMNS,
     SampleRows,
 )
-from hawk_dagster.warehouse.schema.models import Message, Sample, SampleModel, Score
+from hawk_dagster.warehouse.schema.models import Message, Sample, SampleModel, Score, table_of
 
 logger = logging.getLogger(__name__)
 
 STAGE_SAMPLE = "_hawk_stage_sample"
 STAGE_SCORE = "_hawk_stage_score"
 
-_sample_table: Table = Sample.__table__  # type: ignore[assignment]
-_score_table: Table = Score.__table__  # type: ignore[assignment]
-_message_table: Table = Message.__table__  # type: ignore[assignment]
-_sample_model_table: Table = SampleModel.__table__  # type: ignore[assignment]
-_dialect = postgresql.dialect()  # type: ignore[no-untyped-call]
+_sample_table = table_of(Sample)
+_score_table = table_of(Score)
+_message_table = table_of(Message)
+_sample_model_table = table_of(SampleModel)
+_dialect = postgresql.dialect()  # type: ignore[no-untyped-call]  # SQLAlchemy leaves the dialect constructor untyped
 
 
 def _ids(columns: Sequence[str]) -> sql.Composed:
@@ -138,7 +138,9 @@ class ChunkWriter:
     def __init__(self, conn: Connection, eval_pk: UUID) -> None:
         self._conn = conn
         self._eval_pk = eval_pk
-        self._raw: Any = conn.connection.driver_connection
+        raw = conn.connection.driver_connection
+        assert isinstance(raw, psycopg.Connection)  # the warehouse engine's driver (engine.DRIVER_SCHEME)
+        self._raw: psycopg.Connection[Any] = raw
         self._staging = False
 
     def write(self, chunk: Sequence[SampleRows]) -> ChunkCounts:
@@ -170,7 +172,7 @@ class ChunkWriter:
         counts.scores = sum(len(rows.scores) for rows in chunk)
         return counts
 
-    def _existing(self, cur: Any, chunk: Sequence[SampleRows]) -> dict[str, UUID]:
+    def _existing(self, cur: psycopg.Cursor[Any], chunk: Sequence[SampleRows]) -> dict[str, UUID]:
         """uuid -> pk of the chunk's samples this eval already holds; fails on a uuid another eval holds."""
         cur.execute(
             "SELECT uuid, pk, eval_pk FROM sample WHERE uuid = ANY(%s)", ([rows.uuid for rows in chunk],)
@@ -186,7 +188,7 @@ class ChunkWriter:
             self._raise_owned_elsewhere(cur, elsewhere)
         return pks
 
-    def _copy_new(self, cur: Any, new: Sequence[SampleRows], pks: dict[str, UUID]) -> None:
+    def _copy_new(self, cur: psycopg.Cursor[Any], new: Sequence[SampleRows], pks: dict[str, UUID]) -> None:
         try:
             with cur.copy(_COPY_NEW_SAMPLE) as copy:
                 for rows in new:
@@ -204,7 +206,9 @@ class ChunkWriter:
                 for score in rows.scores:
                     copy.write_row((pk, *score))
 
-    def _upsert_existing(self, cur: Any, existing: Sequence[SampleRows], pks: dict[str, UUID]) -> None:
+    def _upsert_existing(
+        self, cur: psycopg.Cursor[Any], existing: Sequence[SampleRows], pks: dict[str, UUID]
+    ) -> None:
         if not self._staging:
             cur.execute(_stage_ddl(STAGE_SAMPLE, _sample_table, SAMPLE_COLUMNS))
             cur.execute(_stage_ddl(STAGE_SCORE, _score_table, _SCORE_STAGE_COLUMNS))
@@ -245,7 +249,7 @@ class ChunkWriter:
                     # Only the index's owner may merge it (e.g. migrations ran as another role): autovacuum will.
                     logger.debug("not the owner of %s: its pending list is left to autovacuum", index)
 
-    def _raise_owned_elsewhere(self, cur: Any, missing: list[str]) -> None:
+    def _raise_owned_elsewhere(self, cur: psycopg.Cursor[Any], missing: list[str]) -> None:
         cur.execute(
             "SELECT e.eval_set_id, e.task_id, count(*) FROM sample s JOIN eval e ON e.pk = s.eval_pk "
             "WHERE s.uuid = ANY(%s) GROUP BY e.eval_set_id, e.task_id ORDER BY 1, 2",

@@ -12,6 +12,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import IO, Any
 
+import psycopg
 from sqlalchemy import (
     Boolean,
     DateTime,
@@ -27,10 +28,17 @@ from sqlalchemy import (
     select,
     true,
 )
+from sqlalchemy.orm import InstrumentedAttribute
 from sqlalchemy.sql import ColumnElement
+from sqlalchemy.sql.selectable import LateralFromClause
 
 from hawk_dagster.warehouse.schema.models import Eval, EvalSet, Sample, Scan, ScannerResult, ScanSource, Score
 from hawk_dagster.warehouse.schema.search import search_key
+
+Column = ColumnElement[Any] | InstrumentedAttribute[Any]
+"""A column to select, filter or sort on: a model's attribute or a derived expression."""
+AnySelect = Select[*tuple[Any, ...]]
+"""A SELECT of any columns (SQLAlchemy types selects by their column types)."""
 
 
 class UnknownIdError(LookupError):
@@ -163,7 +171,7 @@ class SampleFilter:
             raise ValueError("limit must be at least 1 and offset at least 0")
 
 
-def _scorer_lateral(scorer: str) -> Any:
+def _scorer_lateral(scorer: str) -> LateralFromClause:
     """A chosen scorer's value per sample (the headline's is a column of ``sample``).
 
     A LATERAL join looks it up once per sample; as a correlated subquery it ran once for the column and once more for
@@ -183,9 +191,9 @@ SAMPLE_SORTS = (
 )  # fmt: skip
 
 
-def _sample_query(f: SampleFilter) -> tuple[Select[Any], dict[str, ColumnElement[Any]]]:
+def _sample_query(f: SampleFilter) -> tuple[AnySelect, dict[str, Column]]:
     chosen, score, conditions = _sample_filters(f)
-    columns: dict[str, ColumnElement[Any]] = {
+    columns: dict[str, Column] = {
         "uuid": Sample.uuid,
         "eval_set_id": Eval.eval_set_id,
         "task": Eval.task_name,
@@ -209,7 +217,7 @@ def _sample_query(f: SampleFilter) -> tuple[Select[Any], dict[str, ColumnElement
     return query, columns
 
 
-def _sample_count(f: SampleFilter) -> Select[Any]:
+def _sample_count(f: SampleFilter) -> AnySelect:
     """The number of samples matching ``f``, joining ``eval`` only when a filter reads it.
 
     Every sample has its eval (a foreign key), so the join never changes the count; without it a score range or no
@@ -224,7 +232,7 @@ def _sample_count(f: SampleFilter) -> Select[Any]:
     return query.where(*conditions)
 
 
-def _sample_filters(f: SampleFilter) -> tuple[Any, ColumnElement[Any], list[ColumnElement[bool]]]:
+def _sample_filters(f: SampleFilter) -> tuple[LateralFromClause | None, Column, list[ColumnElement[bool]]]:
     """(the chosen scorer's LATERAL or None, the score column, the WHERE conditions) of a sample filter."""
     chosen = _scorer_lateral(f.scorer) if f.scorer else None
     score = chosen.c.value if chosen is not None else Sample.headline_value
@@ -248,7 +256,7 @@ def _sample_filters(f: SampleFilter) -> tuple[Any, ColumnElement[Any], list[Colu
     return chosen, score, conditions
 
 
-def _order(f: SampleFilter, columns: dict[str, ColumnElement[Any]]) -> list[ColumnElement[Any]]:
+def _order(f: SampleFilter, columns: dict[str, Column]) -> list[Column]:
     column = columns[f.sort]
     if f.descending:
         # pk DESC too: (completed_at DESC NULLS LAST, pk DESC) is an index, so newest-first pages stop early.
@@ -297,7 +305,7 @@ def export_samples_csv(
     return copy_csv(engine, query, out)
 
 
-def copy_csv(engine: Engine, query: Select[Any], out: IO[str]) -> int:
+def copy_csv(engine: Engine, query: AnySelect, out: IO[str]) -> int:
     """Stream ``query``'s rows to ``out`` as CSV with a header row, written by PostgreSQL's ``COPY ... TO STDOUT``.
 
     Why COPY: fetching rows into Python and writing them with :mod:`csv` cost ~25 us per row (2.5 s for 100,000
@@ -310,7 +318,8 @@ def copy_csv(engine: Engine, query: Select[Any], out: IO[str]) -> int:
     decoder = codecs.getincrementaldecoder("utf-8")()
     with engine.connect() as conn:
         compiled = shaped.compile(dialect=conn.dialect, compile_kwargs={"render_postcompile": True})
-        raw: Any = conn.connection.driver_connection
+        raw = conn.connection.driver_connection
+        assert isinstance(raw, psycopg.Connection)  # the warehouse engine's driver (engine.DRIVER_SCHEME)
         with raw.cursor() as cur:
             # SET LOCAL: this transaction only (the pool rolls it back when the connection returns)
             cur.execute("SET LOCAL TimeZone = 'UTC'")
@@ -325,7 +334,7 @@ def copy_csv(engine: Engine, query: Select[Any], out: IO[str]) -> int:
 
 def _csv_column(column: ColumnElement[Any]) -> ColumnElement[Any]:
     """``column`` as the CSV should show it (see :func:`copy_csv`), keeping its name."""
-    name = column.name  # type: ignore[attr-defined]
+    name = column.name
     if isinstance(column.type, DateTime):
         return func.btrim(cast(func.to_json(column), Text), '"').label(name)
     if isinstance(column.type, Boolean):
@@ -471,19 +480,19 @@ def export_scanner_results_csv(
 # -------------------------------------------------------------------------------------------------------- paging
 
 
-def _contains_any(search: str, *columns: ColumnElement[Any]) -> ColumnElement[bool]:
+def _contains_any(search: str, *columns: Column) -> ColumnElement[bool]:
     """Case-insensitive substring match on any of ``columns`` (LIKE wildcards in ``search`` are literal)."""
     return or_(*(column.icontains(search, autoescape=True) for column in columns))
 
 
 def _page(
     engine: Engine,
-    query: Select[Any],
+    query: AnySelect,
     *,
-    order_by: Sequence[ColumnElement[Any]],
+    order_by: Sequence[Column],
     limit: int,
     offset: int,
-    count: Select[Any] | None = None,
+    count: AnySelect | None = None,
 ) -> Page:
     """One page of ``query`` plus its total (``count``, or the query counted as a subquery)."""
     if count is None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import zipfile
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, BinaryIO
 
 from hawk_dagster.warehouse.sample_json import attachment_resolver, message_text
 
@@ -36,12 +36,13 @@ def read_sample(location: str, sample_id: str, epoch: int, uuid: str) -> dict[st
     return data
 
 
-def _open(location: str) -> Any:
+def _open(location: str) -> BinaryIO:
     if "://" not in location or location.startswith("file://"):
         return open(location.removeprefix("file://"), "rb")
     import fsspec
 
-    return fsspec.open(location, "rb").open()
+    stream: BinaryIO = fsspec.open(location, "rb").open()
+    return stream
 
 
 def _read_with_inspect(location: str, uuid: str) -> dict[str, Any]:

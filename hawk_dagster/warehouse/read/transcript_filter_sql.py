@@ -18,11 +18,14 @@ from typing import Any
 from hawk_runner.transcript_filter import And, Compare, FilterError, Node, Not, Or
 from sqlalchemy import and_, false, literal, literal_column, not_, or_, select
 from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import InstrumentedAttribute
 from sqlalchemy.sql import ColumnElement
+from sqlalchemy.sql.elements import BindParameter
 
+from hawk_dagster.warehouse.read.queries import Column
 from hawk_dagster.warehouse.schema.models import Eval, Sample, Score
 
-_COLUMNS: dict[str, Any] = {
+_COLUMNS: dict[str, Column] = {
     "transcript_id": Sample.uuid,
     "eval_id": Eval.eval_id,
     "eval_status": Eval.status,
@@ -38,7 +41,7 @@ _COLUMNS: dict[str, Any] = {
     "error": Sample.error_message,
     "limit": Sample.limit,
 }
-_JSON_COLUMNS: dict[str, Any] = {
+_JSON_COLUMNS: dict[str, InstrumentedAttribute[dict[str, Any]]] = {
     "sample_metadata": Sample.meta,
     "eval_metadata": Eval.meta,
     "task_args": Eval.task_args,
@@ -85,18 +88,26 @@ def _compare(node: Compare) -> ColumnElement[bool]:
     return _ordered(column, node.op, value)
 
 
-def _ordered(left: Any, op: str, right: Any) -> ColumnElement[bool]:
-    return {"gt": left > right, "ge": left >= right, "lt": left < right, "le": left <= right}[op]
+def _ordered(left: Column, op: str, right: Any) -> ColumnElement[bool]:
+    comparisons: dict[str, ColumnElement[bool]] = {
+        "gt": left > right,
+        "ge": left >= right,
+        "lt": left < right,
+        "le": left <= right,
+    }
+    return comparisons[op]
 
 
-def _jsonb(value: Any) -> Any:
+def _jsonb(value: Any) -> BindParameter[Any]:
     """A JSON value as a bound JSONB parameter (JSONB's own serialiser turns 3 into the number 3, "a" into "a")."""
     return literal(value, type_=JSONB())
 
 
-def _json_compare(column: Any, path: tuple[str, ...], node: Compare) -> ColumnElement[bool]:
-    value = column[path]  # jsonb #> path
-    text = column[path].astext  # jsonb #>> path
+def _json_compare(
+    column: InstrumentedAttribute[dict[str, Any]], path: tuple[str, ...], node: Compare
+) -> ColumnElement[bool]:
+    value: ColumnElement[Any] = column[path]  # jsonb #> path
+    text: ColumnElement[str] = column[path].astext  # jsonb #>> path
     if node.op == "null":
         return value.is_(None) | (value == _jsonb(None))
     if node.op == "eq":

@@ -22,6 +22,7 @@ from sqlalchemy import (
     Index,
     Integer,
     MetaData,
+    Table,
     Text,
     UniqueConstraint,
     text,
@@ -74,6 +75,11 @@ class Base(DeclarativeBase):
         float: Double,
         bool: Boolean,
     }
+
+
+def table_of(model: type[Base]) -> Table:
+    """A model's Core table, typed as one (``Model.__table__`` is typed as any FROM clause)."""
+    return Base.metadata.tables[model.__tablename__]
 
 
 def _pk() -> Mapped[PyUUID]:
