@@ -288,12 +288,10 @@ def _time(fn: Callable[[], Any], runs: int, warmups: int = 3) -> tuple[float, fl
 
 
 def _statements(f: Any) -> tuple[Any, Any]:
-    """The page and count statements ``list_samples`` executes (as ``queries._page`` builds them)."""
-    from hawk_dagster.warehouse.read.queries import _order, _sample_count, _sample_query
+    """The page and count statements ``list_samples`` executes."""
+    from hawk_dagster.warehouse.read.queries import sample_statements
 
-    query, columns = _sample_query(f)
-    page = query.order_by(*_order(f, columns)).limit(f.limit).offset(f.offset)
-    return page, _sample_count(f)
+    return sample_statements(f)
 
 
 def _literal_sql(statement: Any) -> str:

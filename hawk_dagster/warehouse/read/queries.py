@@ -266,10 +266,17 @@ def _order(f: SampleFilter, columns: dict[str, Column]) -> list[Column]:
 
 def list_samples(engine: Engine, f: SampleFilter) -> Page:
     """One page of samples matching ``f`` plus the total count of matches."""
+    page, count = sample_statements(f)
+    with engine.connect() as conn:
+        total = conn.execute(count).scalar_one()
+        rows = [dict(r._mapping) for r in conn.execute(page)] if total > f.offset else []
+    return Page(rows=rows, total=total, limit=f.limit, offset=f.offset)
+
+
+def sample_statements(f: SampleFilter) -> tuple[AnySelect, AnySelect]:
+    """The page and the count statement :func:`list_samples` runs (also for ``EXPLAIN`` in the benchmarks)."""
     query, columns = _sample_query(f)
-    return _page(
-        engine, query, order_by=_order(f, columns), limit=f.limit, offset=f.offset, count=_sample_count(f)
-    )
+    return query.order_by(*_order(f, columns)).limit(f.limit).offset(f.offset), _sample_count(f)
 
 
 def iter_samples(engine: Engine, f: SampleFilter, *, batch: int = 2000) -> Iterator[dict[str, Any]]:
@@ -492,11 +499,9 @@ def _page(
     order_by: Sequence[Column],
     limit: int,
     offset: int,
-    count: AnySelect | None = None,
 ) -> Page:
-    """One page of ``query`` plus its total (``count``, or the query counted as a subquery)."""
-    if count is None:
-        count = select(func.count()).select_from(query.order_by(None).subquery())
+    """One page of ``query`` plus its total (the query counted as a subquery)."""
+    count = select(func.count()).select_from(query.order_by(None).subquery())
     with engine.connect() as conn:
         total = conn.execute(count).scalar_one()
         rows = (
@@ -521,4 +526,5 @@ __all__ = [
     "list_samples",
     "list_scans",
     "sample_location",
+    "sample_statements",
 ]
