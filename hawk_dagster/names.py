@@ -6,7 +6,7 @@ Defined once and free of Dagster imports, so the CLI can read runs and events wi
 EVAL_SET_PIPELINE = "eval_set_pipeline"
 """Job: an eval set's grid, then its warehouse import (``hawk local eval-set``)."""
 SCAN_PIPELINE = "scan_pipeline"
-"""Job: one scan cell's scanners, then its warehouse import (``hawk local scan``, the scan sensor, the schedule)."""
+"""Job: one scan cell's scanners, then its warehouse import (``hawk local scan``, the scan sensors)."""
 
 EVAL_LOGS = "eval_logs"
 EVAL_WAREHOUSE = "eval_warehouse"

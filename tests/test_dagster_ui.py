@@ -115,6 +115,7 @@ def test_webserver_shows_assets_partitions_automation_and_running_sensors(tmp_pa
         assert sensors == {
             "eval_set_configs": "RUNNING",
             "scan_configs": "RUNNING",
+            "scheduled_scans": "RUNNING",
             "hawk_automation": "RUNNING",
         }
 

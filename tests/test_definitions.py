@@ -101,7 +101,7 @@ def test_asset_checks() -> None:
 
 def test_sensors_run_by_default() -> None:
     sensors = {s.name: s for s in defs.sensors or []}
-    assert set(sensors) == {"eval_set_configs", "scan_configs", "hawk_automation"}
+    assert set(sensors) == {"eval_set_configs", "scan_configs", "scheduled_scans", "hawk_automation"}
     for name in sensors:
         assert defs.resolve_sensor_def(name).default_status == dg.DefaultSensorStatus.RUNNING, name
     assert isinstance(sensors["hawk_automation"], dg.AutomationConditionSensorDefinition)
@@ -109,9 +109,8 @@ def test_sensors_run_by_default() -> None:
     assert configs.asset_selection is not None
     assert configs.asset_selection.resolve(defs.resolve_asset_graph()) == {EVAL_LOGS}
     assert defs.resolve_sensor_def("scan_configs").job_name == "scan_pipeline"
-    (schedule,) = defs.schedules or []
-    assert schedule.name == "scheduled_scans"
-    assert defs.resolve_schedule_def("scheduled_scans").default_status == dg.DefaultScheduleStatus.RUNNING
+    assert defs.resolve_sensor_def("scheduled_scans").job_name == "scan_pipeline"
+    assert not defs.schedules  # cron re-runs are a sensor (see docs/ARCHITECTURE.md)
 
 
 def test_pipeline_job_selects_both_assets() -> None:

@@ -57,7 +57,7 @@ def due_cells(storage: StorageRoot, after: dt.datetime, until: dt.datetime) -> l
         try:
             scan = load_submitted_scan(storage, folder.name)
         except (SubmissionNotFoundError, ConfigError) as exc:
-            logger.warning("scan %s skipped by the schedule: %s", folder.name, exc)
+            logger.warning("scan %s skipped by the scheduled-scans sensor: %s", folder.name, exc)
             continue
         config = scan.loaded.config
         if config.schedule is None:

@@ -83,7 +83,7 @@ class SubmittedScan(Submitted[LoadedScan]):
 
 
 _validated_scans: dict[tuple[str, ...], LoadedScan] = {}
-"""Scan validation reads nothing but the config's text, so the schedule and the standing-scan condition, which read
+"""Scan validation reads nothing but the config's text, so the scheduled-scans sensor and the standing-scan condition, which read
 every scan each tick, validate each version of a config once per process."""
 
 
