@@ -14,13 +14,10 @@ import dagster as dg
 
 from hawk_dagster.names import SCAN_PIPELINE, TAG_SCAN_ID, TAG_SOURCE
 from hawk_dagster.partitions import scan_cell_key
-from hawk_dagster.scans.scheduled import due_cells
+from hawk_dagster.scans.scheduled import TICK, due_cells, window_start
 from hawk_dagster.storage.root import StorageRoot
 
 SENSOR_NAME = "scheduled_scans"
-TICK = dt.timedelta(minutes=1)
-CATCH_UP = dt.timedelta(days=1)
-"""After a pause (daemon down), crons that fired up to this long ago are still run (each cell once)."""
 
 
 def _now() -> dt.datetime:
@@ -42,15 +39,6 @@ def scheduled_scans(storage_root: str, clock: Callable[[], dt.datetime] = _now) 
         return due_requests(context, StorageRoot(storage_root), clock())
 
     return scheduled
-
-
-def window_start(cursor: str | None, now: dt.datetime) -> dt.datetime:
-    """Where this tick's window of cron firings starts: the previous tick's end, within ``CATCH_UP`` of now."""
-    try:
-        previous = dt.datetime.fromisoformat(cursor) if cursor else now - TICK
-    except ValueError:
-        previous = now - TICK
-    return min(max(previous, now - CATCH_UP), now)
 
 
 def due_requests(

@@ -1,7 +1,7 @@
 """Scheduled re-scans: which scan cells a ``schedule: <cron>`` scan re-runs at a given tick (Dagster-free logic).
 
-Scan schedules live in submitted configs, not in code, so one Dagster schedule ticks every minute and asks
-:func:`due_cells` which scans' crons fired since the previous tick. A re-run covers the eval sets the scan resolved
+Scan schedules live in submitted configs, not in code, so one Dagster sensor ticks every minute and asks
+:func:`due_cells` which scans' crons fired in :func:`window_start`'s window (since its previous tick). A re-run covers the eval sets the scan resolved
 at submission plus, for a standing scan, every eval set its selectors match now; the runner then scans only what is
 new (a complete scan whose eval set gained transcripts gets a fresh scan of the current set). Cron times are UTC.
 """
@@ -15,6 +15,19 @@ from dataclasses import dataclass
 from hawk_dagster.storage.root import SCANS, StorageRoot
 
 logger = logging.getLogger(__name__)
+
+TICK = dt.timedelta(minutes=1)
+CATCH_UP = dt.timedelta(days=1)
+"""After a pause (daemon down), crons that fired up to this long ago are still run (each cell once)."""
+
+
+def window_start(cursor: str | None, now: dt.datetime) -> dt.datetime:
+    """Where this tick's window of cron firings starts: the previous tick's end, within ``CATCH_UP`` of now."""
+    try:
+        previous = dt.datetime.fromisoformat(cursor) if cursor else now - TICK
+    except ValueError:
+        previous = now - TICK
+    return min(max(previous, now - CATCH_UP), now)
 
 
 @dataclass(frozen=True)

@@ -11,8 +11,8 @@ from dagster._core.definitions.partitions.context import partition_loading_conte
 
 from hawk_dagster.definitions import build_definitions
 from hawk_dagster.partitions import EVAL_SETS, SCANS, scan_cell_key
-from hawk_dagster.scans.schedule_sensor import scheduled_scans, window_start
-from hawk_dagster.scans.scheduled import cron_fired
+from hawk_dagster.scans.schedule_sensor import scheduled_scans
+from hawk_dagster.scans.scheduled import cron_fired, window_start
 from tests.scans.submitted import submitted_eval_set, submitted_scan
 
 
