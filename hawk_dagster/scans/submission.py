@@ -83,8 +83,8 @@ class SubmittedScan(Submitted[LoadedScan]):
 
 
 _validated_scans: dict[tuple[str, ...], LoadedScan] = {}
-"""Scan validation reads nothing but the config's text, so the scheduled-scans sensor and the standing-scan condition, which read
-every scan each tick, validate each version of a config once per process."""
+"""Scan validation reads nothing but the config's text, so the scheduled-scans sensor and the standing-scan
+condition, which read every scan each tick, validate each version of a config once per process."""
 
 
 def load_submitted_scan(storage: StorageRoot, scan_id: str) -> SubmittedScan:
@@ -120,9 +120,8 @@ def _matching_transcripts(f: TranscriptFilterConfig, log_dirs: dict[str, str]) -
     from hawk_runner.transcript_filter import parse_where, to_scout
     from inspect_scout import transcripts_from
 
-    os.environ.setdefault(
-        "SCOUT_DISPLAY", "none"
-    )  # Scout would draw an "Indexing" progress bar on the terminal
+    # Scout would draw an "Indexing" progress bar on the terminal.
+    os.environ.setdefault("SCOUT_DISPLAY", "none")
 
     async def listing(log_dir: str) -> list[str]:
         transcripts = transcripts_from(log_dir)

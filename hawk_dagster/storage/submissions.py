@@ -80,21 +80,25 @@ def write_submission(storage: StorageRoot, submission: Submission, kind: Kind = 
 
 
 def read_submission(storage: StorageRoot, eval_set_id: str, kind: Kind = EVALS) -> Submission:
+    """One read per file (the scan sensors read every scan each tick; on S3 each read is a request)."""
     log_dir = storage.path(kind, eval_set_id)
     snapshot = log_dir.joinpath(CONFIG_SNAPSHOT)
-    if not snapshot.exists() and kind == SCANS:
-        raise SubmissionNotFoundError(
-            f"scan {eval_set_id!r} has no submitted config at {snapshot}; submit it with `hawk local scan CONFIG`, "
-            f"`hawk scan run CONFIG` or by dropping the YAML into {storage.scan_configs}"
-        )
-    if not snapshot.exists():
+    try:
+        text = snapshot.read_text()
+    except FileNotFoundError:
+        if kind == SCANS:
+            raise SubmissionNotFoundError(
+                f"scan {eval_set_id!r} has no submitted config at {snapshot}; submit it with `hawk local scan "
+                f"CONFIG`, `hawk scan run CONFIG` or by dropping the YAML into {storage.scan_configs}"
+            ) from None
         raise SubmissionNotFoundError(
             f"eval set {eval_set_id!r} has no submitted config at {snapshot}; submit it with "
             f"`hawk local eval-set CONFIG`, `hawk eval-set CONFIG` or by dropping the YAML into {storage.eval_set_configs}"
-        )
-    text = snapshot.read_text()
-    record_path = log_dir.joinpath(SUBMISSION_RECORD)
-    record = json.loads(record_path.read_text()) if record_path.exists() else {}
+        ) from None
+    try:
+        record = json.loads(log_dir.joinpath(SUBMISSION_RECORD).read_text())
+    except FileNotFoundError:
+        record = {}
     return Submission(
         eval_set_id=eval_set_id,
         config_text=text,
@@ -107,6 +111,9 @@ def read_submission(storage: StorageRoot, eval_set_id: str, kind: Kind = EVALS) 
 
 
 Loaded = TypeVar("Loaded")
+
+MEMO_SIZE = 1024
+"""Validated configs a memo keeps before it starts afresh."""
 
 
 @dataclass(frozen=True)
@@ -153,6 +160,3 @@ def load_submitted(
                 memo.clear()
             memo[key] = loaded
     return Submitted(submission, loaded)
-
-
-MEMO_SIZE = 1024

