@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import sys
 from pathlib import Path
 
@@ -29,8 +30,19 @@ def dev(host: str, port: int) -> None:
     click.echo(
         f"Dagster UI on http://{host}:{port}; drop eval-set YAML files into {storage.eval_set_configs}"
     )
+    _restore_default_signals()
     os.execvpe(
         dagster,
         [dagster, "dev", "-m", "hawk_dagster.definitions", "-a", "defs", "-h", host, "-p", str(port)],
         env,
     )
+
+
+def _restore_default_signals() -> None:
+    """Let SIGINT and SIGTERM stop Dagster even when we were started as a script's background job.
+
+    Such a job starts with SIGINT ignored, and an ignored signal stays ignored across ``exec``; ``dagster dev`` then
+    maps SIGTERM to SIGINT's handler, so neither signal would stop it (or the webserver and daemon it starts).
+    """
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGQUIT):
+        signal.signal(sig, signal.SIG_DFL)
