@@ -172,7 +172,10 @@ def _report(
     runner_output: Path,
     direct: bool,
 ) -> int:
+    from rich.markup import escape
+
     from hawk_dagster.cli.live_view import results_table
+    from hawk_dagster.cli.run_failures import step_failures
 
     logs = _materialization_metadata(result, EVAL_LOGS)
     warehouse = _materialization_metadata(result, EVAL_WAREHOUSE)
@@ -186,11 +189,8 @@ def _report(
         )
     console.print(f"dagster:   `hawk dev` (DAGSTER_HOME={state_dir / 'dagster'}) shows run {result.run_id}")
     if not result.success:
-        for event in result.all_events:
-            if event.is_step_failure and event.step_failure_data and event.step_failure_data.error:
-                console.print(
-                    f"[red]step {event.step_key} failed:[/red] {event.step_failure_data.error.message}"
-                )
+        for step, reason in step_failures(result):
+            console.print(f"[red]step {step} failed:[/red] {escape(reason)}", soft_wrap=True)
         if not direct:
             console.print(f"runner output: {runner_output}")
         return EXIT_EVAL_FAILED
@@ -250,7 +250,10 @@ def _run_scan_cells(
     direct: bool,
     runner_output: Path,
 ) -> int:
+    from rich.markup import escape
+
     from hawk_dagster.cli.console import stdout_console
+    from hawk_dagster.cli.run_failures import step_failures
     from hawk_dagster.definitions import build_definitions
     from hawk_dagster.deployment.local_instance import local_instance
     from hawk_dagster.partitions import EVAL_SETS, SCANS, scan_cell_key
@@ -285,9 +288,8 @@ def _run_scan_cells(
         rows.append((eval_set_id, metadata))
         if not result.success:
             failed.append(eval_set_id)
-            for event in result.all_events:
-                if event.is_step_failure and event.step_failure_data and event.step_failure_data.error:
-                    console.print(f"[red]{eval_set_id} failed:[/red] {event.step_failure_data.error.message}")
+            for _, reason in step_failures(result):
+                console.print(f"[red]{eval_set_id} failed:[/red] {escape(reason)}", soft_wrap=True)
     console.print(_scan_table(rows))
     console.print(f"results:   {storage.uri_of('scans', scan_id)}")
     console.print(f"dagster:   `hawk dev` (DAGSTER_HOME={state_dir / 'dagster'}) shows the scan's runs")

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
+import subprocess
 import sys
 import tempfile
 from collections.abc import Iterator
@@ -13,8 +15,10 @@ from pathlib import Path
 from typing import Any
 
 import dagster as dg
+from hawk_runner.log_lock import RUN_ID_ENV
+from hawk_runner.parent_watch import PARENT_PID_ENV
 from hawk_runner.plan import RunPlan, ScanPlan
-from hawk_runner.reporting import CellProgress
+from hawk_runner.reporting import FAILURE_MESSAGE, CellProgress
 from hawk_runner.secrets import MissingSecretsError, check_secrets
 from pydantic import Field
 
@@ -103,14 +107,12 @@ class EvalRunnerResource(dg.ConfigurableResource["EvalRunnerResource"]):
                 )
                 environment = runner_python(plan.packages, Path(self.environments_dir), extras=extras)
                 python = str(stack.enter_context(environment))
-            env = {"HAWK_RUNNER_OUTPUT": self.output_file} if self.output_file else {}
-            client = dg.PipesSubprocessClient(env=env)
-            invocation = client.run(
-                context=context,
-                command=[python, "-m", "hawk_runner"],
-                extras={extras_key: plan.model_dump(mode="json")},
+            env = {RUN_ID_ENV: context.run_id, PARENT_PID_ENV: str(os.getpid())}
+            if self.output_file:
+                env["HAWK_RUNNER_OUTPUT"] = self.output_file
+            yield from _run_runner(
+                context, [python, "-m", "hawk_runner"], env, {extras_key: plan.model_dump(mode="json")}
             )
-            yield from invocation.get_results()
 
     def _run_in_process(self, context: dg.AssetExecutionContext, plan: RunPlan | ScanPlan) -> Iterator[Any]:
         reporter = _ContextReporter(context)
@@ -123,3 +125,45 @@ class EvalRunnerResource(dg.ConfigurableResource["EvalRunnerResource"]):
 
             execute(plan, reporter)
         yield from reporter.results
+
+
+# Seconds the runner gets to stop after a cancelled run forwards SIGINT, before it is killed.
+TERMINATION_GRACE_SECONDS = 20
+
+
+def _run_runner(
+    context: dg.AssetExecutionContext, command: list[str], env: dict[str, str], extras: dict[str, Any]
+) -> Iterator[Any]:
+    """Start the runner under Pipes and yield what it reported; a failure says why in one line.
+
+    Written out instead of ``PipesSubprocessClient``, which raises "process failed with code N" before the runner's
+    own reason (reported as a Pipes custom message) can be read.
+    """
+    with dg.open_pipes_session(
+        context=context,
+        context_injector=dg.PipesTempFileContextInjector(),
+        message_reader=dg.PipesTempFileMessageReader(),
+        extras=extras,
+    ) as session:
+        process = subprocess.Popen(command, env={**os.environ, **env, **session.get_bootstrap_env_vars()})
+        try:
+            code = process.wait()
+        except dg.DagsterExecutionInterruptedError:
+            context.log.info("run cancelled: asking the runner to stop")
+            process.send_signal(signal.SIGINT)
+            try:
+                process.wait(timeout=TERMINATION_GRACE_SECONDS)
+            except subprocess.TimeoutExpired:
+                process.kill()
+            raise
+    if code != 0:
+        reasons = [
+            str(message[FAILURE_MESSAGE])
+            for message in session.get_custom_messages()
+            if isinstance(message, dict) and message.get(FAILURE_MESSAGE)
+        ]
+        where = f"; its output is in {env['HAWK_RUNNER_OUTPUT']}" if "HAWK_RUNNER_OUTPUT" in env else ""
+        raise dg.Failure(
+            description=reasons[-1] if reasons else f"the runner exited with status {code}{where}"
+        )
+    yield from session.get_results()

@@ -17,8 +17,10 @@ from typing import Any
 
 from dagster_pipes import PipesContext, open_dagster_pipes
 
+from hawk_runner.log_lock import OutputFolderBusyError
+from hawk_runner.parent_watch import stop_with_parent
 from hawk_runner.plan import RunPlan, ScanPlan
-from hawk_runner.reporting import CellProgress
+from hawk_runner.reporting import FAILURE_MESSAGE, CellProgress
 from hawk_runner.secrets import MissingSecretsError
 
 OUTPUT_FILE_ENV = "HAWK_RUNNER_OUTPUT"
@@ -72,59 +74,66 @@ def _redirect_output() -> None:
     os.close(fd)
 
 
+# Failures the runner explains in one line (no traceback): bad plans, missing secrets, a busy output folder.
+EXPLAINED_FAILURES: tuple[type[Exception], ...] = (MissingSecretsError, OutputFolderBusyError)
+
+
 def main(argv: list[str] | None = None) -> int:
-    from hawk_runner.run import execute
+    from hawk_runner.scan import ScanSetupError
     from hawk_runner.tasks import TaskLoadError
 
+    explained: tuple[type[Exception], ...] = (*EXPLAINED_FAILURES, TaskLoadError, ScanSetupError)
     argv = sys.argv[1:] if argv is None else argv
     _redirect_output()
+    stop_with_parent()
     print(f"hawk-runner {version('hawk-runner')} on {sys.executable}", flush=True)
     if "DAGSTER_PIPES_CONTEXT" in os.environ:
         with open_dagster_pipes() as pipes:
-            if "scan_plan" in pipes.extras:
-                return _scan_under_pipes(pipes)
-            plan = RunPlan.model_validate(pipes.extras["plan"])
             try:
-                outcome = execute(plan, PipesReporter(pipes))
-            except (MissingSecretsError, TaskLoadError) as ex:
-                pipes.log.error(str(ex))
-                print(f"hawk-runner: {ex}", file=sys.stderr)
+                return _run_under_pipes(pipes)
+            except explained as ex:
+                _report_failure(pipes, str(ex))
                 return 2
-        return 0 if outcome is not None else 1
+            except Exception as ex:
+                _report_failure(pipes, f"the runner failed: {type(ex).__name__}: {ex}")
+                raise
     if len(argv) != 1:
         print("usage: python -m hawk_runner PLAN.json   (normally started by Dagster Pipes)", file=sys.stderr)
         return 2
     document = json.loads(Path(argv[0]).read_text())
-    if "scan_id" in document:
-        from hawk_runner.scan import ScanSetupError, execute_scan
-
-        try:
-            scan_outcome = execute_scan(ScanPlan.model_validate(document), ConsoleReporter())
-        except (MissingSecretsError, ScanSetupError) as ex:
-            print(f"hawk-runner: {ex}", file=sys.stderr)
-            return 2
-        return 0 if scan_outcome.complete else 1
-    plan = RunPlan.model_validate(document)
     try:
-        outcome = execute(plan, ConsoleReporter())
-    except (MissingSecretsError, TaskLoadError) as ex:
+        if "scan_id" in document:
+            from hawk_runner.scan import execute_scan
+
+            scan_outcome = execute_scan(ScanPlan.model_validate(document), ConsoleReporter())
+            return 0 if scan_outcome.complete else 1
+        from hawk_runner.run import execute
+
+        outcome = execute(RunPlan.model_validate(document), ConsoleReporter())
+    except explained as ex:
         print(f"hawk-runner: {ex}", file=sys.stderr)
         return 2
     return 0 if outcome.all_succeeded else 1
 
 
-def _scan_under_pipes(pipes: PipesContext) -> int:
-    from hawk_runner.scan import ScanSetupError, execute_scan
+def _report_failure(pipes: PipesContext, reason: str) -> None:
+    """Say why in the run's log and as the step's failure reason (read by the Dagster side of Pipes)."""
+    pipes.log.error(reason)
+    pipes.report_custom_message({FAILURE_MESSAGE: reason})
+    print(f"hawk-runner: {reason}", file=sys.stderr, flush=True)
 
-    plan = ScanPlan.model_validate(pipes.extras["scan_plan"])
-    try:
-        outcome = execute_scan(plan, PipesReporter(pipes))
-    except (MissingSecretsError, ScanSetupError) as ex:
-        pipes.log.error(str(ex))
-        print(f"hawk-runner: {ex}", file=sys.stderr)
-        return 2
-    # An incomplete scan (some scanner errored on some transcripts) is still a result: the check says so.
-    return 0 if outcome is not None else 1
+
+def _run_under_pipes(pipes: PipesContext) -> int:
+    # An incomplete scan or failed cells are still results (the checks say so): exit 0 once something was reported.
+    if "scan_plan" in pipes.extras:
+        from hawk_runner.scan import execute_scan
+
+        execute_scan(ScanPlan.model_validate(pipes.extras["scan_plan"]), PipesReporter(pipes))
+        return 0
+    from hawk_runner.run import execute
+
+    execute(RunPlan.model_validate(pipes.extras["plan"]), PipesReporter(pipes))
+    return 0
 
 
 if __name__ == "__main__":

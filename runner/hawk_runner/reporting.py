@@ -12,6 +12,9 @@ from typing import Any, Protocol
 
 PROGRESS_PREFIX = "hawk-progress "
 
+FAILURE_MESSAGE = "hawk_runner_failure"
+"""Key of the Pipes custom message that says, in one line, why the runner stopped without a result."""
+
 
 @dataclass(frozen=True)
 class CellProgress:

@@ -14,6 +14,7 @@ from typing import Any
 
 import yaml
 
+from hawk_runner.log_lock import hold_output_folder
 from hawk_runner.plan import RunPlan
 from hawk_runner.reporting import Reporter
 from hawk_runner.secrets import check_secrets
@@ -148,7 +149,11 @@ def execute(plan: RunPlan, reporter: Reporter) -> RunOutcome:
     """Run the plan's grid to completion (or resume it) and report the result."""
     check_secrets(plan.required_secrets, os.environ)
     started = time.monotonic()
-    with applied_environment(plan.environment), tempfile.TemporaryDirectory(prefix="hawk-runner-") as tmp:
+    with (
+        hold_output_folder(plan.log_dir, f"eval set {plan.eval_set_id}'s log folder"),
+        applied_environment(plan.environment),
+        tempfile.TemporaryDirectory(prefix="hawk-runner-") as tmp,
+    ):
         from inspect_ai import eval_set
 
         from hawk_runner import mock_provider  # noqa: F401  (registers hawk-mock even without entry points)
@@ -163,7 +168,7 @@ def execute(plan: RunPlan, reporter: Reporter) -> RunOutcome:
             succeeded, _ = eval_set(tasks=tasks, log_dir=plan.log_dir, **kwargs)
         finally:
             STATE.reporter = None
-    cells = summarise_logs(plan.log_dir)
+        cells = summarise_logs(plan.log_dir)
     outcome = RunOutcome(
         all_succeeded=bool(succeeded) and all(c.status == "success" for c in cells),
         log_dir=plan.log_dir,

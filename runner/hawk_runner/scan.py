@@ -9,6 +9,7 @@ A retried Dagster run of the same cell therefore continues the same scan instead
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -18,6 +19,7 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from hawk_runner.log_lock import hold_output_folder
 from hawk_runner.plan import ModelSpec, ScannerSpec, ScanPlan
 from hawk_runner.reporting import Reporter
 from hawk_runner.run import applied_environment
@@ -83,13 +85,14 @@ def execute_scan(plan: ScanPlan, reporter: Reporter) -> ScanOutcome:
     started = time.monotonic()
     # Scout reads ./scout.yaml and runs git in the working directory: run it somewhere neutral.
     with (
+        contextlib.ExitStack() as held,
         applied_environment({"SCOUT_DISPLAY": "none", **plan.environment}),
         tempfile.TemporaryDirectory(prefix="hawk-scan-") as cwd,
     ):
         previous = os.getcwd()
         os.chdir(cwd)
         try:
-            outcome = _execute(plan, reporter)
+            outcome = _execute(plan, reporter, held)
         finally:
             os.chdir(previous)
     outcome = replace(outcome, duration_s=time.monotonic() - started)
@@ -102,7 +105,8 @@ def execute_scan(plan: ScanPlan, reporter: Reporter) -> ScanOutcome:
     return outcome
 
 
-def _execute(plan: ScanPlan, reporter: Reporter) -> ScanOutcome:
+def _execute(plan: ScanPlan, reporter: Reporter, held: contextlib.ExitStack) -> ScanOutcome:
+    """Scan the cell; ``held`` keeps the results folder's lock (taken only once there is something to write)."""
     from inspect_scout import columns as c
     from inspect_scout import scan, scan_resume, transcripts_from
 
@@ -136,6 +140,9 @@ def _execute(plan: ScanPlan, reporter: Reporter) -> ScanOutcome:
     else:
         transcripts = base
 
+    held.enter_context(
+        hold_output_folder(plan.results_dir, f"scan {plan.scan_id}'s results folder for {plan.eval_set_id}")
+    )
     locations: list[str] = []
     outcomes: list[ScannerOutcome] = []
     complete = True
