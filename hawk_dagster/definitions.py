@@ -36,9 +36,14 @@ with warnings.catch_warnings():
 
 
 def build_definitions(
-    *, storage_root: str | None = None, direct: bool = False, runner_output: str | None = None
+    *, storage_root: str | None = None, direct: bool = False, runner_output_dir: str | None = None
 ) -> dg.Definitions:
+    """The definitions for a storage root. Runners write their output to ``runner_output_dir``; by default, on a
+    local root, its ``runner-logs/`` (on object stores it stays in each run's captured logs, e.g. a pod's)."""
     root = storage_root or default_storage_root()
+    storage = StorageRoot(root)
+    if runner_output_dir is None and storage.is_local and not direct:
+        runner_output_dir = str(storage.runner_logs_dir)
     shared = dg.Definitions(
         sensors=[hawk_automation],
         resources={
@@ -46,8 +51,8 @@ def build_definitions(
             "warehouse": WarehouseResource(storage_root=root),
             "eval_runner": EvalRunnerResource(
                 direct=direct,
-                output_file=runner_output,
-                environments_dir=str(StorageRoot(root).state_dir / "runner-envs"),
+                output_dir=None if direct else runner_output_dir,
+                environments_dir=str(storage.state_dir / "runner-envs"),
             ),
         },
     )

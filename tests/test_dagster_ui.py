@@ -249,6 +249,9 @@ def test_dropped_config_runs_logs_then_warehouse_by_automation(
         assert error_file.is_file()
         assert "nothing was launched" in error_file.read_text()
         assert not (configs / f"{E2E_ID}.yaml.error").exists()
+        # The runner's own output is kept where `hawk local` keeps it, not only in Dagster's captured logs.
+        runner_log = tmp_path / "root" / "runner-logs" / f"{E2E_ID}.log"
+        assert runner_log.read_text().startswith("hawk-runner "), runner_log
 
         # A scan config dropped next: the scans sensor runs the cell (scan_pipeline: results, then their import),
         # and the webserver shows the cell's lineage to the eval set's eval_logs partition.

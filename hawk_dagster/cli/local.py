@@ -95,9 +95,9 @@ def local_eval_set(
             base_dir=str(config.resolve().parent),
         ),
     )
-    remember_eval_set(eval_set_id)
+    remember_eval_set(storage.uri, eval_set_id)
     state_dir = storage.state_dir
-    runner_output = state_dir / "runner-logs" / f"{eval_set_id}.log"
+    runner_output = storage.runner_logs_dir / f"{eval_set_id}.log"
     exit_quickly(_run_pipeline(storage, state_dir, eval_set_id, len(plan.cells), direct, runner_output))
 
 
@@ -115,7 +115,7 @@ def _run_pipeline(
     if not instance.has_dynamic_partition(EVAL_SETS, eval_set_id):
         instance.add_dynamic_partitions(EVAL_SETS, [eval_set_id])
     defs = build_definitions(
-        storage_root=storage.uri, direct=direct, runner_output=None if direct else str(runner_output)
+        storage_root=storage.uri, direct=direct, runner_output_dir=str(runner_output.parent)
     )
     job = defs.resolve_job_def(EVAL_SET_PIPELINE)
     run_id = str(uuid.uuid4())
@@ -231,14 +231,14 @@ def local_scan(
     except (SecretsError, MissingSecretsError, UnknownEvalSetError) as ex:
         fail_bad_input(str(ex))
     os.environ.update(secrets)  # inherited by the runner process only; never written anywhere
-    remember_scan(scan_id)
+    remember_scan(storage.uri, scan_id)
     exit_quickly(run_scan_cells(storage, scan_id, resolution.eval_set_ids, direct))
 
 
 def run_scan_cells(storage: StorageRoot, scan_id: str, eval_set_ids: list[str], direct: bool) -> int:
     """Run (or resume) every given cell of a submitted scan through the local Dagster instance; the exit code."""
     state_dir = storage.state_dir
-    runner_output = state_dir / "runner-logs" / f"{scan_id}.log"
+    runner_output = storage.runner_logs_dir / f"{scan_id}.log"
     return _run_scan_cells(storage, state_dir, scan_id, eval_set_ids, direct, runner_output)
 
 
@@ -266,7 +266,7 @@ def _run_scan_cells(
     if new_eval_sets:
         instance.add_dynamic_partitions(EVAL_SETS, new_eval_sets)
     defs = build_definitions(
-        storage_root=storage.uri, direct=direct, runner_output=None if direct else str(runner_output)
+        storage_root=storage.uri, direct=direct, runner_output_dir=str(runner_output.parent)
     )
     job = defs.resolve_job_def(SCAN_PIPELINE)
     console.print(f"scan [bold]{scan_id}[/bold]: {len(eval_set_ids)} eval set(s)")

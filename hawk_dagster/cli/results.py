@@ -1,7 +1,7 @@
 """``hawk list eval-sets|evals|samples|scans``: reading the warehouse from the terminal.
 
 Tables for people, ``--format json|csv`` for machines. Without an EVAL_SET_ID, commands use the last eval set this
-user ran. An id the warehouse does not hold exits with status 2.
+user ran under the storage root. An id the warehouse does not hold exits with status 2.
 """
 
 from __future__ import annotations
@@ -23,9 +23,16 @@ FORMATS = click.Choice(["table", "json", "csv"])
 
 
 def _eval_set_or_last(eval_set_id: str | None) -> str:
-    chosen = eval_set_id or last_eval_set()
+    if eval_set_id:
+        return eval_set_id
+    from hawk_dagster.storage.root import StorageRoot
+
+    root = StorageRoot.from_env().uri
+    chosen = last_eval_set(root)
     if chosen is None:
-        fail_bad_input("no EVAL_SET_ID given and no eval set run yet by this user; pass an id")
+        fail_bad_input(
+            f"no EVAL_SET_ID given and no eval set has run on this machine under {root}; pass an id"
+        )
     return chosen
 
 

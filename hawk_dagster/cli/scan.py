@@ -29,7 +29,6 @@ def run(config: Path) -> None:
 
     from hawk_dagster.cli.common import fail_bad_input
     from hawk_dagster.cli.configs import load_scan_config_or_exit
-    from hawk_dagster.cli.state import remember_scan
     from hawk_dagster.config.ids import generate_eval_set_id
     from hawk_dagster.scans.sources import UnknownEvalSetError, resolve_eval_sets
     from hawk_dagster.storage.root import StorageRoot
@@ -47,7 +46,6 @@ def run(config: Path) -> None:
     target = storage.scan_configs / f"{scan_id}.yaml"
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(text)
-    remember_scan(scan_id)
     click.echo(scan_id)
     click.echo(f"submitted to {target}", err=True)
 
@@ -78,10 +76,12 @@ def resume(
     from hawk_dagster.storage.root import StorageRoot
     from hawk_dagster.storage.submissions import SubmissionNotFoundError
 
-    chosen = scan_id or last_scan()
-    if chosen is None:
-        fail_bad_input("no SCAN_ID given and no scan run yet by this user; pass an id")
     storage = StorageRoot.from_env()
+    chosen = scan_id or last_scan(storage.uri)
+    if chosen is None:
+        fail_bad_input(
+            f"no SCAN_ID given and no scan has run on this machine under {storage.uri}; pass an id"
+        )
     try:
         scan = load_submitted_scan(storage, chosen)
         secrets = collect_secrets(secret_names, secrets_files)

@@ -10,7 +10,6 @@ import click
 
 from hawk_dagster.cli.common import skip_confirm_option
 from hawk_dagster.cli.configs import load_config_or_exit
-from hawk_dagster.cli.state import remember_eval_set
 from hawk_dagster.config.ids import generate_eval_set_id
 from hawk_dagster.storage.root import StorageRoot
 
@@ -36,6 +35,5 @@ def submit_eval_set(config: Path, skip_confirm: bool) -> None:
     target = storage.eval_set_configs / f"{eval_set_id}.yaml"
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(with_eval_set_id(config.read_text(), eval_set_id))
-    remember_eval_set(eval_set_id)
     click.echo(eval_set_id)
     click.echo(f"submitted to {target}", err=True)

@@ -18,11 +18,27 @@ P = ParamSpec("P")
 
 
 def warehouse_engine() -> Engine:
-    """The warehouse of ``HAWK_STORAGE_ROOT`` (``HAWK_WAREHOUSE_URL``, else its embedded server), migrated."""
-    from hawk_dagster.storage.root import StorageRoot
-    from hawk_dagster.warehouse.engine import open_warehouse, warehouse_url
+    """The warehouse of ``HAWK_STORAGE_ROOT`` (``HAWK_WAREHOUSE_URL``, else its embedded server), migrated.
 
-    return open_warehouse(warehouse_url(StorageRoot.from_env().state_dir))
+    Read commands create nothing: where no embedded warehouse was ever created (``hawk list`` in an empty folder, or
+    a mistyped ``HAWK_STORAGE_ROOT``), they stop with exit 2 instead of initialising a new server there.
+    """
+    import os
+
+    from hawk_dagster.storage.root import StorageRoot
+    from hawk_dagster.warehouse.embedded import is_initialised
+    from hawk_dagster.warehouse.engine import WAREHOUSE_URL_ENV, open_warehouse, warehouse_url
+
+    storage = StorageRoot.from_env()
+    if not os.environ.get(WAREHOUSE_URL_ENV, "").strip() and not is_initialised(storage.state_dir):
+        click.echo(
+            f"error: no warehouse under {storage.state_dir}: nothing has been imported with "
+            f"HAWK_STORAGE_ROOT={storage.uri} on this machine. Run an eval set first (`hawk local eval-set CONFIG`), "
+            f"or point {WAREHOUSE_URL_ENV} at a warehouse.",
+            err=True,
+        )
+        sys.exit(EXIT_BAD_INPUT)
+    return open_warehouse(warehouse_url(storage.state_dir))
 
 
 def exits_on_unknown_id(func: Callable[P, None]) -> Callable[P, None]:

@@ -49,7 +49,7 @@ def configs_tick(
     context: dg.SensorEvaluationContext, storage: StorageRoot
 ) -> dg.SensorResult | dg.SkipReason:
     """Register and launch every eval-set config that is new or changed since the cursor."""
-    cursor = WatchCursor.parse(context.cursor)
+    cursor = WatchCursor.parse(context.cursor, root=storage.uri)
     result = process_new_configs(
         storage,
         cursor,

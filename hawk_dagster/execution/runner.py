@@ -70,8 +70,10 @@ class EvalRunnerResource(dg.ConfigurableResource["EvalRunnerResource"]):
     direct: bool = Field(
         default=False, description="Run in this process, in the current environment (debugging)."
     )
-    output_file: str | None = Field(
-        default=None, description="Send the runner's stdout/stderr to this file instead of the run's logs."
+    output_dir: str | None = Field(
+        default=None,
+        description="Send each runner's stdout/stderr to <output_dir>/<eval set or scan id>.log instead of the run's "
+        "logs.",
     )
     environments_dir: str = Field(
         default_factory=lambda: str(Path(tempfile.gettempdir()) / "hawk-runner-envs"),
@@ -108,8 +110,9 @@ class EvalRunnerResource(dg.ConfigurableResource["EvalRunnerResource"]):
                 environment = runner_python(plan.packages, Path(self.environments_dir), extras=extras)
                 python = str(stack.enter_context(environment))
             env = {RUN_ID_ENV: context.run_id, PARENT_PID_ENV: str(os.getpid())}
-            if self.output_file:
-                env["HAWK_RUNNER_OUTPUT"] = self.output_file
+            if self.output_dir:
+                name = plan.scan_id if isinstance(plan, ScanPlan) else plan.eval_set_id
+                env["HAWK_RUNNER_OUTPUT"] = str(Path(self.output_dir) / f"{name}.log")
             yield from _run_runner(
                 context, [python, "-m", "hawk_runner"], env, {extras_key: plan.model_dump(mode="json")}
             )

@@ -78,33 +78,47 @@ RUN_KEY_HASH_CHARS = 16
 
 @dataclass(frozen=True)
 class WatchCursor:
-    """How far the sensor has read: the newest mtime seen and the content hash of each file at that mtime."""
+    """How far the sensor has read one storage root: the newest mtime seen and the content hash of each file at that
+    mtime.
+
+    The cursor belongs to the Dagster instance, which can outlive a change of ``HAWK_STORAGE_ROOT``; a cursor written
+    for another root says nothing about this one, so reading it starts from the beginning (run keys keep configs that
+    already ran from running twice).
+    """
 
     ts: float = 0.0
     seen: Mapping[str, str] = field(default_factory=dict)
+    root: str = ""
 
     @classmethod
-    def parse(cls, raw: str | None) -> WatchCursor:
-        """Read a stored cursor; empty means "from the beginning", a bare number is a timestamp-only cursor."""
+    def parse(cls, raw: str | None, root: str = "") -> WatchCursor:
+        """Read a stored cursor for ``root``; empty, or written for another root, means "from the beginning"; a bare
+        number is a timestamp-only cursor. A cursor from before roots were recorded is taken as this root's."""
+        fresh = cls(root=root)
         if raw is None or not raw.strip():
-            return cls()
+            return fresh
         try:
             data = json.loads(raw)
         except json.JSONDecodeError as e:
-            raise ValueError(f"eval-set config cursor is not JSON: {raw!r}; reset the sensor's cursor") from e
+            raise ValueError(f"configs cursor is not JSON: {raw!r}; reset the sensor's cursor") from e
         if isinstance(data, int | float) and not isinstance(data, bool):
-            return cls(ts=float(data))
+            return cls(ts=float(data), root=root)
         if not isinstance(data, dict) or not isinstance(data.get("ts", 0), int | float):
             raise ValueError(
-                f'eval-set config cursor must look like {{"ts": <float>, "seen": {{<name>: <sha256>}}}}, got {raw!r}'
+                f'configs cursor must look like {{"root": <uri>, "ts": <float>, "seen": {{<name>: <sha256>}}}}, '
+                f"got {raw!r}"
             )
+        if data.get("root") not in (None, root):
+            return fresh
         seen = data.get("seen", {})
         if not isinstance(seen, dict):
-            raise ValueError(f"eval-set config cursor 'seen' must be an object, got {seen!r}")
-        return cls(ts=float(data.get("ts", 0.0)), seen={str(k): str(v) for k, v in seen.items()})
+            raise ValueError(f"configs cursor 'seen' must be an object, got {seen!r}")
+        return cls(ts=float(data.get("ts", 0.0)), seen={str(k): str(v) for k, v in seen.items()}, root=root)
 
     def dumps(self) -> str:
-        return json.dumps({"ts": self.ts, "seen": dict(sorted(self.seen.items()))}, separators=(",", ":"))
+        return json.dumps(
+            {"root": self.root, "ts": self.ts, "seen": dict(sorted(self.seen.items()))}, separators=(",", ":")
+        )
 
 
 # --- listing -----------------------------------------------------------------------------------------------------
@@ -370,7 +384,7 @@ def process_new_configs(
         )
 
     seen = {name: sha for name, (mtime, sha) in hashes.items() if mtime == new_ts}
-    return WatchResult(accepted, rejected, WatchCursor(new_ts, seen), str(configs_dir))
+    return WatchResult(accepted, rejected, WatchCursor(new_ts, seen, cursor.root), str(configs_dir))
 
 
 def _validate(

@@ -50,7 +50,7 @@ def configs_tick(
     context: dg.SensorEvaluationContext, storage: StorageRoot
 ) -> dg.SensorResult | dg.SkipReason:
     """Register every scan config new or changed since the cursor and launch its cells."""
-    cursor = WatchCursor.parse(context.cursor)
+    cursor = WatchCursor.parse(context.cursor, root=storage.uri)
     result = process_new_configs(
         storage,
         cursor,

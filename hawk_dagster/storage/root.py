@@ -58,6 +58,11 @@ class StorageRoot:
         when it is a local folder, else ``.hawk`` in the working directory."""
         return self.local_path if self.is_local else Path(DEFAULT_LOCAL_ROOT).resolve()
 
+    @property
+    def runner_logs_dir(self) -> Path:
+        """Where runners started on this machine write their output (``<state>/runner-logs/<id>.log``)."""
+        return self.state_dir / "runner-logs"
+
     def path(self, *parts: str) -> UPath:
         from upath import UPath  # here: fsspec costs a read-only command that only needs state_dir 70 ms
 

@@ -132,6 +132,11 @@ def pgdata_dir(local_root: Path) -> Path:
     return (Path(local_root).expanduser() / PG_DIRNAME).resolve()
 
 
+def is_initialised(local_root: Path) -> bool:
+    """Whether an embedded server was ever created for ``local_root`` (without starting or creating anything)."""
+    return (pgdata_dir(local_root) / "PG_VERSION").is_file()
+
+
 def ensure_embedded_server(local_root: Path, database: str = DEFAULT_DATABASE) -> EmbeddedServer:
     """Start (or join) the embedded server for ``local_root`` and make sure ``database`` exists with ``pg_trgm``.
 

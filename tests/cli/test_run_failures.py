@@ -19,7 +19,9 @@ def test_the_innermost_cause_without_its_module_path() -> None:
         "sqlalchemy.exc.OperationalError: (psycopg.OperationalError) connection failed: server closed the connection\n"
         "(Background on this error at: https://sqlalche.me/e/20/e3q8)\n"
     )
-    wrapped = _error("dagster._core.errors.DagsterExecutionStepExecutionError: Error occurred while ...", cause)
+    wrapped = _error(
+        "dagster._core.errors.DagsterExecutionStepExecutionError: Error occurred while ...", cause
+    )
     assert failure_reason(wrapped) == (
         "OperationalError: (psycopg.OperationalError) connection failed: server closed the connection"
     )

@@ -8,6 +8,7 @@ import math
 import os
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import dagster as dg
 import pytest
@@ -197,14 +198,14 @@ def test_second_file_in_the_same_second_is_picked_up(drop: Drop, instance: dg.Da
     assert t_a == t_b, "could not write two files within one second"
     assert isinstance(first, dg.SensorResult)
     assert [r.partition_key for r in first.run_requests or []] == [f"first-{attempt}"]
-    assert WatchCursor.parse(first.cursor).ts == t_a
+    assert WatchCursor.parse(first.cursor, root=drop.root).ts == t_a
 
     second = tick(drop, instance, first.cursor)
 
     assert isinstance(second, dg.SensorResult)
     assert [r.partition_key for r in second.run_requests or []] == [f"second-{attempt}"]
     assert added_keys(second) == [f"second-{attempt}"]
-    assert WatchCursor.parse(second.cursor).seen.keys() >= {a, b}
+    assert WatchCursor.parse(second.cursor, root=drop.root).seen.keys() >= {a, b}
     assert isinstance(tick(drop, instance, second.cursor), dg.SkipReason)
 
 
@@ -395,3 +396,32 @@ def test_daemon_style_tick_resolves_partitions_and_skips_used_run_keys(
     reverted = evaluate(drop, instance, edited.cursor)
     assert reverted.run_requests == []
     assert read_submission(drop.storage, "es-tick").config_text == v2
+
+
+def test_a_cursor_from_another_storage_root_starts_from_the_beginning(
+    instance: dg.DagsterInstance, tmp_path: Path
+) -> None:
+    # A config already waiting in root B, older than everything the sensor later saw in root A (local folders: the
+    # test sets both roots' modification times).
+    drop = Drop(str(tmp_path / "root"))
+    other = Drop(str(tmp_path / "other-root"))
+    other.clock = drop.clock - 500
+    other.put("waiting.yaml", grid("waiting"))
+    drop.put("first.yaml", grid("first"))
+    first = tick(drop, instance, None)
+    assert isinstance(first, dg.SensorResult) and first.cursor is not None
+    assert WatchCursor.parse(first.cursor, root=drop.root).ts > other.mtime("waiting.yaml")
+
+    switched = tick(other, instance, first.cursor)  # the same instance, after HAWK_STORAGE_ROOT changed
+    assert isinstance(switched, dg.SensorResult)
+    assert [r.partition_key for r in switched.run_requests or []] == ["waiting"]
+    # And back: root A's own cursor is not confused by root B's.
+    assert isinstance(tick(drop, instance, first.cursor), dg.SkipReason)
+
+
+def test_cursors_record_their_root_and_older_ones_are_adopted() -> None:
+    cursor = WatchCursor(ts=5.0, seen={"a.yaml": "1"}, root="s3://bucket/a")
+    assert WatchCursor.parse(cursor.dumps(), root="s3://bucket/a") == cursor
+    assert WatchCursor.parse(cursor.dumps(), root="s3://bucket/b") == WatchCursor(root="s3://bucket/b")
+    legacy = '{"ts": 5.0, "seen": {"a.yaml": "1"}}'
+    assert WatchCursor.parse(legacy, root="/x") == WatchCursor(ts=5.0, seen={"a.yaml": "1"}, root="/x")

@@ -16,7 +16,7 @@ from hawk_dagster.storage.root import StorageRoot
 
 def test_cursor_round_trips_and_accepts_old_forms() -> None:
     cursor = WatchCursor(ts=1700000000.5, seen={"b.yaml": "22", "a.yaml": "11"})
-    assert cursor.dumps() == '{"ts":1700000000.5,"seen":{"a.yaml":"11","b.yaml":"22"}}'
+    assert cursor.dumps() == '{"root":"","ts":1700000000.5,"seen":{"a.yaml":"11","b.yaml":"22"}}'
     assert WatchCursor.parse(cursor.dumps()) == cursor
     assert WatchCursor.parse(None) == WatchCursor() == WatchCursor.parse("")
     assert WatchCursor.parse("1700000000") == WatchCursor(ts=1700000000.0)
