@@ -189,9 +189,10 @@ def _report(
         )
     console.print(f"dagster:   `hawk dev` (DAGSTER_HOME={state_dir / 'dagster'}) shows run {result.run_id}")
     if not result.success:
-        for step, reason in step_failures(result):
+        failures = step_failures(result)
+        for step, reason in failures:
             console.print(f"[red]step {step} failed:[/red] {escape(reason)}", soft_wrap=True)
-        if not direct:
+        if not direct and any(step == EVAL_LOGS for step, _ in failures):
             console.print(f"runner output: {runner_output}")
         return EXIT_EVAL_FAILED
     failed_checks = [e.check_name for e in result.get_asset_check_evaluations() if not e.passed]

@@ -8,14 +8,42 @@ the table below, whose one-line summaries a test keeps equal to the commands' ow
 from __future__ import annotations
 
 import importlib
+import os
 import warnings
 from dataclasses import dataclass
+from typing import Any, TextIO
 
 import click
 
-# Dagster flags preview/beta APIs it uses internally (e.g. in Pipes) with warnings meant for library authors; on a
-# researcher's terminal they are noise between the progress lines.
-warnings.filterwarnings("ignore", message=r".*is currently in (preview|beta)")
+VERBOSE_ENV = "HAWK_VERBOSE"
+"""Set by ``hawk --verbose`` (or by hand): tracebacks and library warnings reach the terminal."""
+
+# Libraries whose warnings are meant for their API's users, not for ours: Dagster's preview/beta/supersession notes
+# about APIs it uses itself, SQLAlchemy's. On a researcher's terminal they are noise between the progress lines.
+QUIET_WARNING_SOURCES = ("dagster", "dagster_shared", "dagster_pipes", "sqlalchemy", "alembic")
+_show_warning = warnings.showwarning
+
+
+def is_verbose() -> bool:
+    return os.environ.get(VERBOSE_ENV, "") not in ("", "0")
+
+
+def _show_warning_unless_quiet(
+    message: Warning | str,
+    category: type[Warning],
+    filename: str,
+    lineno: int,
+    file: TextIO | None = None,
+    line: str | None = None,
+) -> None:
+    quiet = category.__module__.split(".")[0] in QUIET_WARNING_SOURCES or any(
+        f"{os.sep}{source}{os.sep}" in filename for source in QUIET_WARNING_SOURCES
+    )
+    if is_verbose() or not quiet:
+        _show_warning(message, category, filename, lineno, file, line)
+
+
+warnings.showwarning = _show_warning_unless_quiet
 
 
 @dataclass(frozen=True)
@@ -74,13 +102,35 @@ class _LazyGroup(click.Group):
         lazy = COMMANDS.get(cmd_name)
         return lazy.load() if lazy is not None else None
 
+    def invoke(self, ctx: click.Context) -> Any:
+        """Run the command; an unexpected error ends in one line (``error: ...``, exit 1), its traceback only with
+        ``--verbose``."""
+        try:
+            return super().invoke(ctx)
+        except (click.ClickException, click.exceptions.Exit, click.Abort):
+            raise
+        except Exception as ex:
+            if is_verbose():
+                raise
+            click.echo(f"error: {one_line(ex)} (`hawk --verbose ...` shows the traceback)", err=True)
+            ctx.exit(1)
+
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         # From the table instead of the imported commands (whole summaries, wrapped rather than cut).
         with formatter.section("Commands"):
             formatter.write_dl([(name, COMMANDS[name].summary) for name in self.list_commands(ctx)])
 
 
+def one_line(ex: BaseException) -> str:
+    """``ClassName: first line of the message``."""
+    lines = str(ex).strip().splitlines()
+    return f"{type(ex).__name__}: {lines[0]}" if lines else type(ex).__name__
+
+
 @click.group(cls=_LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="hawk-dagster", prog_name="hawk")
-def cli() -> None:
+@click.option("--verbose", "-v", is_flag=True, help="Show tracebacks and library warnings (for bug reports).")
+def cli(verbose: bool) -> None:
     """Run Inspect AI eval-set grids through Dagster and keep every sample in a PostgreSQL warehouse."""
+    if verbose:
+        os.environ[VERBOSE_ENV] = "1"

@@ -260,3 +260,22 @@ def test_direct_runs_inside_the_process(hawk_env: HawkEnv, tmp_path: Path) -> No
     assert not (hawk_env.root / "runner-logs").exists()  # nothing ran as a separate runner process
     eval_set_id = next(p.name for p in (hawk_env.root / "evals").iterdir())
     assert len(_samples(hawk_env.warehouse_url, eval_set_id)) == 4
+
+
+def test_an_unreachable_warehouse_fails_in_one_line(hawk_env: HawkEnv, tmp_path: Path) -> None:
+    config = write_grid(
+        tmp_path / "cfg",
+        tasks=[{"path": "tasks/arithmetic.py", "items": [{"name": "addition", "args": {"n": 2}}]}],
+    )
+    proc = hawk_env.run(
+        "local",
+        "eval-set",
+        str(config),
+        extra_env={"HAWK_WAREHOUSE_URL": "postgresql://hawk:pw@127.0.0.1:9/x"},
+    )
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    (failure,) = [line for line in proc.stdout.splitlines() if "failed:" in line]
+    assert failure.startswith("step eval_warehouse failed: OperationalError: connection failed")
+    assert "Connection refused" in failure and "pw" not in failure
+    assert "runner output:" not in proc.stdout  # the runner did its part
+    assert "Traceback" not in proc.stdout + proc.stderr and proc.stderr.strip() == "", proc.stderr
