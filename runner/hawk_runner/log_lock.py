@@ -5,8 +5,10 @@ same config) would both resume the same tasks and write rival logs. The folder's
 on ``.hawk-runner.lock`` inside it for as long as the process lives: the kernel releases it when the holder exits,
 however it exits, so a crash never leaves a stale lock. The file also says who holds it, for the refusal message.
 
-Object stores have no such lock; there, runs launched by the deployment are serialised per eval set by the run
-queue (see ``docs/ARCHITECTURE.md``).
+Object stores have no ``flock``; there the holder keeps a lease instead: ``.hawk-runner.lock`` is created only if
+absent (S3's conditional write, ``If-None-Match: *``), says until when it holds, and is renewed every
+:data:`RENEW_SECONDS` with ``If-Match`` on its own version. A holder that died stops renewing; once its lease has
+expired the next runner takes the object over, again conditionally, so of two contenders only one wins.
 """
 
 from __future__ import annotations
@@ -16,12 +18,22 @@ import fcntl
 import json
 import os
 import socket
+import sys
+import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # fsspec is imported only for object stores
+    from fsspec import AbstractFileSystem
 
 LOCK_FILE = ".hawk-runner.lock"
 RUN_ID_ENV = "HAWK_DAGSTER_RUN_ID"
+LEASE_SECONDS = 90.0
+"""How long an object-store lease holds without renewal: how long a crashed holder keeps others out."""
+RENEW_SECONDS = 30.0
 
 
 class OutputFolderBusyError(RuntimeError):
@@ -34,12 +46,13 @@ def is_local(location: str) -> bool:
 
 @contextmanager
 def hold_output_folder(location: str, what: str) -> Iterator[None]:
-    """Hold ``location`` (a local folder; object stores pass through) for the duration of the block.
+    """Hold ``location`` (a local folder or an object-store prefix) for the duration of the block.
 
     ``what`` names the folder in the refusal, e.g. "eval set simple-x's log folder".
     """
     if not is_local(location):
-        yield
+        with _hold_by_lease(location, what):
+            yield
         return
     folder = Path(location.removeprefix("file://"))
     folder.mkdir(parents=True, exist_ok=True)
@@ -59,8 +72,79 @@ def hold_output_folder(location: str, what: str) -> Iterator[None]:
         os.close(fd)  # closing the descriptor releases the lock
 
 
-def _holder() -> dict[str, object]:
-    holder: dict[str, object] = {
+@contextmanager
+def _hold_by_lease(location: str, what: str) -> Iterator[None]:
+    from fsspec.core import url_to_fs
+
+    fs, folder = url_to_fs(location)
+    path = f"{folder.rstrip('/')}/{LOCK_FILE}"
+    etag = _acquire_lease(fs, path, f"{what} ({location})")
+    held = {"etag": etag}
+    stop = threading.Event()
+    renewer = threading.Thread(
+        target=_renew_lease, args=(fs, path, held, stop), name="hawk-runner-lease", daemon=True
+    )
+    renewer.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        renewer.join(timeout=10)
+        bucket, key, _ = fs.split_path(path)
+        try:  # only our own version: a lease lost to another runner is theirs now
+            fs.call_s3("delete_object", Bucket=bucket, Key=key, IfMatch=held["etag"])
+        except OSError:
+            pass
+
+
+def _lease_body() -> bytes:
+    holder = _holder()
+    holder["expires"] = time.time() + LEASE_SECONDS
+    return json.dumps(holder).encode()
+
+
+def _acquire_lease(fs: AbstractFileSystem, path: str, described: str) -> str:
+    try:
+        return str(fs.pipe_file(path, _lease_body(), mode="create")["ETag"])
+    except FileExistsError:
+        pass
+    fs.invalidate_cache(path)
+    try:
+        etag = str(fs.info(path)["ETag"])
+        holder = json.loads(fs.cat_file(path) or b"{}")
+    except (FileNotFoundError, ValueError):  # released (or garbled) meanwhile: try once more from scratch
+        etag, holder = "", {}
+    expires = holder.get("expires") if isinstance(holder, dict) else None
+    if isinstance(expires, int | float) and expires > time.time():
+        until = datetime.datetime.fromtimestamp(expires, datetime.UTC).strftime("%H:%M:%S UTC")
+        raise OutputFolderBusyError(
+            f"{described} is in use by another runner ({_describe(holder)}; its lease runs until {until} unless "
+            "renewed); wait for it to finish, or stop it if it is stuck, then run again"
+        )
+    try:  # expired: take it over, unless someone else changed it since we read it
+        if etag:
+            return str(fs.pipe_file(path, _lease_body(), IfMatch=etag)["ETag"])
+        return str(fs.pipe_file(path, _lease_body(), mode="create")["ETag"])
+    except OSError:
+        raise OutputFolderBusyError(
+            f"{described} was just taken by another runner; wait for it to finish, then run again"
+        ) from None
+
+
+def _renew_lease(fs: AbstractFileSystem, path: str, held: dict[str, str], stop: threading.Event) -> None:
+    while not stop.wait(RENEW_SECONDS):
+        try:
+            held["etag"] = str(fs.pipe_file(path, _lease_body(), IfMatch=held["etag"])["ETag"])
+        except OSError as ex:
+            print(
+                f"hawk-runner: lost the lease on {path} ({ex}); another runner may write here",
+                file=sys.stderr,
+            )
+            return
+
+
+def _holder() -> dict[str, Any]:
+    holder: dict[str, Any] = {
         "pid": os.getpid(),
         "host": socket.gethostname(),
         "since": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
@@ -70,7 +154,7 @@ def _holder() -> dict[str, object]:
     return holder
 
 
-def _read_holder(fd: int) -> dict[str, object]:
+def _read_holder(fd: int) -> dict[str, Any]:
     try:
         data = json.loads(os.pread(fd, 4096, 0) or b"{}")
     except ValueError:
@@ -78,7 +162,7 @@ def _read_holder(fd: int) -> dict[str, object]:
     return data if isinstance(data, dict) else {}
 
 
-def _describe(holder: dict[str, object]) -> str:
+def _describe(holder: dict[str, Any]) -> str:
     if not holder:
         return "a runner that has not said who it is yet"
     parts = [f"pid {holder.get('pid')} on {holder.get('host')}"]
