@@ -100,8 +100,11 @@ def test_list_evals_and_samples(warehouse: str) -> None:
     assert "Samples 1-3 of 3" in hawk("list", "samples", "es-cli").output
 
 
-def test_default_eval_set_is_the_last_one_run(warehouse: str) -> None:
-    remember_eval_set("es-cli")
+def test_default_eval_set_is_the_last_one_run(
+    warehouse: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    remember_eval_set(StorageRoot.from_env().uri, "es-cli")
     assert len(json.loads(hawk("list", "samples", "--format", "json").output)) == 3
     assert "Evals of es-cli" in hawk("list", "evals").output
 
