@@ -60,7 +60,9 @@ def test_relative_paths_resolve_in_the_carried_files(carried: Path, tmp_path: Pa
 
 def test_a_config_off_this_machine_with_carried_files_is_checked_in_them(carried: Path) -> None:
     """An s3:// config has no folder here; its carried files are enough to check and plan its `path` tasks."""
-    loaded = load_eval_set_config("s3://bucket/configs/eval-sets/g.yaml", text=GRID, carried=lambda _: carried)
+    loaded = load_eval_set_config(
+        "s3://bucket/configs/eval-sets/g.yaml", text=GRID, carried=lambda _: carried
+    )
     assert loaded.base_dir == carried
 
 
