@@ -16,9 +16,11 @@ from click.testing import CliRunner, Result
 from hawk_runner.plan import RunPlan
 
 from hawk_dagster.cli.submit import submit_eval_set
+from hawk_dagster.definitions import build_definitions
 from hawk_dagster.evals.planning import load_submitted_eval_set, plan_for_eval_set
+from hawk_dagster.names import EVAL_SET_PIPELINE
 from hawk_dagster.storage.root import StorageRoot
-from tests.evals.test_sensor import Drop, grid, tick
+from tests.evals.test_sensor import Drop, apply_partitions, grid, tick
 from tests.grids import EXAMPLES
 
 
@@ -273,3 +275,36 @@ def test_the_same_files_are_uploaded_once(storage_root: str, tmp_path: Path) -> 
     assert first.exit_code == second.exit_code == 0
     bundles = list(StorageRoot(storage_root).path("configs", ".carried").iterdir())
     assert len(bundles) == 1
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("example", "logs"), [("simple", 4), ("ctf", 1), ("package", 1)])
+def test_a_submitted_example_runs_through_dagster_to_eval_logs(
+    example: str,
+    logs: int,
+    tmp_path: Path,
+    make_database: Callable[..., str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`hawk eval-set`, the sensor's tick, then the run it requests, materialised by Dagster from the carried files."""
+    monkeypatch.setenv("HAWK_WAREHOUSE_URL", make_database())
+    root = str(tmp_path / "root")
+    proc = hawk(root, "eval-set", str(EXAMPLES / f"{example}.eval-set.yaml"))
+    assert proc.returncode == 0, proc.stderr
+    eval_set_id = proc.stdout.strip()
+
+    with dg.instance_for_test() as instance:
+        result = tick(Drop(root), instance, None)
+        assert isinstance(result, dg.SensorResult)
+        [request] = result.run_requests or []
+        apply_partitions(instance, result)
+        job = build_definitions(storage_root=root).resolve_job_def(EVAL_SET_PIPELINE)
+        run = job.execute_in_process(
+            instance=instance, partition_key=request.partition_key, tags=request.tags, raise_on_error=False
+        )
+        assert run.success, [e.message for e in run.all_events if e.is_failure]
+        checks = {e.check_name: e.passed for e in run.get_asset_check_evaluations()}
+        assert checks == {"all_cells_succeeded": True, "warehouse_matches_logs": True}
+
+    log_dir = Path(StorageRoot(root).eval_log_dir(eval_set_id))
+    assert len(list(log_dir.glob("*.eval"))) == logs
