@@ -3,7 +3,7 @@
 Every entry point (``hawk local eval-set``, the configs sensor, ``hawk eval-set``) records a submission before it
 asks Dagster for a run, and the ``eval_logs`` asset reads it back by partition key. So a run re-launched from the
 Dagster UI, or resumed after a crash, runs exactly the config that was submitted, with relative task paths still
-resolving against the folder the config came from. Scans are recorded the same way under ``scans/<scan_id>/``.
+resolving against the folder the config came from, or inside the files carried with it (``carried_files``). Scans are recorded the same way under ``scans/<scan_id>/``.
 """
 
 from __future__ import annotations
