@@ -22,14 +22,16 @@ def run(config: Path) -> None:
     """Validate CONFIG and submit it to the deployment at HAWK_STORAGE_ROOT (e.g. s3://bucket/prefix).
 
     The eval sets it names must exist there (else exit 2 and nothing is submitted). The file lands in
-    <root>/configs/scans/, where the deployment's `scan_configs` sensor starts one run per eval set. Prints the scan id.
-    Secrets declared in the config must be provided by the deployment's environment.
+    <root>/configs/scans/, where the deployment's `scan_configs` sensor starts one run per eval set; local scanner
+    packages it names are uploaded with it. Prints the scan id. Secrets declared in the config must be provided by
+    the deployment's environment.
     """
-    import re
-
     from hawk_dagster.cli.common import fail_bad_input
     from hawk_dagster.cli.configs import load_scan_config_or_exit
     from hawk_dagster.config.ids import generate_eval_set_id
+    from hawk_dagster.config.local_files import scan_references
+    from hawk_dagster.intake.carry import CarryError, carried_summary, prepare_submission, publish
+    from hawk_dagster.scans.intake import SCAN_CONFIGS_KIND
     from hawk_dagster.scans.sources import UnknownEvalSetError, resolve_eval_sets
     from hawk_dagster.storage.root import StorageRoot
 
@@ -40,13 +42,23 @@ def run(config: Path) -> None:
     except UnknownEvalSetError as ex:
         fail_bad_input(str(ex))
     scan_id = loaded.config.scan_id or generate_eval_set_id(loaded.config.name, "scan")
-    text = config.read_text()
-    if not re.search(r"^scan_id\s*:", text, flags=re.MULTILINE):
-        text = f"scan_id: {scan_id}\n{text}"
-    target = storage.scan_configs / f"{scan_id}.yaml"
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(text)
+    assert loaded.base_dir is not None  # a local file always has its folder
+    try:
+        with prepare_submission(
+            storage,
+            SCAN_CONFIGS_KIND,
+            config_text=config.read_text(),
+            config_dir=loaded.base_dir,
+            refs=scan_references(loaded.config),
+            submission_id=scan_id,
+            already_carried=loaded.config.carried_files,
+        ) as prepared:
+            target = publish(storage, SCAN_CONFIGS_KIND, prepared)
+    except CarryError as ex:
+        fail_bad_input(f"{config}: {ex}")
     click.echo(scan_id)
+    if prepared.manifest is not None:
+        click.echo(carried_summary(storage, prepared.manifest), err=True)
     click.echo(f"submitted to {target}", err=True)
 
 

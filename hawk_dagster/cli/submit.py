@@ -1,24 +1,17 @@
 """``hawk eval-set``: validate a config and drop it into the configs folder of the storage root, where the
-deployment's sensor picks it up (the same path a YAML dropped by hand takes)."""
+deployment's sensor picks it up (the same path a YAML dropped by hand takes), with the local files it names carried
+beside it (``hawk_dagster.intake.carry``)."""
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import click
 
-from hawk_dagster.cli.common import skip_confirm_option
+from hawk_dagster.cli.common import fail_bad_input, skip_confirm_option
 from hawk_dagster.cli.configs import load_config_or_exit
 from hawk_dagster.config.ids import generate_eval_set_id
 from hawk_dagster.storage.root import StorageRoot
-
-
-def with_eval_set_id(text: str, eval_set_id: str) -> str:
-    """The YAML with ``eval_set_id`` set, keeping the user's comments and layout (prepend when absent)."""
-    if re.search(r"^eval_set_id\s*:", text, flags=re.MULTILINE):
-        return text
-    return f"eval_set_id: {eval_set_id}\n{text}"
 
 
 @click.command("eval-set")
@@ -27,13 +20,31 @@ def with_eval_set_id(text: str, eval_set_id: str) -> str:
 def submit_eval_set(config: Path, skip_confirm: bool) -> None:
     """Validate CONFIG and submit it to the deployment at HAWK_STORAGE_ROOT (e.g. s3://bucket/prefix).
 
-    Prints the eval set id. Secrets declared in the config must be provided by the deployment's environment.
+    Local files the config names (task files, Inspect Cyber folders, local packages, an approval policy) are uploaded
+    with it. Prints the eval set id. Secrets declared in the config must be provided by the deployment's environment.
     """
+    from hawk_dagster.config.local_files import eval_set_references
+    from hawk_dagster.evals.intake import EVAL_SET_CONFIGS_KIND
+    from hawk_dagster.intake.carry import CarryError, carried_summary, prepare_submission, publish
+
     loaded = load_config_or_exit(config, skip_confirm=skip_confirm)
     eval_set_id = loaded.config.eval_set_id or generate_eval_set_id(loaded.config.name)
     storage = StorageRoot.from_env()
-    target = storage.eval_set_configs / f"{eval_set_id}.yaml"
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(with_eval_set_id(config.read_text(), eval_set_id))
+    assert loaded.base_dir is not None  # a local file always has its folder
+    try:
+        with prepare_submission(
+            storage,
+            EVAL_SET_CONFIGS_KIND,
+            config_text=config.read_text(),
+            config_dir=loaded.base_dir,
+            refs=eval_set_references(loaded.config),
+            submission_id=eval_set_id,
+            already_carried=loaded.config.carried_files,
+        ) as prepared:
+            target = publish(storage, EVAL_SET_CONFIGS_KIND, prepared)
+    except CarryError as ex:
+        fail_bad_input(f"{config}: {ex}")
     click.echo(eval_set_id)
+    if prepared.manifest is not None:
+        click.echo(carried_summary(storage, prepared.manifest), err=True)
     click.echo(f"submitted to {target}", err=True)

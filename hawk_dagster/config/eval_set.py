@@ -28,6 +28,8 @@ from hawk_dagster.config.errors import (
 )
 from hawk_dagster.config.fields import (
     BUILTIN_PACKAGE,
+    CARRIED_FILES_DESCRIPTION,
+    CarriedFilesId,
     EvalSetId,
     ExtraPackageSpec,
     GroupPackageSpec,
@@ -463,6 +465,7 @@ class EvalSetConfig(BaseModel):
         description="Write runner.secrets instead; entries here are still required.",
         json_schema_extra={"deprecated": True},
     )
+    carried_files: CarriedFilesId | None = Field(default=None, description=CARRIED_FILES_DESCRIPTION)
 
     @model_validator(mode="before")
     @classmethod

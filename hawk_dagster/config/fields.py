@@ -191,6 +191,20 @@ def _refuse_inspect_ai_in_packages(value: str) -> str:
     return value
 
 
+CARRIED_FILES_ID_PATTERN = "^[0-9a-f]{32}$"
+"""A carried-files bundle id: the first 32 hex digits of its manifest's sha256."""
+
+
+def _check_carried_files_id(value: str) -> str:
+    if not re.match(CARRIED_FILES_ID_PATTERN, value):
+        raise custom_error(
+            "carried_files",
+            "is written by `hawk eval-set` / `hawk scan run` (32 lowercase hex digits naming the local files they "
+            "uploaded with the config); remove it and submit the config again from its own folder",
+        )
+    return value
+
+
 def _check_eval_set_id(value: str) -> str:
     try:
         return validate_eval_set_id(value)
@@ -199,6 +213,16 @@ def _check_eval_set_id(value: str) -> str:
 
 
 NonEmptyStr = Annotated[str, AfterValidator(_check_non_blank)]
+CarriedFilesId = Annotated[
+    str,
+    AfterValidator(_check_carried_files_id),
+    WithJsonSchema({"type": "string", "pattern": CARRIED_FILES_ID_PATTERN}),
+]
+CARRIED_FILES_DESCRIPTION = (
+    "Written by `hawk eval-set` / `hawk scan run`, not by hand: the id of the local files (task files, Inspect Cyber "
+    "folders, local packages, an approval policy) uploaded with this config to `configs/.carried/` in the storage "
+    "root. On the deployment, the config's relative paths resolve inside them."
+)
 ItemName = Annotated[str, AfterValidator(_check_item_name)]
 EnvVarName = Annotated[
     str,

@@ -13,6 +13,7 @@ from typing import Any, Literal
 
 from pydantic import ValidationError
 
+from hawk_dagster.config.carried import CarriedFilesError, CarriedResolver
 from hawk_dagster.config.errors import (
     ConfigError,
     ConfigIssue,
@@ -60,13 +61,19 @@ class LoadedEvalSet:
 
 
 def load_eval_set_config(
-    source: str | Path, *, text: str | None = None, base_dir: Path | None = None
+    source: str | Path,
+    *,
+    text: str | None = None,
+    base_dir: Path | None = None,
+    carried: CarriedResolver | None = None,
 ) -> LoadedEvalSet:
     """Load and statically check an eval-set config; raise ``ConfigError`` listing every problem found.
 
     ``source`` names the config (a local path, or a URL such as ``s3://bucket/configs/grid.yaml``) and is read when
     ``text`` is None. ``base_dir`` is where relative task paths resolve: by default the folder of a local ``source``;
-    a config from elsewhere has none unless given, and then ``path``/``cyber`` task groups are errors.
+    a config from elsewhere has none unless given, and then ``path``/``cyber`` task groups are errors. A config that
+    names ``carried_files`` resolves them in the folder ``carried`` gives for it instead (the deployment passes one;
+    without it they resolve against ``base_dir``, with a warning).
     """
     name, parsed, data, resolved_base = _read_mapping(source, text, base_dir, kind="eval-set")
     issues: list[ConfigIssue] = []
@@ -81,6 +88,7 @@ def load_eval_set_config(
         raise ConfigError(name, issues) from None
 
     warnings: list[str] = []
+    resolved_base = _carried_base(config.carried_files, carried, resolved_base, name, parsed, warnings)
     config = _check_local_sources(config, name, parsed, resolved_base, issues, warnings)
     _check_approval(config, name, parsed, resolved_base, issues)
     if issues:
@@ -130,9 +138,14 @@ class LoadedScan:
 
 
 def load_scan_config(
-    source: str | Path, *, text: str | None = None, base_dir: Path | None = None
+    source: str | Path,
+    *,
+    text: str | None = None,
+    base_dir: Path | None = None,
+    carried: CarriedResolver | None = None,
 ) -> LoadedScan:
-    """Load and statically check a scan config; raise ``ConfigError`` listing every problem found."""
+    """Load and statically check a scan config; raise ``ConfigError`` listing every problem found (``carried`` as
+    for :func:`load_eval_set_config`)."""
     name, parsed, data, resolved_base = _read_mapping(source, text, base_dir, kind="scan")
     issues: list[ConfigIssue] = []
     if detect_config_kind(data) != "scan":
@@ -154,6 +167,7 @@ def load_scan_config(
         for key in config.runner.environment
         if _SECRET_LOOKING.search(key)
     ]
+    resolved_base = _carried_base(config.carried_files, carried, resolved_base, name, parsed, warnings)
     return LoadedScan(config=config, source=name, base_dir=resolved_base, warnings=warnings, data=data)
 
 
@@ -268,6 +282,32 @@ def _get(data: Any, loc: Loc) -> Any:
         except (KeyError, IndexError, TypeError):
             return None
     return data
+
+
+def _carried_base(
+    carried_files: str | None,
+    carried: CarriedResolver | None,
+    base_dir: Path | None,
+    name: str,
+    parsed: ParsedYaml,
+    warnings: list[str],
+) -> Path | None:
+    """Where the config's relative paths resolve: inside its carried files when it names some and the caller can
+    find them; else ``base_dir``."""
+    if carried_files is None:
+        return base_dir
+    if carried is None:
+        warnings.append(
+            f"carried_files: {carried_files} names files uploaded with this config to a deployment; here its relative "
+            f"paths resolve against {base_dir or 'nothing (the config is not on this machine)'} instead"
+        )
+        return base_dir
+    try:
+        return carried(carried_files)
+    except CarriedFilesError as exc:
+        raise ConfigError(
+            name, [_issue(name, parsed, ("carried_files",), repr(carried_files), str(exc))]
+        ) from None
 
 
 def _check_local_sources(

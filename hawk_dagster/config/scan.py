@@ -27,6 +27,8 @@ from pydantic_core import PydanticCustomError
 
 from hawk_dagster.config.errors import SUBPATH_CONTEXT_KEY
 from hawk_dagster.config.fields import (
+    CARRIED_FILES_DESCRIPTION,
+    CarriedFilesId,
     EvalSetId,
     GroupPackageSpec,
     ItemName,
@@ -335,6 +337,7 @@ class ScanConfig(BaseModel):
     runner: RunnerConfig = Field(
         default_factory=RunnerConfig, description="Secrets, environment and pod resources for the scan."
     )
+    carried_files: CarriedFilesId | None = Field(default=None, description=CARRIED_FILES_DESCRIPTION)
 
     @model_validator(mode="after")
     def _check_scan(self) -> ScanConfig:

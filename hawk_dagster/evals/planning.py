@@ -8,6 +8,7 @@ from typing import Any
 
 from hawk_runner.plan import RunPlan
 
+from hawk_dagster.config.carried import CarriedResolver
 from hawk_dagster.config.eval_set import PackageRegistryGroup, PackageTaskGroup
 from hawk_dagster.config.ids import validate_eval_set_id
 from hawk_dagster.config.loader import LoadedEvalSet, load_eval_set_config
@@ -96,9 +97,11 @@ def build_run_plan(loaded: LoadedEvalSet, *, eval_set_id: str, log_dir: str) -> 
     )
 
 
-def load_eval_set(source: str, text: str, base_dir: Path | None) -> LoadedEvalSet:
+def load_eval_set(
+    source: str, text: str, base_dir: Path | None, carried: CarriedResolver | None = None
+) -> LoadedEvalSet:
     """The eval-set loader in the shape submissions and the configs folder call it."""
-    return load_eval_set_config(source, text=text, base_dir=base_dir)
+    return load_eval_set_config(source, text=text, base_dir=base_dir, carried=carried)
 
 
 def load_submitted_eval_set(storage: StorageRoot, eval_set_id: str) -> SubmittedEvalSet:

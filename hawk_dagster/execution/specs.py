@@ -40,7 +40,7 @@ def resolve_package_specs(specs: list[str], base_dir: Path | None) -> list[str]:
     out: list[str] = []
     for spec in specs:
         spec = spec.strip()
-        if base_dir is not None and (spec == "." or spec.startswith(("./", "../", "~"))):
+        if base_dir is not None and (spec in (".", "..") or spec.startswith(("./", "../", "~"))):
             spec = str(resolve_local(base_dir, spec))
         if spec not in out:
             out.append(spec)

@@ -45,6 +45,7 @@ from upath._stat import UPathStatResult
 
 from hawk_dagster.config.errors import ConfigError
 from hawk_dagster.config.ids import eval_set_id_from_filename
+from hawk_dagster.storage.carried import CarriedFiles
 from hawk_dagster.storage.root import EVALS, StorageRoot
 from hawk_dagster.storage.submissions import (
     ConfigLoader,
@@ -356,7 +357,7 @@ def process_new_configs(
         if f.mtime == cursor.ts and cursor.seen.get(f.name) == sha:
             continue  # already handled on an earlier tick in the same second
         try:
-            eval_set_id, warnings, loaded = _validate(f, source, text, base_dir, kind)
+            eval_set_id, warnings, loaded = _validate(storage, f, source, text, base_dir, kind)
             _check_owner(storage, eval_set_id, source, claimed, by_source, base_dir, kind)
         except _Refused as e:
             rejected.append(_reject(f, source, str(e)))
@@ -387,13 +388,36 @@ def process_new_configs(
     return WatchResult(accepted, rejected, WatchCursor(new_ts, seen, cursor.root), str(configs_dir))
 
 
+def refuse_if_claimed(
+    storage: StorageRoot, kind: WatchedKind[Config, Outcome], submission_id: str, name: str
+) -> None:
+    """Raise ``SubmitRefused`` when a config file ``name`` claiming ``submission_id`` would be refused because another
+    file in the folder owns that id (the rule the sensor applies; for submitting from elsewhere)."""
+    listing = list_configs(kind.configs_dir(storage))
+    by_source = {kind.source_of(storage, f.name): f for f in listing}
+    source = kind.source_of(storage, name)
+    try:
+        _check_owner(storage, submission_id, source, {}, by_source, kind.local_configs_dir(storage), kind)
+    except _Refused as e:
+        raise SubmitRefused(str(e)) from None
+
+
 def _validate(
-    f: ConfigFile, source: str, text: str, base_dir: Path | None, kind: WatchedKind[Config, Outcome]
+    storage: StorageRoot,
+    f: ConfigFile,
+    source: str,
+    text: str,
+    base_dir: Path | None,
+    kind: WatchedKind[Config, Outcome],
 ) -> tuple[str, list[str], Config]:
     try:
-        loaded = kind.load(source, text, base_dir)
+        loaded = kind.load(source, text, base_dir, CarriedFiles(storage))
     except ConfigError as e:
         raise _Refused(str(e)) from e
+    except (
+        OSError
+    ):  # the storage failed us (e.g. fetching carried files), not the config: the next tick retries
+        raise
     except Exception as e:  # a loader bug must not stop the other files
         logger.exception("validating %s failed unexpectedly", source)
         raise _Refused(f"{source}: could not be validated ({type(e).__name__}: {e})") from e
@@ -430,7 +454,7 @@ def _check_owner(
         if (
             owner == source
             or owner_file is None
-            or _claimed_id(owner_file, owner, base_dir, kind) != eval_set_id
+            or _claimed_id(storage, owner_file, owner, base_dir, kind) != eval_set_id
         ):
             return
     if owner == source:
@@ -443,12 +467,16 @@ def _check_owner(
 
 
 def _claimed_id(
-    f: ConfigFile, source: str, base_dir: Path | None, kind: WatchedKind[Config, Outcome]
+    storage: StorageRoot,
+    f: ConfigFile,
+    source: str,
+    base_dir: Path | None,
+    kind: WatchedKind[Config, Outcome],
 ) -> str | None:
     """The id a config file currently resolves to, or None if it is unreadable or invalid."""
     try:
         text = f.path.read_text(encoding="utf-8")
-        loaded = kind.load(source, text, base_dir)
+        loaded = kind.load(source, text, base_dir, CarriedFiles(storage))
         return kind.configured_id(loaded) or eval_set_id_from_filename(f.stem)
     except Exception:
         return None

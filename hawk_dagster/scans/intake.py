@@ -19,6 +19,7 @@ def _submit(storage: StorageRoot, loaded: LoadedScan, submission: Submission) ->
             scan_id=submission.eval_set_id,
             config_text=submission.config_text,
             created_by=submission.created_by,
+            base_dir=submission.base_dir,
         )
     except UnknownEvalSetError as e:
         raise SubmitRefused(f"{submission.source}: transcripts.sources: {e}") from e

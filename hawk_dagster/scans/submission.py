@@ -18,6 +18,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from hawk_dagster.config.carried import CarriedResolver
 from hawk_dagster.config.loader import LoadedScan, load_scan_config
 from hawk_dagster.config.scan import TranscriptFilterConfig
 from hawk_dagster.scans.sources import resolve_eval_sets
@@ -37,10 +38,17 @@ class ScanResolution:
 
 
 def submit_scan(
-    storage: StorageRoot, loaded: LoadedScan, *, scan_id: str, config_text: str, created_by: str | None = None
+    storage: StorageRoot,
+    loaded: LoadedScan,
+    *,
+    scan_id: str,
+    config_text: str,
+    base_dir: str | None,
+    created_by: str | None = None,
 ) -> ScanResolution:
     """Resolve the scan's sources (and limits), then record the submission. Raises before writing anything when a
-    source names an unknown eval set."""
+    source names an unknown eval set. ``base_dir`` is the local folder the config came from (None: not on this
+    machine); a config with carried files resolves its paths in them again whenever it is read back."""
     config = loaded.config
     eval_set_ids = resolve_eval_sets(storage, config)
     log_dirs = {eval_set_id: storage.eval_log_dir(eval_set_id) for eval_set_id in eval_set_ids}
@@ -57,7 +65,7 @@ def submit_scan(
             scan_id,
             config_text,
             source=loaded.source,
-            base_dir=str(loaded.base_dir) if loaded.base_dir else None,
+            base_dir=base_dir,
             created_by=created_by,
         ),
         kind=SCANS,
@@ -66,9 +74,11 @@ def submit_scan(
     return resolution
 
 
-def load_scan(source: str, text: str, base_dir: Path | None) -> LoadedScan:
+def load_scan(
+    source: str, text: str, base_dir: Path | None, carried: CarriedResolver | None = None
+) -> LoadedScan:
     """The scan loader in the shape submissions and the configs folder call it."""
-    return load_scan_config(source, text=text, base_dir=base_dir)
+    return load_scan_config(source, text=text, base_dir=base_dir, carried=carried)
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,7 @@
 Every entry point (``hawk local eval-set``, the configs sensor, ``hawk eval-set``) records a submission before it
 asks Dagster for a run, and the ``eval_logs`` asset reads it back by partition key. So a run re-launched from the
 Dagster UI, or resumed after a crash, runs exactly the config that was submitted, with relative task paths still
-resolving against the folder the config came from. Scans are recorded the same way under ``scans/<scan_id>/``.
+resolving against the folder the config came from, or inside the files carried with it (``carried_files``). Scans are recorded the same way under ``scans/<scan_id>/``.
 """
 
 from __future__ import annotations
@@ -17,6 +17,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Generic, Literal, TypeVar
 
+from hawk_dagster.config.carried import CarriedResolver
+from hawk_dagster.storage.carried import CarriedFiles
 from hawk_dagster.storage.root import EVALS, SCANS, StorageRoot
 
 Kind = Literal["evals", "scans"]
@@ -124,8 +126,8 @@ class Submitted(Generic[Loaded]):
     loaded: Loaded
 
 
-ConfigLoader = Callable[[str, str, Path | None], Loaded]
-"""(source, text, base dir) -> the loaded config; raises ``ConfigError``."""
+ConfigLoader = Callable[[str, str, Path | None, CarriedResolver | None], Loaded]
+"""(source, text, base dir, where its carried files are) -> the loaded config; raises ``ConfigError``."""
 
 
 def load_submitted(
@@ -140,7 +142,8 @@ def load_submitted(
     Validation runs again on purpose: the platform may have been upgraded since submission, and nothing must run
     from a config the current code would refuse. ``memo`` keeps validated configs by their exact text, for loaders
     whose result depends on nothing else (a long-lived process that reads the same configs every tick validates each
-    version once).
+    version once). A config that carried files with it (``carried_files``) resolves its paths inside them, fetched
+    to this machine first when the root is an object store (``hawk_dagster.storage.carried``).
     """
     submission = read_submission(storage, submission_id, kind)
     key = (
@@ -154,7 +157,7 @@ def load_submitted(
     loaded = memo.get(key) if memo is not None else None
     if loaded is None:
         base_dir = Path(submission.base_dir) if submission.base_dir else None
-        loaded = load(submission.source, submission.config_text, base_dir)
+        loaded = load(submission.source, submission.config_text, base_dir, CarriedFiles(storage))
         if memo is not None:
             if len(memo) >= MEMO_SIZE:
                 memo.clear()

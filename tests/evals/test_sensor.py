@@ -13,9 +13,11 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
+from hawk_dagster.evals.planning import load_submitted_eval_set, plan_for_eval_set
 from hawk_dagster.evals.sensor import eval_set_config_sensor
 from hawk_dagster.intake.watch import WatchCursor, list_configs
 from hawk_dagster.partitions import eval_sets_partitions
+from hawk_dagster.storage.carried import CarriedFile, Manifest, upload_bundle
 from hawk_dagster.storage.root import StorageRoot
 from hawk_dagster.storage.submissions import read_submission
 
@@ -425,3 +427,46 @@ def test_cursors_record_their_root_and_older_ones_are_adopted() -> None:
     assert WatchCursor.parse(cursor.dumps(), root="s3://bucket/b") == WatchCursor(root="s3://bucket/b")
     legacy = '{"ts": 5.0, "seen": {"a.yaml": "1"}}'
     assert WatchCursor.parse(legacy, root="/x") == WatchCursor(ts=5.0, seen={"a.yaml": "1"}, root="/x")
+
+
+def _carried_task_file(storage: StorageRoot, staged: Path) -> str:
+    """Upload MY_TASKS as a bundle (as `hawk eval-set` would) and return its id."""
+    data = MY_TASKS.encode()
+    manifest = Manifest("", (CarriedFile("my_tasks.py", len(data), hashlib.sha256(data).hexdigest()),))
+    staged.mkdir()
+    (staged / "my_tasks.py").write_bytes(data)
+    upload_bundle(storage, staged, manifest)
+    return manifest.bundle_id
+
+
+def test_carried_files_resolve_on_either_backend(
+    drop: Drop, instance: dg.DagsterInstance, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The same `path:` config an S3 configs folder refuses by hand runs once its task file is carried."""
+    monkeypatch.chdir(tmp_path)  # an object-store root keeps fetched bundles under ./.hawk
+    bundle = _carried_task_file(drop.storage, tmp_path / "staged")
+    drop.put("carried.yaml", f"carried_files: {bundle}\n{FILE_TASK_GRID}")
+
+    result = tick(drop, instance, None)
+
+    assert isinstance(result, dg.SensorResult)
+    assert [r.partition_key for r in result.run_requests or []] == ["carried"]
+    assert not drop.exists("carried.yaml.error")
+    # What the run reads back resolves the task file in the bundle, fetched to this machine on S3.
+    submitted = load_submitted_eval_set(drop.storage, "carried")
+    [cell] = plan_for_eval_set(drop.storage, submitted).cells
+    task_file = Path(cell.task.ref.rpartition("@")[0])
+    assert task_file.read_text() == MY_TASKS and cell.task.ref.endswith("@my_task")
+    expected = drop.storage.local_path if drop.storage.is_local else tmp_path / ".hawk" / "carried"
+    assert task_file.is_relative_to(expected) and bundle in task_file.parts
+
+
+def test_a_config_naming_carried_files_that_are_not_there_is_refused(
+    drop: Drop, instance: dg.DagsterInstance, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    drop.put("lost.yaml", f"carried_files: {'ab' * 16}\n{FILE_TASK_GRID}")
+    result = tick(drop, instance, None)
+    assert isinstance(result, dg.SensorResult) and not result.run_requests
+    error = drop.read("lost.yaml.error")
+    assert "carried_files" in error and f"no carried files {'ab' * 16}" in error

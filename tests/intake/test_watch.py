@@ -11,6 +11,7 @@ from upath import UPath
 
 from hawk_dagster.evals.intake import EVAL_SET_CONFIGS_KIND
 from hawk_dagster.intake.watch import WatchCursor, is_config_name, list_configs, process_new_configs
+from hawk_dagster.storage.carried import CarriedFiles
 from hawk_dagster.storage.root import StorageRoot
 
 
@@ -64,3 +65,21 @@ def test_a_file_moved_in_with_an_old_mtime_still_counts(tmp_path: Path) -> None:
 
     second = process_new_configs(storage, first.cursor, EVAL_SET_CONFIGS_KIND)
     assert [a.eval_set_id for a in second.to_submit] == ["moved"]
+
+
+def test_a_storage_failure_fetching_carried_files_fails_the_tick_for_a_retry(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Not the config's fault: no error file, nothing recorded, and the next tick tries again."""
+    folder = tmp_path / "configs" / "eval-sets"
+    folder.mkdir(parents=True)
+    grid = f"carried_files: '{'0' * 32}'\ntasks:\n  - path: t.py\nmodels:\n  - items: [{{name: mockllm/m}}]\n"
+    (folder / "g.yaml").write_text(grid)
+
+    def unreachable(self: CarriedFiles, bundle_id: str) -> Path:
+        raise ConnectionError("the bucket is unreachable")
+
+    monkeypatch.setattr(CarriedFiles, "__call__", unreachable)
+    with pytest.raises(ConnectionError):
+        process_new_configs(StorageRoot(str(tmp_path)), WatchCursor(), EVAL_SET_CONFIGS_KIND)
+    assert sorted(p.name for p in folder.iterdir()) == ["g.yaml"]

@@ -31,4 +31,10 @@ def submitted_scan(root: str | Path, tmp_path: Path, scan_id: str, source: str, 
     """Submit a grep scan to the root as ``hawk local scan`` does (sources resolved, nothing run)."""
     path = tmp_path / f"{scan_id}.yaml"
     path.write_text(grep_scan(source, extra))
-    submit_scan(StorageRoot(str(root)), load_scan_config(path), scan_id=scan_id, config_text=path.read_text())
+    submit_scan(
+        StorageRoot(str(root)),
+        load_scan_config(path),
+        scan_id=scan_id,
+        config_text=path.read_text(),
+        base_dir=str(tmp_path),
+    )

@@ -9,14 +9,17 @@ from pathlib import Path
 from typing import Any
 
 import dagster as dg
+import pytest
 
 from hawk_dagster.intake.watch import WatchCursor, process_new_configs
 from hawk_dagster.partitions import scan_cell_key
 from hawk_dagster.scans.intake import SCAN_CONFIGS_KIND
+from hawk_dagster.scans.planning import plan_for_scan_cell
 from hawk_dagster.scans.sensor import scan_config_sensor
 from hawk_dagster.scans.submission import load_submitted_scan
 from hawk_dagster.storage.root import StorageRoot
 from hawk_dagster.storage.submissions import read_submission
+from tests.grids import EXAMPLES
 from tests.scans.submitted import grep_scan, submitted_eval_set
 
 
@@ -119,3 +122,45 @@ def test_hawk_scan_run_submits_to_the_configs_folder(storage_root: str, tmp_path
     refused = hawk(storage_root, "scan", "run", str(bad))
     assert refused.returncode == 2 and "unknown eval set 'missing'" in refused.stderr
     assert [p.name for p in StorageRoot(storage_root).scan_configs.iterdir()] == [f"{scan_id}.yaml"]
+
+
+def test_hawk_scan_run_carries_a_local_scanner_package(
+    storage_root: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """configs/examples/keyword.scan.yaml names `./packages/hawk-example-scanners`: it is uploaded with the config
+    and the scan's cells install it from there (fetched to this machine first on S3)."""
+    monkeypatch.chdir(tmp_path)
+    submitted_eval_set(storage_root, "simple-1", ["example"])
+    proc = hawk(storage_root, "scan", "run", str(EXAMPLES / "keyword.scan.yaml"))
+    assert proc.returncode == 0, proc.stderr
+    scan_id = proc.stdout.strip()
+    storage = StorageRoot(storage_root)
+    text = (storage.scan_configs / f"{scan_id}.yaml").read_text()
+    assert text.startswith(f"scan_id: {scan_id}\ncarried_files: '")
+
+    result = _tick(storage_root, dg.DagsterInstance.ephemeral(), None)
+
+    assert isinstance(result, dg.SensorResult)
+    assert [r.partition_key for r in result.run_requests or []] == [str(scan_cell_key(scan_id, "simple-1"))]
+    assert [p.name for p in storage.scan_configs.iterdir()] == [f"{scan_id}.yaml"]  # no .error
+    [package] = plan_for_scan_cell(storage, load_submitted_scan(storage, scan_id), "simple-1").packages
+    assert Path(package).name == "hawk-example-scanners" and (Path(package) / "pyproject.toml").is_file()
+    bundle = text.split("carried_files: '", 1)[1][:32]
+    where = (
+        storage.local_path / "configs" / ".carried" if storage.is_local else tmp_path / ".hawk" / "carried"
+    )
+    assert Path(package).is_relative_to(where / bundle)
+
+
+def test_hawk_scan_run_refuses_an_absolute_scanner_package(storage_root: str, tmp_path: Path) -> None:
+    submitted_eval_set(storage_root, "simple-1", ["example"])
+    config = tmp_path / "scan.yaml"
+    package = EXAMPLES / "packages" / "hawk-example-scanners"
+    config.write_text(
+        (EXAMPLES / "keyword.scan.yaml").read_text().replace("./packages/hawk-example-scanners", str(package))
+    )
+    proc = hawk(storage_root, "scan", "run", str(config))
+    assert proc.returncode == 2
+    assert "scanners[0].package: " in proc.stderr and "location on this machine only" in proc.stderr
+    configs = StorageRoot(storage_root).path("configs")
+    assert not configs.exists() or not [p for p in configs.rglob("*") if p.is_file()]

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from hawk_dagster.config.carried import CarriedResolver
 from hawk_dagster.storage.root import EVALS, StorageRoot
 from hawk_dagster.storage.submissions import (
     Submission,
@@ -19,7 +20,7 @@ def test_load_submitted_validates_each_version_once_with_a_memo(tmp_path: Path) 
     storage = StorageRoot(str(tmp_path))
     calls: list[str] = []
 
-    def load(source: str, text: str, base_dir: Path | None) -> str:
+    def load(source: str, text: str, base_dir: Path | None, carried: CarriedResolver | None) -> str:
         calls.append(text)
         return text.upper()
 
