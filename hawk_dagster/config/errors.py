@@ -114,10 +114,17 @@ class ConfigError(ValueError):
         return "\n".join([header, *(f"  - {issue.format()}" for issue in self.issues)])
 
 
+def short_text(text: str, limit: int = _MAX_FOUND) -> str:
+    """``text``, cut to ``limit`` characters with ``...`` (a key can be a megabyte long; a message should not be)."""
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
 def format_path(loc: Iterable[str | int]) -> str:
-    """``("tasks", 0, "items", 1, "sample_ids")`` -> ``tasks[0].items[1].sample_ids``."""
+    """``("tasks", 0, "items", 1, "sample_ids")`` -> ``tasks[0].items[1].sample_ids`` (overlong keys cut short)."""
     out = ""
     for part in loc:
+        if isinstance(part, str):
+            part = short_text(part)
         if isinstance(part, int):
             out += f"[{part}]"
         elif _IDENTIFIER.match(part):
