@@ -90,7 +90,7 @@ def local_eval_set(
         storage,
         Submission.new(
             eval_set_id,
-            config.read_text(),
+            loaded.text,
             source=str(config.resolve()),
             base_dir=str(config.resolve().parent),
         ),
@@ -227,7 +227,7 @@ def local_scan(
     try:
         secrets = collect_secrets(secret_names, secrets_files)
         check_secrets(loaded.config.all_secret_names(), secrets)
-        resolution = submit_scan(storage, loaded, scan_id=scan_id, config_text=config.read_text())
+        resolution = submit_scan(storage, loaded, scan_id=scan_id, config_text=loaded.text)
     except (SecretsError, MissingSecretsError, UnknownEvalSetError) as ex:
         fail_bad_input(str(ex))
     os.environ.update(secrets)  # inherited by the runner process only; never written anywhere

@@ -41,7 +41,7 @@ def run(config: Path) -> None:
     except UnknownEvalSetError as ex:
         fail_bad_input(str(ex))
     scan_id = loaded.config.scan_id or generate_eval_set_id(loaded.config.name, "scan")
-    text = config.read_text()
+    text = loaded.text
     if not re.search(r"^scan_id\s*:", text, flags=re.MULTILINE):
         text = f"scan_id: {scan_id}\n{text}"
     target = storage.scan_configs / f"{scan_id}.yaml"

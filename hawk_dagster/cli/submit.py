@@ -35,7 +35,7 @@ def submit_eval_set(config: Path, skip_confirm: bool) -> None:
     storage = StorageRoot.from_env()
     target = storage.eval_set_configs / f"{eval_set_id}.yaml"
     target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(with_eval_set_id(config.read_text(), eval_set_id))
+    target.write_text(with_eval_set_id(loaded.text, eval_set_id))
     remember_eval_set(eval_set_id)
     click.echo(eval_set_id)
     click.echo(f"submitted to {target}", err=True)

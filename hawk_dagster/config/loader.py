@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import ValidationError
 
@@ -37,7 +37,18 @@ from hawk_dagster.config.task_sources import (
     display_path,
     resolve_local,
 )
-from hawk_dagster.config.yaml_source import ParsedYaml, YamlSyntaxError, parse_yaml, to_plain_json
+from hawk_dagster.config.yaml_source import (
+    ParsedYaml,
+    YamlReadError,
+    YamlSourceError,
+    YamlSyntaxError,
+    parse_yaml,
+    read_yaml_file,
+    to_plain_json,
+)
+
+if TYPE_CHECKING:
+    from upath import UPath
 
 _SECRET_LOOKING = re.compile(r"(KEY|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIAL)", re.IGNORECASE)
 
@@ -57,6 +68,8 @@ class LoadedEvalSet:
     """Unknown top-level keys, passed through to ``inspect_ai.eval_set`` as keyword arguments."""
     data: dict[str, Any] = field(default_factory=dict)
     """The config as plain JSON, as validated (what the warehouse keeps as the eval set's config)."""
+    text: str = ""
+    """The text that was validated (what to submit: the file may have changed since it was read)."""
 
 
 def load_eval_set_config(
@@ -68,7 +81,7 @@ def load_eval_set_config(
     ``text`` is None. ``base_dir`` is where relative task paths resolve: by default the folder of a local ``source``;
     a config from elsewhere has none unless given, and then ``path``/``cyber`` task groups are errors.
     """
-    name, parsed, data, resolved_base = _read_mapping(source, text, base_dir, kind="eval-set")
+    name, parsed, data, resolved_base, text = _read_mapping(source, text, base_dir, kind="eval-set")
     issues: list[ConfigIssue] = []
     if detect_config_kind(data) == "scan":
         issues.append(_issue(name, parsed, ("scanners",), "a `scanners:` key",
@@ -96,6 +109,7 @@ def load_eval_set_config(
         warnings=warnings,
         extra_eval_set_args=extra,
         data=data,
+        text=text,
     )
 
 
@@ -110,7 +124,7 @@ def detect_config_kind(data: Any) -> ConfigKind:
 def read_config_kind(source: str | Path, *, text: str | None = None) -> ConfigKind:
     """Which kind of config a file holds (an unparseable file counts as an eval set; loading it says why)."""
     try:
-        parsed = parse_yaml(text if text is not None else _read(str(source)), file=str(source))
+        parsed = parse_yaml(text if text is not None else read_config_text(source), file=str(source))
     except (YamlSyntaxError, ConfigError):
         return "eval-set"
     return detect_config_kind(parsed.data)
@@ -127,13 +141,15 @@ class LoadedScan:
     warnings: list[str] = field(default_factory=list)
     data: dict[str, Any] = field(default_factory=dict)
     """The config as plain JSON, as validated (what the warehouse keeps as the scan's config)."""
+    text: str = ""
+    """The text that was validated (what to submit: the file may have changed since it was read)."""
 
 
 def load_scan_config(
     source: str | Path, *, text: str | None = None, base_dir: Path | None = None
 ) -> LoadedScan:
     """Load and statically check a scan config; raise ``ConfigError`` listing every problem found."""
-    name, parsed, data, resolved_base = _read_mapping(source, text, base_dir, kind="scan")
+    name, parsed, data, resolved_base, text = _read_mapping(source, text, base_dir, kind="scan")
     issues: list[ConfigIssue] = []
     if detect_config_kind(data) != "scan":
         hint = (
@@ -154,17 +170,19 @@ def load_scan_config(
         for key in config.runner.environment
         if _SECRET_LOOKING.search(key)
     ]
-    return LoadedScan(config=config, source=name, base_dir=resolved_base, warnings=warnings, data=data)
+    return LoadedScan(
+        config=config, source=name, base_dir=resolved_base, warnings=warnings, data=data, text=text
+    )
 
 
 def _read_mapping(
     source: str | Path, text: str | None, base_dir: Path | None, *, kind: ConfigKind
-) -> tuple[str, ParsedYaml, dict[str, Any], Path | None]:
+) -> tuple[str, ParsedYaml, dict[str, Any], Path | None, str]:
     """Read and parse a config into a plain JSON-like mapping; raise ``ConfigError`` for what is not one."""
     name = str(source)
     remote = _is_url(name)
     if text is None:
-        text = _read(name)
+        text = read_config_text(name)
     if base_dir is not None:
         resolved_base: Path | None = Path(base_dir).expanduser().resolve()
     elif not remote:
@@ -188,29 +206,30 @@ def _read_mapping(
             data.pop(key)
     if issues:
         raise ConfigError(name, issues)
-    return name, parsed, data, resolved_base
+    return name, parsed, data, resolved_base, text
 
 
 def _is_url(name: str) -> bool:
     return re.match(r"^[A-Za-z][A-Za-z0-9+.-]*://", name) is not None
 
 
-def _read(name: str) -> str:
-    try:
-        if _is_url(name):
-            from upath import UPath
+def read_config_text(source: str | Path) -> str:
+    """A config named on the command line (a path or a URL), read once and within the YAML size limit; raise
+    ``ConfigError`` when it cannot be read.
 
-            return UPath(name).read_text(encoding="utf-8")
-        return Path(name).expanduser().read_text(encoding="utf-8")
-    except FileNotFoundError:
-        problem = "the file does not exist"
-    except IsADirectoryError:
-        problem = "it is a directory, not a file"
-    except UnicodeDecodeError as exc:
-        problem = f"it is not UTF-8 text ({exc.reason} at byte {exc.start})"
-    except OSError as exc:
-        problem = f"it cannot be read ({exc.strerror or exc})"
-    raise ConfigError(name, [ConfigIssue(file=name, path="", found=problem, allowed="a readable YAML file")])
+    Pipes are allowed here (``hawk validate <(...)``): the person waiting is the one who named it.
+    """
+    name = str(source)
+    if _is_url(name):
+        from upath import UPath
+
+        path: Path | UPath = UPath(name)
+    else:
+        path = Path(name)
+    try:
+        return read_yaml_file(path, file=name, regular_only=False)
+    except YamlSourceError as exc:
+        raise ConfigError(name, exc.issues) from None
 
 
 def _top_level_mapping(parsed: ParsedYaml, name: str, kind: ConfigKind) -> dict[Any, Any]:
@@ -330,7 +349,13 @@ def _check_approval(
         )
         return
     path = resolve_local(base_dir, config.approval)
-    if not path.is_file():
+    display = display_path(path)
+    try:
+        policy = parse_yaml(read_yaml_file(path, file=display), file=display)
+    except YamlReadError as exc:
+        if not exc.missing:
+            issues.extend(exc.issues)
+            return
         issues.append(
             _issue(
                 name,
@@ -341,16 +366,8 @@ def _check_approval(
             )
         )
         return
-    display = display_path(path)
-    try:
-        policy = parse_yaml(path.read_text(encoding="utf-8"), file=display)
-    except YamlSyntaxError as exc:
+    except YamlSourceError as exc:
         issues.extend(exc.issues)
-        return
-    except (OSError, UnicodeDecodeError) as exc:
-        issues.append(
-            ConfigIssue(display, "", "an unreadable file", f"a readable approval policy file ({exc})")
-        )
         return
     try:
         ApprovalConfig.model_validate(policy.data)
@@ -367,17 +384,17 @@ def _pass_through_warnings(extra: dict[str, Any]) -> list[str]:
     for key in extra:
         if key in eval_set_parameters:
             warnings.append(
-                f"top-level key {key!r} is not a hawk setting; it is passed to inspect_ai.eval_set({key}=...) as written"
+                f"top-level key {describe_value(key)} is not a hawk setting; it is passed to inspect_ai.eval_set({key}=...) as written"
             )
         elif key in generate_settings:
             warnings.append(
-                f"top-level key {key!r} is passed to inspect_ai.eval_set as the generation setting {key} for every "
+                f"top-level key {describe_value(key)} is passed to inspect_ai.eval_set as the generation setting {key} for every "
                 "model (set it per model under models[].items[].args.config to be explicit)"
             )
         else:
             hint = suggest(key, [*TOP_LEVEL_KEYS, *eval_set_parameters])
             warnings.append(
-                f"top-level key {key!r} is neither a hawk setting nor an inspect_ai.eval_set parameter{hint}; it is "
+                f"top-level key {describe_value(key)} is neither a hawk setting nor an inspect_ai.eval_set parameter{hint}; it is "
                 "passed through as written and inspect_ai.eval_set will probably reject it"
             )
     return warnings

@@ -553,7 +553,7 @@ def _duplicate_key_issues(root: yaml.Node, file: str) -> list[ConfigIssue]:
                         ConfigIssue(
                             file=file,
                             path=format_path((*loc, key)),
-                            found=f"{key!r} written twice (first at line {first_line[key]})",
+                            found=f"{describe_value(key)} written twice (first at line {first_line[key]})",
                             allowed="each key may appear once in a mapping; YAML would silently keep only the last",
                             line=key_node.start_mark.line + 1,
                             column=key_node.start_mark.column + 1,

@@ -6,8 +6,10 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import dagster as dg
+import pytest
 
 from hawk_dagster.storage.root import StorageRoot
 from tests.evals.test_sensor import Drop, grid, tick
@@ -62,3 +64,26 @@ def test_bad_config_is_refused_and_nothing_is_submitted(storage_root: str, tmp_p
     assert "tasks[0].items[0].sample_ids" in proc.stderr
     configs = StorageRoot(storage_root).eval_set_configs
     assert not configs.exists() or not list(configs.iterdir())
+
+
+def test_the_text_submitted_is_the_text_validated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An edit saved between validation and submission must not be submitted unvalidated."""
+    from click.testing import CliRunner
+
+    from hawk_dagster.cli import submit
+
+    config = tmp_path / "grid.yaml"
+    config.write_text(grid("checked"))
+    validate = submit.load_config_or_exit
+
+    def validate_then_edit(path: Path, **kwargs: Any) -> Any:
+        loaded = validate(path, **kwargs)
+        path.write_text("eval_set_id: checked\ntasks: not a list\n")
+        return loaded
+
+    monkeypatch.setattr(submit, "load_config_or_exit", validate_then_edit)
+    root = tmp_path / "root"
+    monkeypatch.setenv("HAWK_STORAGE_ROOT", str(root))
+    result = CliRunner().invoke(submit.submit_eval_set, [str(config)], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    assert (StorageRoot(str(root)).eval_set_configs / "checked.yaml").read_text() == grid("checked")
