@@ -12,6 +12,7 @@ from hawk_dagster.cli.common import skip_confirm_option
 from hawk_dagster.cli.configs import load_config_or_exit
 from hawk_dagster.cli.state import remember_eval_set
 from hawk_dagster.config.ids import generate_eval_set_id
+from hawk_dagster.config.loader import with_pass_through
 from hawk_dagster.storage.root import StorageRoot
 
 
@@ -35,7 +36,10 @@ def submit_eval_set(config: Path, skip_confirm: bool) -> None:
     storage = StorageRoot.from_env()
     target = storage.eval_set_configs / f"{eval_set_id}.yaml"
     target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(with_eval_set_id(loaded.text, eval_set_id))
+    # The sensor refuses unknown top-level keys the file does not confirm: these were just confirmed (or
+    # --skip-confirm said to pass them), so the file says so.
+    text = with_pass_through(loaded.text, loaded.extra_eval_set_args)
+    target.write_text(with_eval_set_id(text, eval_set_id))
     remember_eval_set(eval_set_id)
     click.echo(eval_set_id)
     click.echo(f"submitted to {target}", err=True)

@@ -7,6 +7,7 @@ a laptop, the CLI before submission, and the sensor that picks configs up from t
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -20,9 +21,11 @@ from hawk_dagster.config.errors import (
     describe_value,
     format_path,
     issues_from_validation_error,
+    short_text,
     suggest,
 )
 from hawk_dagster.config.eval_set import (
+    RESERVED_TOP_LEVEL_KEYS,
     TOP_LEVEL_KEYS,
     ApprovalConfig,
     CyberTaskGroup,
@@ -72,14 +75,39 @@ class LoadedEvalSet:
     """The text that was validated (what to submit: the file may have changed since it was read)."""
 
 
+PASS_THROUGH_COMMENT = "hawk-pass-through"
+"""``# hawk-pass-through: key, ...``: a config's own confirmation that unknown top-level keys go to
+``inspect_ai.eval_set`` as written; a strict load (the configs-folder sensor) refuses any it does not confirm."""
+_PASS_THROUGH_LINE = re.compile(rf"^#[ \t]*{PASS_THROUGH_COMMENT}:(.*)$", re.MULTILINE)
+
+
+def confirmed_pass_through(text: str) -> set[str]:
+    """The top-level keys a config's ``# hawk-pass-through:`` lines confirm."""
+    return {
+        key for line in _PASS_THROUGH_LINE.finditer(text) for key in re.split(r"[\s,]+", line.group(1)) if key
+    }
+
+
+def with_pass_through(text: str, keys: Iterable[str]) -> str:
+    """The YAML with a ``# hawk-pass-through:`` line confirming ``keys`` (prepended; nothing else changes)."""
+    missing = sorted(set(keys) - confirmed_pass_through(text))
+    if not missing:
+        return text
+    return f"# {PASS_THROUGH_COMMENT}: {', '.join(missing)}\n{text}"
+
+
 def load_eval_set_config(
-    source: str | Path, *, text: str | None = None, base_dir: Path | None = None
+    source: str | Path, *, text: str | None = None, base_dir: Path | None = None, strict: bool = False
 ) -> LoadedEvalSet:
     """Load and statically check an eval-set config; raise ``ConfigError`` listing every problem found.
 
     ``source`` names the config (a local path, or a URL such as ``s3://bucket/configs/grid.yaml``) and is read when
     ``text`` is None. ``base_dir`` is where relative task paths resolve: by default the folder of a local ``source``;
     a config from elsewhere has none unless given, and then ``path``/``cyber`` task groups are errors.
+
+    Unknown top-level keys are passed to ``inspect_ai.eval_set`` with a warning, for the CLI to confirm; ``strict``
+    (a config nobody is there to ask about: the configs-folder sensor) makes each one the config does not confirm
+    with a ``# hawk-pass-through:`` line an error.
     """
     name, parsed, data, resolved_base, text = _read_mapping(source, text, base_dir, kind="eval-set")
     issues: list[ConfigIssue] = []
@@ -87,6 +115,8 @@ def load_eval_set_config(
         issues.append(_issue(name, parsed, ("scanners",), "a `scanners:` key",
                              "an eval-set config (this is a scan config: run it with `hawk local scan`)"))  # fmt: skip
         raise ConfigError(name, issues)
+    if strict:
+        issues.extend(_unconfirmed_key_issues(name, parsed, data, confirmed_pass_through(text)))
     try:
         config = EvalSetConfig.model_validate(data)
     except ValidationError as exc:
@@ -148,7 +178,10 @@ class LoadedScan:
 def load_scan_config(
     source: str | Path, *, text: str | None = None, base_dir: Path | None = None
 ) -> LoadedScan:
-    """Load and statically check a scan config; raise ``ConfigError`` listing every problem found."""
+    """Load and statically check a scan config; raise ``ConfigError`` listing every problem found.
+
+    Unknown top-level keys are always errors in a scan (nothing is passed through), so a scan needs no strict mode.
+    """
     name, parsed, data, resolved_base, text = _read_mapping(source, text, base_dir, kind="scan")
     issues: list[ConfigIssue] = []
     if detect_config_kind(data) != "scan":
@@ -398,6 +431,43 @@ def _pass_through_warnings(extra: dict[str, Any]) -> list[str]:
                 "passed through as written and inspect_ai.eval_set will probably reject it"
             )
     return warnings
+
+
+def _unconfirmed_key_issues(
+    name: str, parsed: ParsedYaml, data: dict[str, Any], confirmed: set[str]
+) -> list[ConfigIssue]:
+    """One issue per unknown top-level key the config does not confirm (reserved keys have their own errors)."""
+    unknown = [
+        key
+        for key in data
+        if key not in TOP_LEVEL_KEYS and key not in RESERVED_TOP_LEVEL_KEYS and key not in confirmed
+    ]
+    if not unknown:
+        return []
+    eval_set_parameters, generate_settings = _inspect_parameters()
+    settings = ", ".join(sorted(TOP_LEVEL_KEYS - {"secrets"}))
+    issues = []
+    for key in unknown:
+        if key in eval_set_parameters:
+            what = f"inspect_ai.eval_set would take it as {key}=..."
+        elif key in generate_settings:
+            what = f"inspect_ai.eval_set would take it as the generation setting {key} for every model"
+        else:
+            what = "inspect_ai.eval_set has no such parameter" + suggest(
+                key, [*TOP_LEVEL_KEYS, *eval_set_parameters]
+            )
+        issues.append(
+            _issue(
+                name,
+                parsed,
+                (key,),
+                "an unknown top-level key",
+                f"a hawk setting ({settings}), or a key the file confirms for inspect_ai.eval_set with a line "
+                f"`# {PASS_THROUGH_COMMENT}: {short_text(key)}` (nobody is here to confirm it; `hawk eval-set` "
+                f"asks, then adds the line); {what}",
+            )
+        )
+    return issues
 
 
 def _inspect_parameters() -> tuple[set[str], set[str]]:

@@ -54,6 +54,23 @@ def test_a_fixed_eval_set_id_is_kept(storage_root: str, tmp_path: Path) -> None:
     assert (StorageRoot(storage_root).eval_set_configs / "pinned-id.yaml").read_text() == grid("pinned-id")
 
 
+def test_confirmed_pass_through_keys_reach_the_sensor_confirmed(storage_root: str, tmp_path: Path) -> None:
+    """The sensor refuses unknown keys a file does not confirm; ``hawk eval-set`` asked, so the file confirms them."""
+    config = tmp_path / "grid.yaml"
+    config.write_text(grid("with-extras") + "max_tasks: 2\n")
+    refused = hawk(storage_root, "eval-set", str(config))  # no terminal to ask on
+    assert refused.returncode == 2 and "--skip-confirm" in refused.stderr
+
+    proc = hawk(storage_root, "eval-set", str(config), "--skip-confirm")
+    assert proc.returncode == 0, proc.stderr
+    submitted = (StorageRoot(storage_root).eval_set_configs / "with-extras.yaml").read_text()
+    assert submitted == "# hawk-pass-through: max_tasks\n" + grid("with-extras") + "max_tasks: 2\n"
+
+    result = tick(Drop(storage_root), dg.DagsterInstance.ephemeral(), None)
+    assert isinstance(result, dg.SensorResult)
+    assert [r.partition_key for r in result.run_requests or []] == ["with-extras"]
+
+
 def test_bad_config_is_refused_and_nothing_is_submitted(storage_root: str, tmp_path: Path) -> None:
     config = tmp_path / "grid.yaml"
     config.write_text(

@@ -257,6 +257,27 @@ def test_invalid_file_gets_an_error_file_until_fixed(drop: Drop, instance: dg.Da
     assert not drop.exists("broken.yaml.error")
 
 
+def test_unknown_top_level_keys_are_refused_unless_the_file_confirms_them(
+    drop: Drop, instance: dg.DagsterInstance
+) -> None:
+    """Nobody is there to confirm a dropped file's pass-through keys; an alias bomb's keys were such keys."""
+    drop.put("extra.yaml", grid("es-extra") + "max_tasks: 2\nmodles: oops\n")
+    first = tick(drop, instance, None)
+    assert isinstance(first, dg.SensorResult) and not first.run_requests
+    error = drop.read("extra.yaml.error")
+    assert "extra.yaml:8:12: max_tasks: a hawk setting (" in error
+    assert "extra.yaml:9:9: modles: a hawk setting (" in error and "did you mean 'models'?" in error
+    assert "# hawk-pass-through: max_tasks" in error
+    assert not drop.storage.path("evals", "es-extra").exists()
+
+    confirmed = "# hawk-pass-through: max_tasks\n" + grid("es-extra") + "max_tasks: 2\n"
+    drop.put("extra.yaml", confirmed, newer=True)
+    second = tick(drop, instance, first.cursor)
+    assert isinstance(second, dg.SensorResult)
+    assert [r.partition_key for r in second.run_requests or []] == ["es-extra"]
+    assert not drop.exists("extra.yaml.error")
+
+
 def test_only_invalid_files_advance_the_cursor_without_runs(drop: Drop, instance: dg.DagsterInstance) -> None:
     drop.put("bad.yml", "tasks: [unclosed")
     result = tick(drop, instance, None)
