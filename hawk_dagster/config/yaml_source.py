@@ -110,12 +110,15 @@ class YamlReadError(YamlSourceError):
 
 
 class UnreadableFileError(Exception):
-    """A file :func:`read_bounded` refused: ``found`` says what was there, ``allowed`` what it takes."""
+    """A file :func:`read_bounded` refused: ``found`` says what was there, ``allowed`` what it takes; ``missing``
+    when there is no such file, ``transient`` for an I/O error a later read may not meet (unlike a file that is
+    too big or not a file)."""
 
-    def __init__(self, found: str, allowed: str, *, missing: bool = False) -> None:
+    def __init__(self, found: str, allowed: str, *, missing: bool = False, transient: bool = False) -> None:
         self.found = found
         self.allowed = allowed
         self.missing = missing
+        self.transient = transient
         super().__init__(f"{found}; {allowed}")
 
 
@@ -148,7 +151,7 @@ def read_bounded(
     ``hawk validate <(...)`` works. ``follow_symlinks=False`` refuses a symbolic link itself. Object-store paths
     are read with one ranged request.
     """
-    local = _local_path(path)
+    local = local_path_of(path)
     if local is None:
         return _read_remote(cast("UPath", path), limit)
     flags = os.O_RDONLY | os.O_CLOEXEC
@@ -169,7 +172,7 @@ def read_bounded(
         if exc.errno == errno.EISDIR:
             raise UnreadableFileError("a directory", "a file, not a directory") from None
         raise UnreadableFileError(
-            f"a file that cannot be read ({exc.strerror or exc})", "a readable file"
+            f"a file that cannot be read ({exc.strerror or exc})", "a readable file", transient=True
         ) from None
     try:
         mode = os.fstat(fd).st_mode
@@ -184,7 +187,7 @@ def read_bounded(
                 chunk = os.read(fd, min(remaining, 1 << 16))
             except OSError as exc:
                 raise UnreadableFileError(
-                    f"a file that cannot be read ({exc.strerror or exc})", "a readable file"
+                    f"a file that cannot be read ({exc.strerror or exc})", "a readable file", transient=True
                 ) from None
             if not chunk:
                 break
@@ -198,7 +201,7 @@ def read_bounded(
     return data
 
 
-def _local_path(path: Path | UPath) -> str | None:
+def local_path_of(path: Path | UPath) -> str | None:
     """The local path of ``path``, or None for an object store."""
     if isinstance(path, Path):  # a plain path, or a local UPath (a PosixUPath is a Path too)
         return str(path.expanduser())
@@ -224,7 +227,9 @@ def _read_remote(path: UPath, limit: int) -> bytes:
     except IsADirectoryError:
         raise UnreadableFileError("a directory", "a file, not a directory") from None
     except OSError as exc:
-        raise UnreadableFileError(f"a file that cannot be read ({exc})", "a readable file") from None
+        raise UnreadableFileError(
+            f"a file that cannot be read ({exc})", "a readable file", transient=True
+        ) from None
     if len(data) > limit:
         raise UnreadableFileError(f"a file of more than {_size(limit)}", f"a file of at most {_size(limit)}")
     return bytes(data)

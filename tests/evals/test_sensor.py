@@ -8,6 +8,7 @@ import math
 import os
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import dagster as dg
 import pytest
@@ -17,6 +18,7 @@ from hawk_dagster.intake.watch import WatchCursor, list_configs
 from hawk_dagster.partitions import eval_sets_partitions
 from hawk_dagster.storage.root import StorageRoot
 from hawk_dagster.storage.submissions import read_submission
+from tests.config.test_yaml_source import laughs
 
 GRID = """\
 {id_line}name: {name}
@@ -276,6 +278,27 @@ def test_unknown_top_level_keys_are_refused_unless_the_file_confirms_them(
     assert isinstance(second, dg.SensorResult)
     assert [r.partition_key for r in second.run_requests or []] == ["es-extra"]
     assert not drop.exists("extra.yaml.error")
+
+
+@pytest.mark.timeout(60)
+def test_a_hostile_folder_costs_one_tick_and_launches_only_the_good_config(
+    tmp_path: Path, instance: dg.DagsterInstance
+) -> None:
+    """Pipes, links, a directory and an alias bomb beside a good file: one tick, one run, an error file each."""
+    drop = Drop(str(tmp_path / "root"))
+    folder = Path(drop.dir.path)
+    os.mkfifo(folder / "pipe.yaml")
+    (folder / "zero.yaml").symlink_to("/dev/zero")
+    (folder / "dir.yaml").mkdir()
+    drop.put("bomb.yaml", grid("es-bomb") + laughs(9))
+    drop.put("good.yaml", grid("es-good"))
+
+    result = tick(drop, instance, None)
+    assert isinstance(result, dg.SensorResult)
+    assert [r.partition_key for r in result.run_requests or []] == ["es-good"]
+    for name in ("pipe.yaml", "zero.yaml", "dir.yaml", "bomb.yaml"):
+        assert drop.exists(f"{name}.error"), name
+    assert isinstance(tick(drop, instance, result.cursor), dg.SkipReason)
 
 
 def test_only_invalid_files_advance_the_cursor_without_runs(drop: Drop, instance: dg.DagsterInstance) -> None:
