@@ -161,7 +161,7 @@ def read_bounded(
         flags |= os.O_NOFOLLOW
     try:
         fd = os.open(local, flags)
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):  # a folder on the way that is a file: no such file either
         raise UnreadableFileError("a file that does not exist", "an existing file", missing=True) from None
     except OSError as exc:
         if exc.errno == errno.ELOOP and not follow_symlinks:

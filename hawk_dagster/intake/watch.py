@@ -487,7 +487,7 @@ def _check_owner(
     if owner is None:
         try:
             owner = read_submission(storage, eval_set_id, kind.submissions).source
-        except SubmissionNotFoundError:
+        except (SubmissionNotFoundError, ConfigError):  # none, or one nobody can use: it owns nothing
             return
         owner_file = by_source.get(owner)
         if (
