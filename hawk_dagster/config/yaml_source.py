@@ -6,7 +6,7 @@ lets us refuse duplicate keys, which PyYAML would otherwise resolve silently by 
 
 Every YAML we read comes from a researcher or a shared folder, so parsing is bounded: the text's size, the nesting
 depth and the number of values after expanding aliases are checked on the node tree before anything is built from
-it (a 400-byte "billion laughs" file of nested anchors expands to billions of values; PyYAML builds it lazily, but
+it (a 420-byte "billion laughs" file of nested anchors expands to billions of values; PyYAML builds it lazily, but
 every later step walks it). Reading is bounded too (:func:`read_bounded`): never more than the limit plus one byte,
 and, where nobody is waiting, never from a pipe or a device.
 """
@@ -319,7 +319,7 @@ def _text_size_issue(text: str, file: str) -> ConfigIssue | None:
     return ConfigIssue(
         file=file,
         path="",
-        found=f"{size:,} bytes of text",
+        found=f"more than {_size(MAX_YAML_BYTES)} of text",
         allowed=f"a YAML file of at most {_size(MAX_YAML_BYTES)}",
     )
 

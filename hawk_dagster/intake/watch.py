@@ -388,7 +388,7 @@ def process_new_configs(
         if f.problem is not None:
             new_ts = max(new_ts, f.mtime)
             hashes[f.name] = (f.mtime, content_sha256(f"\0{f.problem}"))  # what it is stands in for content
-            if f.mtime > cursor.ts or cursor.seen.get(f.name) != hashes[f.name][1]:
+            if not _seen(cursor, f, hashes[f.name][1]):
                 rejected.append(_reject(f, source, f"{source} {f.problem}."))
             continue
         try:
@@ -397,11 +397,11 @@ def process_new_configs(
             if e.missing:
                 continue  # deleted between listing and reading
             new_ts = max(new_ts, f.mtime)
-            if (
-                not e.transient
-            ):  # an I/O error is retried while the file stays at the cursor's ts; this is not
+            # An I/O error is not put in `seen`, so it is retried while the file stays at the cursor's ts; a file
+            # that is too big or not a file is refused once.
+            if not e.transient:
                 hashes[f.name] = (f.mtime, content_sha256(f"\0{e.found}"))
-                if f.mtime == cursor.ts and cursor.seen.get(f.name) == hashes[f.name][1]:
+                if _seen(cursor, f, hashes[f.name][1]):
                     continue
             issue = ConfigIssue(file=source, path="", found=e.found, allowed=e.allowed)
             rejected.append(_reject(f, source, str(ConfigError(source, [issue]))))
@@ -411,12 +411,12 @@ def process_new_configs(
             text = decode_yaml_bytes(raw, file=source)
         except YamlReadError as e:
             hashes[f.name] = (f.mtime, hashlib.sha256(raw).hexdigest())
-            if f.mtime > cursor.ts or cursor.seen.get(f.name) != hashes[f.name][1]:
+            if not _seen(cursor, f, hashes[f.name][1]):
                 rejected.append(_reject(f, source, str(ConfigError(source, e.issues))))
             continue
         sha = content_sha256(text)
         hashes[f.name] = (f.mtime, sha)
-        if f.mtime == cursor.ts and cursor.seen.get(f.name) == sha:
+        if _seen(cursor, f, sha):
             continue  # already handled on an earlier tick in the same second
         try:
             eval_set_id, warnings, loaded = _validate(f, source, text, base_dir, kind)
@@ -448,6 +448,11 @@ def process_new_configs(
 
     seen = {name: sha for name, (mtime, sha) in hashes.items() if mtime == new_ts}
     return WatchResult(accepted, rejected, WatchCursor(new_ts, seen), str(configs_dir))
+
+
+def _seen(cursor: WatchCursor, f: ConfigFile, digest: str) -> bool:
+    """Whether an earlier tick handled this file as it is now (same time as the cursor, same content)."""
+    return f.mtime == cursor.ts and cursor.seen.get(f.name) == digest
 
 
 def _validate(
