@@ -12,7 +12,7 @@ from typing import Any
 
 import click
 
-from hawk_dagster.cli.configs import load_config_or_exit, load_scan_config_or_exit
+from hawk_dagster.cli.configs import load_config_or_exit, load_scan_config_or_exit, read_config_or_exit
 from hawk_dagster.config.loader import LoadedEvalSet, read_config_kind
 from hawk_dagster.evals.grid import expand_grid
 from hawk_dagster.evals.planning import required_packages
@@ -36,12 +36,13 @@ def validate(config: Path, output_format: str) -> None:
     scan its scanners, sources and filters. Nothing is installed, imported or written. Warnings go to stderr; an
     invalid config prints every problem (file:line:column, field path, what is allowed) and exits with status 2.
     """
-    if read_config_kind(config) == "scan":
-        scan = load_scan_config_or_exit(config)
+    text = read_config_or_exit(config)
+    if read_config_kind(config, text=text) == "scan":
+        scan = load_scan_config_or_exit(config, text=text)
         summary = scan_summary(scan)
         click.echo(json.dumps(summary, indent=2) if output_format == "json" else _scan_text(summary))
         return
-    loaded = load_config_or_exit(config, skip_confirm=True, confirm_unknown_keys=False)
+    loaded = load_config_or_exit(config, skip_confirm=True, confirm_unknown_keys=False, text=text)
     if output_format == "json":
         click.echo(json.dumps(_cells_json(loaded), indent=2))
     else:

@@ -90,7 +90,7 @@ def local_eval_set(
         storage,
         Submission.new(
             eval_set_id,
-            config.read_text(),
+            loaded.text,
             source=str(config.resolve()),
             base_dir=str(config.resolve().parent),
         ),
@@ -232,7 +232,7 @@ def local_scan(
             storage,
             loaded,
             scan_id=scan_id,
-            config_text=config.read_text(),
+            config_text=loaded.text,
             base_dir=str(config.resolve().parent),
         )
     except (SecretsError, MissingSecretsError, UnknownEvalSetError) as ex:

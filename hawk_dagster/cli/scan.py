@@ -47,7 +47,7 @@ def run(config: Path) -> None:
         with prepare_submission(
             storage,
             SCAN_CONFIGS_KIND,
-            config_text=config.read_text(),
+            config_text=loaded.text,
             config_dir=loaded.base_dir,
             refs=scan_references(loaded.config),
             submission_id=scan_id,

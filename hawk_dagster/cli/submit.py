@@ -11,6 +11,7 @@ import click
 from hawk_dagster.cli.common import fail_bad_input, skip_confirm_option
 from hawk_dagster.cli.configs import load_config_or_exit
 from hawk_dagster.config.ids import generate_eval_set_id
+from hawk_dagster.config.loader import with_pass_through
 from hawk_dagster.storage.root import StorageRoot
 
 
@@ -35,7 +36,9 @@ def submit_eval_set(config: Path, skip_confirm: bool) -> None:
         with prepare_submission(
             storage,
             EVAL_SET_CONFIGS_KIND,
-            config_text=config.read_text(),
+            # The sensor refuses unknown top-level keys the file does not confirm: these were just confirmed (or
+            # --skip-confirm said to pass them), so the file says so.
+            config_text=with_pass_through(loaded.text, loaded.extra_eval_set_args),
             config_dir=loaded.base_dir,
             refs=eval_set_references(loaded.config),
             submission_id=eval_set_id,

@@ -27,6 +27,9 @@ SUBPATH_CONTEXT_KEY = "subpath"
 HIDE_INPUT_CONTEXT_KEY = "hide_input"
 
 _MAX_FOUND = 60
+_MAX_PART = 2_000
+MAX_SHOWN_ISSUES = 100
+"""Issues a ``ConfigError`` message lists (a file can hold thousands of the same mistake; the rest are counted)."""
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
 _SENSITIVE_NAME = re.compile(r"(api_?key|token|secret|password)", re.IGNORECASE)
 
@@ -84,9 +87,10 @@ class ConfigIssue:
         return f"{self.file}:{self.line}:{self.column}"
 
     def format(self) -> str:
-        """One line: where, which field, what is allowed, and what was found."""
-        field = self.path or "(top level)"
-        return f"{self.location}: {field}: {self.allowed} (found: {self.found})"
+        """One line: where, which field, what is allowed, and what was found (each part cut at a length a person
+        reads: a hostile file must not turn into a megabyte-long error file or log line)."""
+        field = short_text(self.path or "(top level)", _MAX_PART)
+        return f"{self.location}: {field}: {short_text(self.allowed, _MAX_PART)} (found: {short_text(self.found, _MAX_PART)})"
 
 
 class ConfigError(ValueError):
@@ -111,13 +115,23 @@ class ConfigError(ValueError):
     def __str__(self) -> str:
         count = len(self.issues)
         header = f"{self.source}: invalid config ({count} problem{'s' if count != 1 else ''}):"
-        return "\n".join([header, *(f"  - {issue.format()}" for issue in self.issues)])
+        shown = [f"  - {issue.format()}" for issue in self.issues[:MAX_SHOWN_ISSUES]]
+        if count > MAX_SHOWN_ISSUES:
+            shown.append(f"  ... and {count - MAX_SHOWN_ISSUES} more (fix these first)")
+        return "\n".join([header, *shown])
+
+
+def short_text(text: str, limit: int = _MAX_FOUND) -> str:
+    """``text``, cut to ``limit`` characters with ``...`` (a key can be a megabyte long; a message should not be)."""
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def format_path(loc: Iterable[str | int]) -> str:
-    """``("tasks", 0, "items", 1, "sample_ids")`` -> ``tasks[0].items[1].sample_ids``."""
+    """``("tasks", 0, "items", 1, "sample_ids")`` -> ``tasks[0].items[1].sample_ids`` (overlong keys cut short)."""
     out = ""
     for part in loc:
+        if isinstance(part, str):
+            part = short_text(part)
         if isinstance(part, int):
             out += f"[{part}]"
         elif _IDENTIFIER.match(part):
@@ -265,7 +279,7 @@ def allowed_sentence(err: Mapping[str, Any], loc: Loc) -> str:
             field, f"`{field}` is required here" if field else "a value is required here"
         )
     if kind == "extra_forbidden":
-        return f"unknown key {field!r}: it is not a setting here"
+        return f"unknown key {describe_value(field)}: it is not a setting here"
     if kind in {"string_type", "string_sub_type"}:
         if isinstance(value, (bool, int, float)):
             return 'must be a string; YAML read this as a number or boolean, so put it in quotes (e.g. "1")'

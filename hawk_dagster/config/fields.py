@@ -68,11 +68,11 @@ class StrictModel(BaseModel):
             key = unknown[0]
             raise custom_error(
                 "unknown_key",
-                f"unknown key {key!r}{suggest(str(key), allowed)}; allowed keys here: {', '.join(allowed)}",
+                f"unknown key {describe_value(key)}{suggest(str(key), allowed)}; allowed keys here: {', '.join(allowed)}",
                 **{SUBPATH_CONTEXT_KEY: (key,), "found": describe_value(data[key])},
             )
         if unknown:
-            names = ", ".join(repr(key) for key in unknown)
+            names = ", ".join(describe_value(key) for key in unknown)
             raise custom_error(
                 "unknown_key", f"unknown keys {names}; allowed keys here: {', '.join(allowed)}", found=names
             )

@@ -7,9 +7,10 @@ a laptop, the CLI before submission, and the sensor that picks configs up from t
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import ValidationError
 
@@ -21,9 +22,11 @@ from hawk_dagster.config.errors import (
     describe_value,
     format_path,
     issues_from_validation_error,
+    short_text,
     suggest,
 )
 from hawk_dagster.config.eval_set import (
+    RESERVED_TOP_LEVEL_KEYS,
     TOP_LEVEL_KEYS,
     ApprovalConfig,
     CyberTaskGroup,
@@ -38,7 +41,18 @@ from hawk_dagster.config.task_sources import (
     display_path,
     resolve_local,
 )
-from hawk_dagster.config.yaml_source import ParsedYaml, YamlSyntaxError, parse_yaml, to_plain_json
+from hawk_dagster.config.yaml_source import (
+    ParsedYaml,
+    YamlReadError,
+    YamlSourceError,
+    YamlSyntaxError,
+    parse_yaml,
+    read_yaml_file,
+    to_plain_json,
+)
+
+if TYPE_CHECKING:
+    from upath import UPath
 
 _SECRET_LOOKING = re.compile(r"(KEY|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIAL)", re.IGNORECASE)
 
@@ -58,6 +72,29 @@ class LoadedEvalSet:
     """Unknown top-level keys, passed through to ``inspect_ai.eval_set`` as keyword arguments."""
     data: dict[str, Any] = field(default_factory=dict)
     """The config as plain JSON, as validated (what the warehouse keeps as the eval set's config)."""
+    text: str = ""
+    """The text that was validated (what to submit: the file may have changed since it was read)."""
+
+
+PASS_THROUGH_COMMENT = "hawk-pass-through"
+"""``# hawk-pass-through: key, ...``: a config's own confirmation that unknown top-level keys go to
+``inspect_ai.eval_set`` as written; a strict load (the configs-folder sensor) refuses any it does not confirm."""
+_PASS_THROUGH_LINE = re.compile(rf"^#[ \t]*{PASS_THROUGH_COMMENT}:(.*)$", re.MULTILINE)
+
+
+def confirmed_pass_through(text: str) -> set[str]:
+    """The top-level keys a config's ``# hawk-pass-through:`` lines confirm."""
+    return {
+        key for line in _PASS_THROUGH_LINE.finditer(text) for key in re.split(r"[\s,]+", line.group(1)) if key
+    }
+
+
+def with_pass_through(text: str, keys: Iterable[str]) -> str:
+    """The YAML with a ``# hawk-pass-through:`` line confirming ``keys`` (prepended; nothing else changes)."""
+    missing = sorted(set(keys) - confirmed_pass_through(text))
+    if not missing:
+        return text
+    return f"# {PASS_THROUGH_COMMENT}: {', '.join(missing)}\n{text}"
 
 
 def load_eval_set_config(
@@ -66,6 +103,7 @@ def load_eval_set_config(
     text: str | None = None,
     base_dir: Path | None = None,
     carried: CarriedResolver | None = None,
+    strict: bool = False,
 ) -> LoadedEvalSet:
     """Load and statically check an eval-set config; raise ``ConfigError`` listing every problem found.
 
@@ -74,13 +112,19 @@ def load_eval_set_config(
     a config from elsewhere has none unless given, and then ``path``/``cyber`` task groups are errors. A config that
     names ``carried_files`` resolves them in the folder ``carried`` gives for it instead (the deployment passes one;
     without it they resolve against ``base_dir``, with a warning).
+
+    Unknown top-level keys are passed to ``inspect_ai.eval_set`` with a warning, for the CLI to confirm; ``strict``
+    (a config nobody is there to ask about: the configs-folder sensor) makes each one the config does not confirm
+    with a ``# hawk-pass-through:`` line an error.
     """
-    name, parsed, data, resolved_base = _read_mapping(source, text, base_dir, kind="eval-set")
+    name, parsed, data, resolved_base, text = _read_mapping(source, text, base_dir, kind="eval-set")
     issues: list[ConfigIssue] = []
     if detect_config_kind(data) == "scan":
         issues.append(_issue(name, parsed, ("scanners",), "a `scanners:` key",
                              "an eval-set config (this is a scan config: run it with `hawk local scan`)"))  # fmt: skip
         raise ConfigError(name, issues)
+    if strict:
+        issues.extend(_unconfirmed_key_issues(name, parsed, data, confirmed_pass_through(text)))
     try:
         config = EvalSetConfig.model_validate(data)
     except ValidationError as exc:
@@ -104,6 +148,7 @@ def load_eval_set_config(
         warnings=warnings,
         extra_eval_set_args=extra,
         data=data,
+        text=text,
     )
 
 
@@ -118,7 +163,7 @@ def detect_config_kind(data: Any) -> ConfigKind:
 def read_config_kind(source: str | Path, *, text: str | None = None) -> ConfigKind:
     """Which kind of config a file holds (an unparseable file counts as an eval set; loading it says why)."""
     try:
-        parsed = parse_yaml(text if text is not None else _read(str(source)), file=str(source))
+        parsed = parse_yaml(text if text is not None else read_config_text(source), file=str(source))
     except (YamlSyntaxError, ConfigError):
         return "eval-set"
     return detect_config_kind(parsed.data)
@@ -135,6 +180,8 @@ class LoadedScan:
     warnings: list[str] = field(default_factory=list)
     data: dict[str, Any] = field(default_factory=dict)
     """The config as plain JSON, as validated (what the warehouse keeps as the scan's config)."""
+    text: str = ""
+    """The text that was validated (what to submit: the file may have changed since it was read)."""
 
 
 def load_scan_config(
@@ -145,8 +192,11 @@ def load_scan_config(
     carried: CarriedResolver | None = None,
 ) -> LoadedScan:
     """Load and statically check a scan config; raise ``ConfigError`` listing every problem found (``carried`` as
-    for :func:`load_eval_set_config`)."""
-    name, parsed, data, resolved_base = _read_mapping(source, text, base_dir, kind="scan")
+    for :func:`load_eval_set_config`).
+
+    Unknown top-level keys are always errors in a scan (nothing is passed through), so a scan needs no strict mode.
+    """
+    name, parsed, data, resolved_base, text = _read_mapping(source, text, base_dir, kind="scan")
     issues: list[ConfigIssue] = []
     if detect_config_kind(data) != "scan":
         hint = (
@@ -168,17 +218,19 @@ def load_scan_config(
         if _SECRET_LOOKING.search(key)
     ]
     resolved_base = _carried_base(config.carried_files, carried, resolved_base, name, parsed, warnings)
-    return LoadedScan(config=config, source=name, base_dir=resolved_base, warnings=warnings, data=data)
+    return LoadedScan(
+        config=config, source=name, base_dir=resolved_base, warnings=warnings, data=data, text=text
+    )
 
 
 def _read_mapping(
     source: str | Path, text: str | None, base_dir: Path | None, *, kind: ConfigKind
-) -> tuple[str, ParsedYaml, dict[str, Any], Path | None]:
+) -> tuple[str, ParsedYaml, dict[str, Any], Path | None, str]:
     """Read and parse a config into a plain JSON-like mapping; raise ``ConfigError`` for what is not one."""
     name = str(source)
     remote = _is_url(name)
     if text is None:
-        text = _read(name)
+        text = read_config_text(name)
     if base_dir is not None:
         resolved_base: Path | None = Path(base_dir).expanduser().resolve()
     elif not remote:
@@ -202,29 +254,30 @@ def _read_mapping(
             data.pop(key)
     if issues:
         raise ConfigError(name, issues)
-    return name, parsed, data, resolved_base
+    return name, parsed, data, resolved_base, text
 
 
 def _is_url(name: str) -> bool:
     return re.match(r"^[A-Za-z][A-Za-z0-9+.-]*://", name) is not None
 
 
-def _read(name: str) -> str:
-    try:
-        if _is_url(name):
-            from upath import UPath
+def read_config_text(source: str | Path) -> str:
+    """A config named on the command line (a path or a URL), read once and within the YAML size limit; raise
+    ``ConfigError`` when it cannot be read.
 
-            return UPath(name).read_text(encoding="utf-8")
-        return Path(name).expanduser().read_text(encoding="utf-8")
-    except FileNotFoundError:
-        problem = "the file does not exist"
-    except IsADirectoryError:
-        problem = "it is a directory, not a file"
-    except UnicodeDecodeError as exc:
-        problem = f"it is not UTF-8 text ({exc.reason} at byte {exc.start})"
-    except OSError as exc:
-        problem = f"it cannot be read ({exc.strerror or exc})"
-    raise ConfigError(name, [ConfigIssue(file=name, path="", found=problem, allowed="a readable YAML file")])
+    Pipes are allowed here (``hawk validate <(...)``): the person waiting is the one who named it.
+    """
+    name = str(source)
+    if _is_url(name):
+        from upath import UPath
+
+        path: Path | UPath = UPath(name)
+    else:
+        path = Path(name)
+    try:
+        return read_yaml_file(path, file=name, regular_only=False)
+    except YamlSourceError as exc:
+        raise ConfigError(name, exc.issues) from None
 
 
 def _top_level_mapping(parsed: ParsedYaml, name: str, kind: ConfigKind) -> dict[Any, Any]:
@@ -370,7 +423,13 @@ def _check_approval(
         )
         return
     path = resolve_local(base_dir, config.approval)
-    if not path.is_file():
+    display = display_path(path)
+    try:
+        policy = parse_yaml(read_yaml_file(path, file=display), file=display)
+    except YamlReadError as exc:
+        if not exc.missing:
+            issues.extend(exc.issues)
+            return
         issues.append(
             _issue(
                 name,
@@ -381,16 +440,8 @@ def _check_approval(
             )
         )
         return
-    display = display_path(path)
-    try:
-        policy = parse_yaml(path.read_text(encoding="utf-8"), file=display)
-    except YamlSyntaxError as exc:
+    except YamlSourceError as exc:
         issues.extend(exc.issues)
-        return
-    except (OSError, UnicodeDecodeError) as exc:
-        issues.append(
-            ConfigIssue(display, "", "an unreadable file", f"a readable approval policy file ({exc})")
-        )
         return
     try:
         ApprovalConfig.model_validate(policy.data)
@@ -407,20 +458,57 @@ def _pass_through_warnings(extra: dict[str, Any]) -> list[str]:
     for key in extra:
         if key in eval_set_parameters:
             warnings.append(
-                f"top-level key {key!r} is not a hawk setting; it is passed to inspect_ai.eval_set({key}=...) as written"
+                f"top-level key {describe_value(key)} is not a hawk setting; it is passed to inspect_ai.eval_set({key}=...) as written"
             )
         elif key in generate_settings:
             warnings.append(
-                f"top-level key {key!r} is passed to inspect_ai.eval_set as the generation setting {key} for every "
+                f"top-level key {describe_value(key)} is passed to inspect_ai.eval_set as the generation setting {key} for every "
                 "model (set it per model under models[].items[].args.config to be explicit)"
             )
         else:
             hint = suggest(key, [*TOP_LEVEL_KEYS, *eval_set_parameters])
             warnings.append(
-                f"top-level key {key!r} is neither a hawk setting nor an inspect_ai.eval_set parameter{hint}; it is "
+                f"top-level key {describe_value(key)} is neither a hawk setting nor an inspect_ai.eval_set parameter{hint}; it is "
                 "passed through as written and inspect_ai.eval_set will probably reject it"
             )
     return warnings
+
+
+def _unconfirmed_key_issues(
+    name: str, parsed: ParsedYaml, data: dict[str, Any], confirmed: set[str]
+) -> list[ConfigIssue]:
+    """One issue per unknown top-level key the config does not confirm (reserved keys have their own errors)."""
+    unknown = [
+        key
+        for key in data
+        if key not in TOP_LEVEL_KEYS and key not in RESERVED_TOP_LEVEL_KEYS and key not in confirmed
+    ]
+    if not unknown:
+        return []
+    eval_set_parameters, generate_settings = _inspect_parameters()
+    settings = ", ".join(sorted(TOP_LEVEL_KEYS - {"secrets"}))
+    issues = []
+    for key in unknown:
+        if key in eval_set_parameters:
+            what = f"inspect_ai.eval_set would take it as {key}=..."
+        elif key in generate_settings:
+            what = f"inspect_ai.eval_set would take it as the generation setting {key} for every model"
+        else:
+            what = "inspect_ai.eval_set has no such parameter" + suggest(
+                key, [*TOP_LEVEL_KEYS, *eval_set_parameters]
+            )
+        issues.append(
+            _issue(
+                name,
+                parsed,
+                (key,),
+                "an unknown top-level key",
+                f"a hawk setting ({settings}), or a key the file confirms for inspect_ai.eval_set with a line "
+                f"`# {PASS_THROUGH_COMMENT}: {short_text(key)}` (nobody is here to confirm it; `hawk eval-set` "
+                f"asks, then adds the line); {what}",
+            )
+        )
+    return issues
 
 
 def _inspect_parameters() -> tuple[set[str], set[str]]:

@@ -70,7 +70,7 @@ def _check_generate_config(value: dict[str, Any]) -> dict[str, Any]:
         if key not in known:
             raise custom_error(
                 "generate_config",
-                f"unknown generation setting {key!r}{suggest(str(key), known)}; the settings are those of "
+                f"unknown generation setting {describe_value(key)}{suggest(str(key), known)}; the settings are those of "
                 "inspect_ai.model.GenerateConfig (temperature, max_tokens, reasoning_effort, ...); provider-specific "
                 "options go in extra_body",
                 **{SUBPATH_CONTEXT_KEY: (key,), "found": describe_value(value[key])},

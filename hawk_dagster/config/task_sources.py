@@ -24,9 +24,19 @@ from hawk_dagster.config.errors import (
     issues_from_validation_error,
 )
 from hawk_dagster.config.eval_set import CyberTaskGroup, FileTaskGroup, TaskItem
-from hawk_dagster.config.yaml_source import YamlSyntaxError, parse_yaml
+from hawk_dagster.config.yaml_source import (
+    UnreadableFileError,
+    YamlSourceError,
+    parse_yaml,
+    read_bounded,
+    read_yaml_file,
+)
 
 EVAL_FILE_NAMES = ("eval.yaml", "eval.yml")
+
+MAX_TASK_FILE_BYTES = 4 << 20
+"""Largest task file we parse (4 MiB). ``ast.parse`` holds the whole tree, about 70 times the text (300 MB and
+2 s for 4 MiB of code on our 2-core machines); task files are a few KB, and data belongs in a dataset file."""
 
 # Builds an issue located in the config file: (field path, found, allowed) -> issue.
 IssueFactory = Callable[[Loc, str, str], ConfigIssue]
@@ -141,8 +151,23 @@ def check_file_group(group: FileTaskGroup, index: int, *, base_dir: Path, issue:
         )
         return result
     try:
-        source = path.read_text(encoding="utf-8")
+        source = read_bounded(path, limit=MAX_TASK_FILE_BYTES).decode("utf-8")
         scanned = scan_task_file(source, str(path))
+    except UnreadableFileError as exc:
+        result.issues.append(
+            issue((*here, "path"), repr(group.path), f"must be {exc.allowed}; {path} is {exc.found}")
+        )
+        return result
+    except (MemoryError, RecursionError):  # Python's parser gives up on very deep nesting this way
+        result.issues.append(
+            ConfigIssue(
+                file=display_path(path),
+                path="",
+                found="code nested too deeply for Python's parser",
+                allowed=f"a Python task file Python can parse (task file of {_fmt(here, 'path')})",
+            )
+        )
+        return result
     except SyntaxError as exc:
         result.issues.append(
             ConfigIssue(
@@ -305,14 +330,9 @@ def check_cyber_group(
 def _check_eval_file(eval_file: Path, here: Loc, result: CheckResult) -> CyberEval | None:
     display = display_path(eval_file)
     try:
-        parsed = parse_yaml(eval_file.read_text(encoding="utf-8"), file=display)
-    except YamlSyntaxError as exc:
+        parsed = parse_yaml(read_yaml_file(eval_file, file=display), file=display)
+    except YamlSourceError as exc:
         result.issues.extend(exc.issues)
-        return None
-    except (OSError, UnicodeDecodeError) as exc:
-        result.issues.append(
-            ConfigIssue(display, "", "an unreadable file", f"a readable UTF-8 eval file ({exc})")
-        )
         return None
     if not isinstance(parsed.data, dict):
         result.issues.append(

@@ -25,26 +25,44 @@ Rules (why they are what they are):
   duplicate id) becomes an error file and a :class:`Rejected` entry. Failures listing the folder or writing a
   submission propagate, so the tick fails with the cursor unchanged and the next tick retries (run keys make the
   retry idempotent).
+- **Only regular files are configs, read within limits.** Nobody watches the sensor, so a name that is a symbolic
+  link (to anywhere: a device, a pipe, someone else's file, nowhere), a directory, a FIFO or a device gets an error
+  file saying what it is, and is never opened (a FIFO would block the tick, ``/dev/zero`` never ends); a file is
+  read without following links and never beyond the YAML size limit plus one byte. A link is refused rather than
+  followed because its target is outside the folder: its edits would not be seen, and relative task paths would
+  resolve against the wrong folder. Error files are written by renaming a new file into place, so a link or pipe
+  named ``<name>.error`` is replaced, never written through. On object stores only objects are listed (a prefix
+  named ``x.yaml/`` is not a file and is skipped).
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import json
 import logging
 import os
+import stat
+import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Generic, Protocol, TypeVar
+from typing import Generic, Protocol, TypeVar
 
-from fsspec.implementations.local import LocalFileSystem
 from upath import UPath
 from upath._stat import UPathStatResult
 
-from hawk_dagster.config.errors import ConfigError
+from hawk_dagster.config.errors import ConfigError, ConfigIssue
 from hawk_dagster.config.ids import eval_set_id_from_filename
+from hawk_dagster.config.yaml_source import (
+    UnreadableFileError,
+    YamlReadError,
+    decode_yaml_bytes,
+    file_kind,
+    local_path_of,
+    read_bounded,
+)
 from hawk_dagster.storage.carried import CarriedFiles
 from hawk_dagster.storage.root import EVALS, StorageRoot
 from hawk_dagster.storage.submissions import (
@@ -127,11 +145,13 @@ class WatchCursor:
 
 @dataclass(frozen=True)
 class ConfigFile:
-    """One config file in the configs folder, as listed (no content read yet)."""
+    """One config file in the configs folder, as listed (no content read yet); ``problem`` says why a name that
+    looks like a config is not a regular file (it is then refused unread)."""
 
     name: str
     mtime: float  # see _changed_time
     path: UPath
+    problem: str | None = None
 
     @property
     def stem(self) -> str:
@@ -149,37 +169,59 @@ def list_configs(configs_dir: UPath) -> list[ConfigFile]:
     One listing request per tick on object stores (no per-file HEAD), with fsspec's listing cache dropped first so
     that a file another process uploaded since the last tick is seen.
     """
+    local = local_path_of(configs_dir)
+    if local is not None:
+        return _list_local(configs_dir, local)
     fs = configs_dir.fs
     fs.invalidate_cache(configs_dir.path)
     try:
         entries = fs.ls(configs_dir.path, detail=True)
     except FileNotFoundError:
         return []
-    local = isinstance(fs, LocalFileSystem)
     files = []
     for info in entries:
         name = str(info["name"]).rstrip("/").rsplit("/", 1)[-1]
         if info.get("type") != "file" or not is_config_name(name):
             continue
-        files.append(ConfigFile(name, _changed_time(info, local=local), configs_dir / name))
+        files.append(ConfigFile(name, float(UPathStatResult.from_info(info).st_mtime), configs_dir / name))
     return sorted(files, key=lambda f: (f.mtime, f.name))
 
 
-def _changed_time(info: Mapping[str, Any], *, local: bool) -> float:
-    """Modification time; for local files the later of mtime and ctime.
+def _list_local(configs_dir: UPath, folder: str) -> list[ConfigFile]:
+    """A local folder's config names, each stamped with the later of its mtime and ctime (of the name itself, not
+    of what a link points at).
 
     ``mv`` into the folder keeps a file's old mtime but sets its ctime, and a file dropped that way must still
-    count as new (fsspec reports birth time, not ctime, where the OS has one). Object stores set ``LastModified``
-    on every upload.
+    count as new. Object stores set ``LastModified`` on every upload.
     """
-    if local:
+    try:
+        entries = list(os.scandir(folder))
+    except FileNotFoundError:
+        return []
+    files = []
+    for entry in entries:
+        if not is_config_name(entry.name):
+            continue
         try:
-            st = os.stat(info["name"])
+            st = entry.stat(follow_symlinks=False)
         except FileNotFoundError:
-            pass
-        else:
-            return max(st.st_mtime, st.st_ctime)
-    return float(UPathStatResult.from_info(info).st_mtime)
+            continue  # removed since the listing
+        problem = None if stat.S_ISREG(st.st_mode) else _not_a_file(entry.path, st.st_mode)
+        files.append(ConfigFile(entry.name, max(st.st_mtime, st.st_ctime), configs_dir / entry.name, problem))
+    return sorted(files, key=lambda f: (f.mtime, f.name))
+
+
+def _not_a_file(path: str, mode: int) -> str:
+    if stat.S_ISLNK(mode):
+        try:
+            target = os.readlink(path)
+        except OSError:
+            target = "somewhere unreadable"
+        return (
+            f"is a symbolic link (to {target}), and the configs folder takes regular files only: copy the config "
+            "in instead of linking it"
+        )
+    return f"is {file_kind(mode)}, not a config file: the configs folder takes regular YAML files only"
 
 
 def content_sha256(text: str) -> str:
@@ -202,11 +244,32 @@ def write_error_file(config: UPath, message: str, *, now: dt.datetime | None = N
     """Leave the reason a config was refused next to it, where the person who dropped it will look."""
     when = (now or dt.datetime.now(dt.UTC)).isoformat(timespec="seconds")
     target = error_file_for(config)
-    target.write_text(
+    text = (
         f"# hawk rejected {config.name} at {when}: nothing was launched. "
         f"Fix the file and save it again; this note disappears once it is accepted.\n{message.rstrip()}\n"
     )
+    local = local_path_of(target)
+    if local is None:
+        target.write_text(text)
+    else:
+        _replace_file(local, text)
     return target
+
+
+def _replace_file(path: str, text: str) -> None:
+    """Write ``text`` to a hidden file beside ``path`` and rename it over ``path``: whatever ``path`` was (a link
+    to a file of someone else's, a FIFO nobody reads) is replaced, never written through or blocked on."""
+    folder, name = os.path.split(path)
+    fd, temporary = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=folder or ".")
+    try:
+        os.fchmod(fd, 0o644)  # mkstemp makes it private; the person who dropped the config must read it
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            out.write(text)
+        os.replace(temporary, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise
 
 
 def remove_error_file(config: UPath) -> bool:
@@ -337,24 +400,38 @@ def process_new_configs(
 
     for f in (f for f in listing if f.mtime >= cursor.ts):
         source = kind.source_of(storage, f.name)
+        if f.problem is not None:
+            new_ts = max(new_ts, f.mtime)
+            hashes[f.name] = (f.mtime, content_sha256(f"\0{f.problem}"))  # what it is stands in for content
+            if not _seen(cursor, f, hashes[f.name][1]):
+                rejected.append(_reject(f, source, f"{source} {f.problem}."))
+            continue
         try:
-            raw = f.path.read_bytes()
-        except FileNotFoundError:
-            continue  # deleted between listing and reading
-        except OSError as e:
-            rejected.append(_reject(f, source, f"{source}: could not read the file: {e}"))
-            new_ts = max(new_ts, f.mtime)  # not in `seen`, so it is retried while it stays at the cursor's ts
+            raw = read_bounded(f.path, follow_symlinks=False)
+        except UnreadableFileError as e:
+            if e.missing:
+                continue  # deleted between listing and reading
+            new_ts = max(new_ts, f.mtime)
+            # An I/O error is not put in `seen`, so it is retried while the file stays at the cursor's ts; a file
+            # that is too big or not a file is refused once.
+            if not e.transient:
+                hashes[f.name] = (f.mtime, content_sha256(f"\0{e.found}"))
+                if _seen(cursor, f, hashes[f.name][1]):
+                    continue
+            issue = ConfigIssue(file=source, path="", found=e.found, allowed=e.allowed)
+            rejected.append(_reject(f, source, str(ConfigError(source, [issue]))))
             continue
         new_ts = max(new_ts, f.mtime)
         try:
-            text = raw.decode("utf-8")
-        except UnicodeDecodeError as e:
+            text = decode_yaml_bytes(raw, file=source)
+        except YamlReadError as e:
             hashes[f.name] = (f.mtime, hashlib.sha256(raw).hexdigest())
-            rejected.append(_reject(f, source, f"{source}: not UTF-8 text ({e}); save the YAML as UTF-8"))
+            if not _seen(cursor, f, hashes[f.name][1]):
+                rejected.append(_reject(f, source, str(ConfigError(source, e.issues))))
             continue
         sha = content_sha256(text)
         hashes[f.name] = (f.mtime, sha)
-        if f.mtime == cursor.ts and cursor.seen.get(f.name) == sha:
+        if _seen(cursor, f, sha):
             continue  # already handled on an earlier tick in the same second
         try:
             eval_set_id, warnings, loaded = _validate(storage, f, source, text, base_dir, kind)
@@ -400,6 +477,11 @@ def refuse_if_claimed(
         _check_owner(storage, submission_id, source, {}, by_source, kind.local_configs_dir(storage), kind)
     except _Refused as e:
         raise SubmitRefused(str(e)) from None
+
+
+def _seen(cursor: WatchCursor, f: ConfigFile, digest: str) -> bool:
+    """Whether an earlier tick handled this file as it is now (same time as the cursor, same content)."""
+    return f.mtime == cursor.ts and cursor.seen.get(f.name) == digest
 
 
 def _validate(
@@ -448,7 +530,7 @@ def _check_owner(
     if owner is None:
         try:
             owner = read_submission(storage, eval_set_id, kind.submissions).source
-        except SubmissionNotFoundError:
+        except (SubmissionNotFoundError, ConfigError):  # none, or one nobody can use: it owns nothing
             return
         owner_file = by_source.get(owner)
         if (
@@ -475,7 +557,7 @@ def _claimed_id(
 ) -> str | None:
     """The id a config file currently resolves to, or None if it is unreadable or invalid."""
     try:
-        text = f.path.read_text(encoding="utf-8")
+        text = decode_yaml_bytes(read_bounded(f.path, follow_symlinks=False), file=source)
         loaded = kind.load(source, text, base_dir, CarriedFiles(storage))
         return kind.configured_id(loaded) or eval_set_id_from_filename(f.stem)
     except Exception:

@@ -8,14 +8,16 @@ submitted so far, and, for standing scans, every one submitted later (:func:`mat
 from __future__ import annotations
 
 import fnmatch
-import functools
+import hashlib
+import logging
 from collections.abc import Iterable, Mapping, Sequence
 
-import yaml
-
 from hawk_dagster.config.scan import ScanConfig, TranscriptSource
+from hawk_dagster.config.yaml_source import YamlReadError, YamlSyntaxError, parse_yaml, read_yaml_file
 from hawk_dagster.storage.root import EVALS, StorageRoot
 from hawk_dagster.storage.submissions import CONFIG_SNAPSHOT
+
+logger = logging.getLogger(__name__)
 
 
 class UnknownEvalSetError(LookupError):
@@ -23,26 +25,49 @@ class UnknownEvalSetError(LookupError):
 
 
 def eval_set_tags(storage: StorageRoot) -> dict[str, list[str]]:
-    """Every submitted eval set of the root, with the tags of its config (read from the stored snapshot)."""
+    """Every submitted eval set of the root, with the tags of its config (read from the stored snapshot).
+
+    A snapshot that cannot be read (too big, not UTF-8, not a file) leaves its eval set known but without tags:
+    loading that submission says why, and one bad folder must not stop the scan sensors.
+    """
     root = storage.path(EVALS)
     if not root.exists():
         return {}
     found: dict[str, list[str]] = {}
     for folder in sorted(root.iterdir(), key=lambda p: p.name):
+        snapshot = folder.joinpath(CONFIG_SNAPSHOT)
         try:
-            text = folder.joinpath(CONFIG_SNAPSHOT).read_text()
-        except (FileNotFoundError, NotADirectoryError):
+            text = read_yaml_file(snapshot, file=str(snapshot))
+        except YamlReadError as exc:
+            if not exc.missing:
+                logger.warning("eval set %s has no readable config, so no tags: %s", folder.name, exc)
+                found[folder.name] = []
             continue
         found[folder.name] = list(_tags(text))
     return found
 
 
-@functools.lru_cache(maxsize=4096)
+_tags_by_text: dict[str, tuple[str, ...]] = {}
+"""Tags by the sha256 of a config's text, so the memo holds hashes, not up to a megabyte of text per entry."""
+_TAGS_MEMO_SIZE = 4096
+
+
 def _tags(config_text: str) -> tuple[str, ...]:
     """The tags of a config's text (parsed once per text: the standing-scan condition asks every tick)."""
+    key = hashlib.sha256(config_text.encode()).hexdigest()
+    tags = _tags_by_text.get(key)
+    if tags is None:
+        tags = _parse_tags(config_text)
+        if len(_tags_by_text) >= _TAGS_MEMO_SIZE:
+            _tags_by_text.clear()
+        _tags_by_text[key] = tags
+    return tags
+
+
+def _parse_tags(config_text: str) -> tuple[str, ...]:
     try:
-        data = yaml.safe_load(config_text)
-    except yaml.YAMLError:
+        data = parse_yaml(config_text, file=CONFIG_SNAPSHOT).data  # bounded like every YAML we read
+    except YamlSyntaxError:
         return ()
     tags = data.get("tags") if isinstance(data, dict) else None
     return tuple(str(t) for t in tags) if isinstance(tags, list) else ()

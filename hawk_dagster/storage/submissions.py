@@ -15,11 +15,16 @@ import json
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Generic, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
 
 from hawk_dagster.config.carried import CarriedResolver
+from hawk_dagster.config.errors import ConfigError, ConfigIssue
+from hawk_dagster.config.yaml_source import UnreadableFileError, YamlReadError, read_bounded, read_yaml_file
 from hawk_dagster.storage.carried import CarriedFiles
 from hawk_dagster.storage.root import EVALS, SCANS, StorageRoot
+
+if TYPE_CHECKING:
+    from upath import UPath
 
 Kind = Literal["evals", "scans"]
 
@@ -82,12 +87,15 @@ def write_submission(storage: StorageRoot, submission: Submission, kind: Kind = 
 
 
 def read_submission(storage: StorageRoot, eval_set_id: str, kind: Kind = EVALS) -> Submission:
-    """One read per file (the scan sensors read every scan each tick; on S3 each read is a request)."""
+    """One read per file (the scan sensors read every scan each tick; on S3 each read is a request), each within
+    the YAML size limit; ``SubmissionNotFoundError`` when there is none, ``ConfigError`` when it cannot be used."""
     log_dir = storage.path(kind, eval_set_id)
     snapshot = log_dir.joinpath(CONFIG_SNAPSHOT)
     try:
-        text = snapshot.read_text()
-    except FileNotFoundError:
+        text = read_yaml_file(snapshot, file=str(snapshot))
+    except YamlReadError as exc:
+        if not exc.missing:  # too big, not UTF-8, not a file: the storage root is shared, so it can happen
+            raise ConfigError(str(snapshot), exc.issues) from None
         if kind == SCANS:
             raise SubmissionNotFoundError(
                 f"scan {eval_set_id!r} has no submitted config at {snapshot}; submit it with `hawk local scan "
@@ -97,10 +105,7 @@ def read_submission(storage: StorageRoot, eval_set_id: str, kind: Kind = EVALS) 
             f"eval set {eval_set_id!r} has no submitted config at {snapshot}; submit it with "
             f"`hawk local eval-set CONFIG`, `hawk eval-set CONFIG` or by dropping the YAML into {storage.eval_set_configs}"
         ) from None
-    try:
-        record = json.loads(log_dir.joinpath(SUBMISSION_RECORD).read_text())
-    except FileNotFoundError:
-        record = {}
+    record = _read_record(log_dir.joinpath(SUBMISSION_RECORD))
     return Submission(
         eval_set_id=eval_set_id,
         config_text=text,
@@ -110,6 +115,26 @@ def read_submission(storage: StorageRoot, eval_set_id: str, kind: Kind = EVALS) 
         submitted_at=record.get("submitted_at", ""),
         config_sha256=hashlib.sha256(text.encode()).hexdigest(),
     )
+
+
+def _read_record(path: UPath) -> dict[str, Any]:
+    """The submission record (``{}`` when there is none); ``ConfigError`` when it is not one we wrote."""
+    try:
+        record = json.loads(read_bounded(path))
+    except UnreadableFileError as exc:
+        if exc.missing:
+            return {}
+        problem = exc.found
+    except (ValueError, RecursionError) as exc:  # not UTF-8, not JSON, or nested too deep for the decoder
+        problem = f"text that is not a JSON object ({type(exc).__name__})"
+    else:
+        if isinstance(record, dict):
+            return record
+        problem = f"JSON that is not an object ({type(record).__name__})"
+    issue = ConfigIssue(
+        file=str(path), path="", found=problem, allowed="the JSON object hawk wrote at submission"
+    )
+    raise ConfigError(str(path), [issue])
 
 
 Loaded = TypeVar("Loaded")

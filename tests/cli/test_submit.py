@@ -9,6 +9,7 @@ import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import dagster as dg
 import pytest
@@ -61,6 +62,23 @@ def test_a_fixed_eval_set_id_is_kept(storage_root: str, tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "pinned-id"
     assert (StorageRoot(storage_root).eval_set_configs / "pinned-id.yaml").read_text() == grid("pinned-id")
+
+
+def test_confirmed_pass_through_keys_reach_the_sensor_confirmed(storage_root: str, tmp_path: Path) -> None:
+    """The sensor refuses unknown keys a file does not confirm; ``hawk eval-set`` asked, so the file confirms them."""
+    config = tmp_path / "grid.yaml"
+    config.write_text(grid("with-extras") + "max_tasks: 2\n")
+    refused = hawk(storage_root, "eval-set", str(config))  # no terminal to ask on
+    assert refused.returncode == 2 and "--skip-confirm" in refused.stderr
+
+    proc = hawk(storage_root, "eval-set", str(config), "--skip-confirm")
+    assert proc.returncode == 0, proc.stderr
+    submitted = (StorageRoot(storage_root).eval_set_configs / "with-extras.yaml").read_text()
+    assert submitted == "# hawk-pass-through: max_tasks\n" + grid("with-extras") + "max_tasks: 2\n"
+
+    result = tick(Drop(storage_root), dg.DagsterInstance.ephemeral(), None)
+    assert isinstance(result, dg.SensorResult)
+    assert [r.partition_key for r in result.run_requests or []] == ["with-extras"]
 
 
 def test_bad_config_is_refused_and_nothing_is_submitted(storage_root: str, tmp_path: Path) -> None:
@@ -308,3 +326,26 @@ def test_a_submitted_example_runs_through_dagster_to_eval_logs(
 
     log_dir = Path(StorageRoot(root).eval_log_dir(eval_set_id))
     assert len(list(log_dir.glob("*.eval"))) == logs
+
+
+def test_the_text_submitted_is_the_text_validated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An edit saved between validation and submission must not be submitted unvalidated."""
+    from click.testing import CliRunner
+
+    from hawk_dagster.cli import submit
+
+    config = tmp_path / "grid.yaml"
+    config.write_text(grid("checked"))
+    validate = submit.load_config_or_exit
+
+    def validate_then_edit(path: Path, **kwargs: Any) -> Any:
+        loaded = validate(path, **kwargs)
+        path.write_text("eval_set_id: checked\ntasks: not a list\n")
+        return loaded
+
+    monkeypatch.setattr(submit, "load_config_or_exit", validate_then_edit)
+    root = tmp_path / "root"
+    monkeypatch.setenv("HAWK_STORAGE_ROOT", str(root))
+    result = CliRunner().invoke(submit.submit_eval_set, [str(config)], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    assert (StorageRoot(str(root)).eval_set_configs / "checked.yaml").read_text() == grid("checked")

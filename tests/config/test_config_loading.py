@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Callable
 from pathlib import Path
 
@@ -15,7 +16,7 @@ from hawk_dagster.config.eval_set import (
     PackageRegistryGroup,
     PackageTaskGroup,
 )
-from hawk_dagster.config.loader import load_eval_set_config
+from hawk_dagster.config.loader import confirmed_pass_through, load_eval_set_config, with_pass_through
 from hawk_dagster.config.model_groups import InstalledModelGroup, PackageModelGroup
 from hawk_dagster.evals.grid import expand_grid
 from hawk_dagster.evals.planning import build_run_plan
@@ -248,6 +249,59 @@ def test_unknown_top_level_keys_pass_through_with_a_warning(write_config: Callab
     assert "'max_samples'" in max_samples and "inspect_ai.eval_set(max_samples=...)" in max_samples
     assert "generation setting temperature" in temperature
     assert "did you mean 'models'?" in typo
+
+
+def test_strict_loading_refuses_unknown_keys_the_file_does_not_confirm(
+    write_config: Callable[..., Path],
+) -> None:
+    """The configs-folder sensor loads strictly: nobody is there to confirm a pass-through key."""
+    body = """
+        tasks:
+          - package: inspect-ai
+            items: [{name: t}]
+        max_samples: 4
+        temperature: 0.1
+        modles: oops
+        """
+    with pytest.raises(ConfigError) as caught:
+        load_eval_set_config(write_config(body), strict=True)
+    by_path = {issue.path: issue for issue in caught.value.issues}
+    assert list(by_path) == ["max_samples", "temperature", "modles"]
+    assert [issue.line for issue in by_path.values()] == [4, 5, 6]
+    assert all(issue.found == "an unknown top-level key" for issue in by_path.values())
+    assert "`# hawk-pass-through: max_samples`" in by_path["max_samples"].allowed
+    assert "eval_set_id, limit, message_limit" in by_path["max_samples"].allowed  # what is allowed
+    assert "inspect_ai.eval_set would take it as max_samples=..." in by_path["max_samples"].allowed
+    assert "generation setting temperature" in by_path["temperature"].allowed
+    assert "did you mean 'models'?" in by_path["modles"].allowed
+
+    confirmed = write_config(
+        "# hawk-pass-through: max_samples, temperature\n" + textwrap.dedent(body).lstrip()
+    )
+    with pytest.raises(ConfigError) as still:
+        load_eval_set_config(confirmed, strict=True)
+    assert [issue.path for issue in still.value.issues] == ["modles"]
+
+    loaded = load_eval_set_config(write_config(body), strict=False)  # the CLI: warnings, then it asks
+    assert set(loaded.extra_eval_set_args) == {"max_samples", "temperature", "modles"}
+
+
+def test_strict_loading_reports_unknown_keys_with_the_other_problems(
+    write_config: Callable[..., Path],
+) -> None:
+    path = write_config("tasks: []\nmax_tasks: 2\nepochs: 0\n")
+    with pytest.raises(ConfigError) as caught:
+        load_eval_set_config(path, strict=True)
+    assert [issue.path for issue in caught.value.issues] == ["tasks", "max_tasks", "epochs"]
+
+
+def test_a_pass_through_line_is_added_once() -> None:
+    text = "tasks: []\nmax_tasks: 2\n"
+    marked = with_pass_through(text, ["max_tasks", "fail_on_error"])
+    assert marked == "# hawk-pass-through: fail_on_error, max_tasks\n" + text
+    assert confirmed_pass_through(marked) == {"fail_on_error", "max_tasks"}
+    assert with_pass_through(marked, ["max_tasks"]) == marked
+    assert with_pass_through(text, []) == text
 
 
 def test_deprecated_top_level_secrets_still_count_with_a_warning(write_config: Callable[..., Path]) -> None:

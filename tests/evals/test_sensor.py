@@ -20,6 +20,7 @@ from hawk_dagster.partitions import eval_sets_partitions
 from hawk_dagster.storage.carried import CarriedFile, Manifest, upload_bundle
 from hawk_dagster.storage.root import StorageRoot
 from hawk_dagster.storage.submissions import read_submission
+from tests.config.test_yaml_source import laughs
 
 GRID = """\
 {id_line}name: {name}
@@ -258,6 +259,48 @@ def test_invalid_file_gets_an_error_file_until_fixed(drop: Drop, instance: dg.Da
     ]
     assert added_keys(second) == ["es-broken"]
     assert not drop.exists("broken.yaml.error")
+
+
+def test_unknown_top_level_keys_are_refused_unless_the_file_confirms_them(
+    drop: Drop, instance: dg.DagsterInstance
+) -> None:
+    """Nobody is there to confirm a dropped file's pass-through keys; an alias bomb's keys were such keys."""
+    drop.put("extra.yaml", grid("es-extra") + "max_tasks: 2\nmodles: oops\n")
+    first = tick(drop, instance, None)
+    assert isinstance(first, dg.SensorResult) and not first.run_requests
+    error = drop.read("extra.yaml.error")
+    assert "extra.yaml:8:12: max_tasks: a hawk setting (" in error
+    assert "extra.yaml:9:9: modles: a hawk setting (" in error and "did you mean 'models'?" in error
+    assert "# hawk-pass-through: max_tasks" in error
+    assert not drop.storage.path("evals", "es-extra").exists()
+
+    confirmed = "# hawk-pass-through: max_tasks\n" + grid("es-extra") + "max_tasks: 2\n"
+    drop.put("extra.yaml", confirmed, newer=True)
+    second = tick(drop, instance, first.cursor)
+    assert isinstance(second, dg.SensorResult)
+    assert [r.partition_key for r in second.run_requests or []] == ["es-extra"]
+    assert not drop.exists("extra.yaml.error")
+
+
+@pytest.mark.timeout(60)
+def test_a_hostile_folder_costs_one_tick_and_launches_only_the_good_config(
+    tmp_path: Path, instance: dg.DagsterInstance
+) -> None:
+    """Pipes, links, a directory and an alias bomb beside a good file: one tick, one run, an error file each."""
+    drop = Drop(str(tmp_path / "root"))
+    folder = Path(drop.dir.path)
+    os.mkfifo(folder / "pipe.yaml")
+    (folder / "zero.yaml").symlink_to("/dev/zero")
+    (folder / "dir.yaml").mkdir()
+    drop.put("bomb.yaml", grid("es-bomb") + laughs(9))
+    drop.put("good.yaml", grid("es-good"))
+
+    result = tick(drop, instance, None)
+    assert isinstance(result, dg.SensorResult)
+    assert [r.partition_key for r in result.run_requests or []] == ["es-good"]
+    for name in ("pipe.yaml", "zero.yaml", "dir.yaml", "bomb.yaml"):
+        assert drop.exists(f"{name}.error"), name
+    assert isinstance(tick(drop, instance, result.cursor), dg.SkipReason)
 
 
 def test_only_invalid_files_advance_the_cursor_without_runs(drop: Drop, instance: dg.DagsterInstance) -> None:

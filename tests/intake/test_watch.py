@@ -10,9 +10,17 @@ import pytest
 from upath import UPath
 
 from hawk_dagster.evals.intake import EVAL_SET_CONFIGS_KIND
-from hawk_dagster.intake.watch import WatchCursor, is_config_name, list_configs, process_new_configs
+from hawk_dagster.intake import watch
+from hawk_dagster.intake.watch import (
+    WatchCursor,
+    WatchResult,
+    is_config_name,
+    list_configs,
+    process_new_configs,
+)
 from hawk_dagster.storage.carried import CarriedFiles
 from hawk_dagster.storage.root import StorageRoot
+from tests.config.test_yaml_source import laughs
 
 
 def test_cursor_round_trips_and_accepts_old_forms() -> None:
@@ -83,3 +91,146 @@ def test_a_storage_failure_fetching_carried_files_fails_the_tick_for_a_retry(
     with pytest.raises(ConnectionError):
         process_new_configs(StorageRoot(str(tmp_path)), WatchCursor(), EVAL_SET_CONFIGS_KIND)
     assert sorted(p.name for p in folder.iterdir()) == ["g.yaml"]
+
+
+# --- hostile folders: each odd entry is refused with a clear error file, and the tick never hangs ----------------
+
+GRID = "tasks:\n  - package: inspect-ai\n    items: [{name: t}]\nmodels:\n  - items: [{name: mockllm/m}]\n"
+
+
+@pytest.fixture
+def folder(tmp_path: Path) -> Path:
+    path = tmp_path / "configs" / "eval-sets"
+    path.mkdir(parents=True)
+    return path
+
+
+def run(folder: Path, cursor: WatchCursor | None = None) -> WatchResult[None]:
+    storage = StorageRoot(str(folder.parent.parent))
+    return process_new_configs(storage, cursor or WatchCursor(), EVAL_SET_CONFIGS_KIND)
+
+
+def error_text(folder: Path, name: str) -> str:
+    return (folder / f"{name}.error").read_text()
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize(
+    "target",
+    ["../../outside.yaml", "/dev/zero", "/nonexistent/grid.yaml", "link.yaml", "../fifo", "sub.yaml"],
+    ids=["outside the folder", "a device", "dangling", "a loop", "a fifo", "a directory"],
+)
+def test_a_symlink_is_refused_unread(folder: Path, target: str) -> None:
+    (folder.parent.parent / "outside.yaml").write_text(GRID)
+    os.mkfifo(folder.parent / "fifo")
+    (folder / "sub.yaml").mkdir()
+    (folder / "link.yaml").symlink_to(target)
+
+    result = run(folder)
+    assert result.to_submit == []
+    by_name = {r.name: r for r in result.rejected}
+    assert f"link.yaml is a symbolic link (to {target})" in by_name["link.yaml"].message
+    assert "copy the config in" in error_text(folder, "link.yaml")
+    assert "is a directory, not a config file" in by_name["sub.yaml"].message
+    assert not (folder.parent.parent / "evals").exists()
+
+    again = run(folder, result.cursor)  # the same entries, unchanged: refused once, not every tick
+    assert again.rejected == [] and again.to_submit == []
+
+
+@pytest.mark.timeout(60)
+def test_a_fifo_is_refused_without_blocking(folder: Path) -> None:
+    os.mkfifo(folder / "pipe.yaml")
+    (folder / "fine.yaml").write_text(GRID)
+    result = run(folder)
+    assert [a.name for a in result.to_submit] == ["fine.yaml"]
+    [rejected] = result.rejected
+    assert rejected.name == "pipe.yaml" and "is a named pipe (FIFO), not a config file" in rejected.message
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("replacement", ["fifo", "symlink to /dev/zero"])
+def test_a_file_replaced_after_the_listing_is_refused_without_blocking(
+    folder: Path, monkeypatch: pytest.MonkeyPatch, replacement: str
+) -> None:
+    (folder / "grid.yaml").write_text(GRID)
+    listing = list_configs(UPath(folder))
+    (folder / "grid.yaml").unlink()
+    if replacement == "fifo":
+        os.mkfifo(folder / "grid.yaml")
+    else:
+        (folder / "grid.yaml").symlink_to("/dev/zero")
+    monkeypatch.setattr(watch, "list_configs", lambda _dir: listing)
+    result = run(folder)
+    assert result.to_submit == []
+    [rejected] = result.rejected
+    assert "named pipe" in rejected.message or "symbolic link (to /dev/zero)" in rejected.message
+
+
+def test_a_file_that_vanishes_after_the_listing_is_skipped(
+    folder: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (folder / "grid.yaml").write_text(GRID)
+    listing = list_configs(UPath(folder))
+    (folder / "grid.yaml").unlink()
+    monkeypatch.setattr(watch, "list_configs", lambda _dir: listing)
+    result = run(folder)
+    assert result.to_submit == [] and result.rejected == []
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize(
+    ("content", "says"),
+    [
+        pytest.param(laughs(6).encode(), "once aliases are expanded", id="alias bomb"),
+        pytest.param(GRID.encode() + laughs(9).encode(), "once aliases are expanded", id="billion laughs"),
+        pytest.param(b"[" * 10_000, "nested more than 64 levels deep", id="deep nesting"),
+        pytest.param(
+            GRID.encode() + b"x: " + b"a" * (2 << 20), "a file of more than 1 MiB", id="huge scalar"
+        ),
+        pytest.param(b"\x89PNG\r\n\x1a\n\x00\x00", "not UTF-8", id="binary"),
+        pytest.param(GRID.encode() + b"x: \x00\n", "the control character U+0000", id="NUL byte"),
+        pytest.param(b"", "an empty file", id="empty"),
+        pytest.param(GRID.encode() + b"---\n" + GRID.encode(), "a second YAML document", id="two documents"),
+        pytest.param(b"- tasks\n", "the top level must be a mapping", id="a list"),
+    ],
+)
+def test_hostile_content_gets_an_error_file(folder: Path, content: bytes, says: str) -> None:
+    (folder / "bad.yaml").write_bytes(content)
+    result = run(folder)
+    assert result.to_submit == []
+    [rejected] = result.rejected
+    assert says in rejected.message and "could not be validated" not in rejected.message
+    assert rejected.message.startswith(str(folder / "bad.yaml"))
+    assert says in error_text(folder, "bad.yaml")
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("kind", ["symlink", "fifo"])
+def test_an_error_file_is_replaced_never_written_through(folder: Path, kind: str) -> None:
+    victim = folder.parent.parent / "precious.txt"
+    victim.write_text("keep me\n")
+    error_file = folder / "bad.yaml.error"
+    if kind == "symlink":
+        error_file.symlink_to(victim)
+    else:
+        os.mkfifo(error_file)
+    (folder / "bad.yaml").write_text("tasks: [unclosed\n")
+    [rejected] = run(folder).rejected
+    assert rejected.error_file == str(error_file)
+    assert victim.read_text() == "keep me\n"
+    assert not error_file.is_symlink() and "hawk rejected bad.yaml" in error_file.read_text()
+    assert oct(error_file.stat().st_mode & 0o777) == "0o644"
+    assert [p.name for p in folder.iterdir() if p.name.startswith(".")] == []  # no temporary left behind
+
+
+@pytest.mark.timeout(60)
+def test_an_owner_file_turned_into_a_fifo_does_not_block_the_owner_check(folder: Path) -> None:
+    (folder / "first.yaml").write_text("eval_set_id: shared\n" + GRID)
+    first = run(folder)
+    assert [a.eval_set_id for a in first.to_submit] == ["shared"]
+    (folder / "first.yaml").unlink()
+    os.mkfifo(folder / "first.yaml")
+    (folder / "second.yaml").write_text("eval_set_id: shared\n" + GRID)
+    second = run(folder, first.cursor)
+    assert [a.eval_set_id for a in second.to_submit] == ["shared"]  # a FIFO claims nothing

@@ -95,6 +95,17 @@ def test_a_scan_of_an_unknown_eval_set_gets_an_error_file_and_no_run(storage_roo
     assert not StorageRoot(storage_root).path("scans", "typo").exists()
 
 
+def test_a_scan_with_an_unknown_top_level_key_gets_an_error_file(tmp_path: Path) -> None:
+    """Scans pass nothing through, so an unknown key is an error wherever the config comes from."""
+    root = str(tmp_path / "root")
+    submitted_eval_set(root, "nightly-1", ["nightly"])
+    configs = _configs(root)
+    (configs / "extra.yaml").write_text(grep_scan("{eval_set_tag: nightly}") + "max_tasks: 2\n")
+    result = _tick(root, dg.DagsterInstance.ephemeral(), None)
+    assert isinstance(result, dg.SensorResult) and not result.run_requests
+    assert "max_tasks: unknown key 'max_tasks'" in (configs / "extra.yaml.error").read_text()
+
+
 def hawk(root: str, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "hawk_dagster.cli", *args],
