@@ -74,15 +74,17 @@ def _redirect_output() -> None:
     os.close(fd)
 
 
-# Failures the runner explains in one line (no traceback): bad plans, missing secrets, a busy output folder.
-EXPLAINED_FAILURES: tuple[type[Exception], ...] = (MissingSecretsError, OutputFolderBusyError)
-
-
-def main(argv: list[str] | None = None) -> int:
+def _explained_failures() -> tuple[type[Exception], ...]:
+    """Failures the runner explains in one line, without a traceback: missing secrets, a busy output folder, tasks
+    or scanners that cannot be set up."""
     from hawk_runner.scan import ScanSetupError
     from hawk_runner.tasks import TaskLoadError
 
-    explained: tuple[type[Exception], ...] = (*EXPLAINED_FAILURES, TaskLoadError, ScanSetupError)
+    return (MissingSecretsError, OutputFolderBusyError, TaskLoadError, ScanSetupError)
+
+
+def main(argv: list[str] | None = None) -> int:
+    explained = _explained_failures()
     argv = sys.argv[1:] if argv is None else argv
     _redirect_output()
     stop_with_parent()
