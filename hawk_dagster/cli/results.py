@@ -177,6 +177,7 @@ def list_samples(
     engine = warehouse_engine()
     for eval_set_id in ids:
         queries.list_evals(engine, eval_set_id)  # raises UnknownIdError for an id the warehouse lacks
+    queries.require_scorer(engine, f)  # a misspelt --scorer: exit 2 naming the scorers there are
     if everything and output_format == "csv":
         queries.export_samples_csv(engine, f, sys.stdout)
         return

@@ -115,6 +115,14 @@ def test_unknown_ids_exit_2(warehouse: str) -> None:
     assert bad_sort.exit_code == 2 and "sortable columns" in bad_sort.output
 
 
+def test_an_unknown_scorer_exits_2_naming_the_scorers_there_are(warehouse: str) -> None:
+    result = CliRunner().invoke(cli, ["list", "samples", "es-cli", "--scorer", "accuracy"])
+    assert result.exit_code == 2
+    assert "no scorer 'accuracy' in es-cli; scorers there: match" in result.output
+    known = hawk("list", "samples", "es-cli", "--scorer", "match", "--format", "json")
+    assert known.exit_code == 0 and len(json.loads(known.output)) == 3
+
+
 def test_transcript_markdown_and_raw(warehouse: str) -> None:
     (sample,) = json.loads(hawk("list", "samples", "es-cli", "--limit", "1", "--format", "json").output)
     md = hawk("transcript", sample["uuid"]).output

@@ -30,7 +30,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import InstrumentedAttribute
 from sqlalchemy.sql import ColumnElement
-from sqlalchemy.sql.selectable import LateralFromClause
+from sqlalchemy.sql.selectable import LateralFromClause, ScalarSelect
 
 from hawk_dagster.warehouse.schema.models import Eval, EvalSet, Sample, Scan, ScannerResult, ScanSource, Score
 from hawk_dagster.warehouse.schema.search import search_key
@@ -169,6 +169,58 @@ class SampleFilter:
             raise ValueError(f"unknown status {unknown[0]!r}; statuses: {', '.join(SAMPLE_STATUSES)}")
         if self.limit < 1 or self.offset < 0:
             raise ValueError("limit must be at least 1 and offset at least 0")
+
+
+def _selected_evals(f: SampleFilter) -> ScalarSelect[Any]:
+    """The pks of the evals ``f``'s eval sets, task and model select."""
+    evals = select(Eval.pk)
+    if f.eval_set_ids:
+        evals = evals.where(Eval.eval_set_id.in_(list(f.eval_set_ids)))
+    if f.task:
+        evals = evals.where(Eval.task_name == f.task)
+    if f.model:
+        evals = evals.where(Eval.model == f.model)
+    return evals.scalar_subquery()
+
+
+def scorer_labels(engine: Engine, f: SampleFilter) -> list[str]:
+    """The scorers of the samples ``f``'s eval sets, task and model select, as ``--scorer`` names them: ``name``
+    for a scalar score, ``name:key`` for each key of a dict-valued one."""
+    query = (
+        select(Score.scorer, Score.key)
+        .distinct()
+        .join(Sample, Sample.pk == Score.sample_pk)
+        .where(Sample.eval_pk.in_(_selected_evals(f)))
+        .order_by(Score.scorer, Score.key)
+    )
+    with engine.connect() as conn:
+        return [f"{name}:{key}" if key else name for name, key in conn.execute(query)]
+
+
+def require_scorer(engine: Engine, f: SampleFilter) -> None:
+    """Raise :class:`UnknownIdError`, naming the scorers there are, when ``f.scorer`` scored none of the selected
+    samples (a misspelt scorer would otherwise list every sample with an empty score)."""
+    if not f.scorer:
+        return
+    name, _, key = f.scorer.partition(":")
+    # per sample through the (sample_pk, scorer, key) unique index: stops at the first sample that has the score
+    scored = exists(
+        select(1)
+        .select_from(Sample)
+        .join(Score, and_(Score.sample_pk == Sample.pk, Score.scorer == name, Score.key == key))
+        .where(Sample.eval_pk.in_(_selected_evals(f)))
+    )
+    with engine.connect() as conn:
+        if conn.execute(select(scored)).scalar_one():
+            return
+    known = scorer_labels(engine, f)
+    where = ", ".join(f.eval_set_ids) if f.eval_set_ids else "the warehouse"
+    selection = "".join(
+        f" {flag} {value}" for flag, value in (("--task", f.task), ("--model", f.model)) if value
+    )
+    raise UnknownIdError(
+        f"no scorer {f.scorer!r} in {where}{selection}; scorers there: {', '.join(known) or 'none'}"
+    )
 
 
 def _scorer_lateral(scorer: str) -> LateralFromClause:
@@ -525,6 +577,8 @@ __all__ = [
     "list_evals",
     "list_samples",
     "list_scans",
+    "require_scorer",
     "sample_location",
     "sample_statements",
+    "scorer_labels",
 ]

@@ -18,7 +18,9 @@ from hawk_dagster.warehouse.read.queries import (
     list_eval_sets,
     list_evals,
     list_samples,
+    require_scorer,
     sample_location,
+    scorer_labels,
 )
 from hawk_dagster.warehouse.schema.models import Eval, EvalSet, Message, Sample, Score
 from hawk_dagster.warehouse.schema.search import search_document
@@ -258,3 +260,18 @@ def test_csv_export_of_chosen_columns_and_one_page(engine: Engine) -> None:
     assert out.getvalue().splitlines() == ["id,uuid", "1,u3", "2,u2"]
     with pytest.raises(ValueError, match="unknown sample column 'pk'"):
         export_samples_csv(engine, f, io.StringIO(), columns=["uuid", "pk"])
+
+
+def test_scorers_of_a_selection_and_an_unknown_scorer(engine: Engine) -> None:
+    assert scorer_labels(engine, SampleFilter(eval_set_ids=["es-a"])) == ["judge:quality", "match"]
+    assert scorer_labels(engine, SampleFilter(eval_set_ids=["es-a"], model="m2", task="add")) == [
+        "judge:quality",
+        "match",
+    ]
+    require_scorer(engine, SampleFilter(eval_set_ids=["es-a"], scorer="judge:quality"))
+    require_scorer(engine, SampleFilter(eval_set_ids=["es-a"], scorer="match"))
+    with pytest.raises(UnknownIdError) as raised:
+        require_scorer(engine, SampleFilter(eval_set_ids=["es-a", "es-b"], scorer="judge"))
+    assert str(raised.value) == "no scorer 'judge' in es-a, es-b; scorers there: judge:quality, match"
+    with pytest.raises(UnknownIdError, match=r"no scorer 'match:x' in es-b --task mul; scorers there: "):
+        require_scorer(engine, SampleFilter(eval_set_ids=["es-b"], task="mul", scorer="match:x"))
