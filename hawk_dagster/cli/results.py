@@ -200,8 +200,25 @@ def list_samples(
         return
     if everything:
         rows = list(queries.iter_samples(engine, f))
-        title = f"Samples ({len(rows)})"
+        title = f"Samples ({len(rows)})" if rows else "No samples"
     else:
         page = queries.list_samples(engine, f)
-        rows, title = page.rows, f"Samples {offset + 1}-{offset + len(page.rows)} of {page.total}"
+        rows, title = page.rows, page_title(offset, len(page.rows), page.total, limit)
+    if not rows and output_format == "table":
+        click.echo(title)  # an empty table would only repeat the column names
+        return
     _emit(rows, columns, output_format, title)
+
+
+def page_title(offset: int, shown: int, total: int, limit: int) -> str:
+    """What a page of ``total`` samples holds, from ``offset``: "Samples 51-100 of 240", or why it is empty."""
+    if total == 0:
+        return "No samples"
+    if offset >= total:
+        pages = -(-total // limit)
+        where = f"page {offset // limit + 1}" if offset % limit == 0 else f"offset {offset}"
+        return (
+            f"{where} is past the end: {total} sample{'s' if total != 1 else ''}, "
+            f"{pages} page{'s' if pages != 1 else ''} of {limit}"
+        )
+    return f"Samples {offset + 1}-{offset + shown} of {total}"
