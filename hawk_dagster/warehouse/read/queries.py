@@ -17,9 +17,11 @@ from sqlalchemy import (
     Boolean,
     DateTime,
     Engine,
+    Numeric,
     Select,
     Text,
     and_,
+    case,
     cast,
     distinct,
     exists,
@@ -308,12 +310,25 @@ def _sample_filters(f: SampleFilter) -> tuple[LateralFromClause | None, Column, 
     return chosen, score, conditions
 
 
+NUMERIC_ID = r"^[+-]?[0-9]+(\.[0-9]+)?$"
+"""A dataset sample id that is a number ("7", "+12", "0.5"): ``id`` sorts these by value, before any other id."""
+
+
+def _sort_keys(f: SampleFilter, columns: dict[str, Column]) -> list[Column]:
+    """What ``f.sort`` orders by. Sample ids are text (Inspect ids are ints or strings), so ``id`` sorts numeric ids
+    by value (1, 2, 10; not 1, 10, 2), then the other ids as text."""
+    if f.sort != "id":
+        return [columns[f.sort]]
+    numeric = case((Sample.id.regexp_match(NUMERIC_ID), cast(Sample.id, Numeric)), else_=None)
+    return [numeric, Sample.id]
+
+
 def _order(f: SampleFilter, columns: dict[str, Column]) -> list[Column]:
-    column = columns[f.sort]
+    keys = _sort_keys(f, columns)
     if f.descending:
         # pk DESC too: (completed_at DESC NULLS LAST, pk DESC) is an index, so newest-first pages stop early.
-        return [column.desc().nulls_last(), Sample.pk.desc()]
-    return [column.asc().nulls_last(), Sample.pk]  # a unique tie-breaker keeps pages stable
+        return [*(key.desc().nulls_last() for key in keys), Sample.pk.desc()]
+    return [*(key.asc().nulls_last() for key in keys), Sample.pk]  # a unique tie-breaker keeps pages stable
 
 
 def list_samples(engine: Engine, f: SampleFilter) -> Page:

@@ -262,6 +262,43 @@ def test_csv_export_of_chosen_columns_and_one_page(engine: Engine) -> None:
         export_samples_csv(engine, f, io.StringIO(), columns=["uuid", "pk"])
 
 
+def _add_samples(engine: Engine, eval_set_id: str, samples: dict[str, str]) -> None:
+    """Samples (uuid -> dataset id) of one more eval set, with nothing else to tell them apart."""
+    with Session(engine) as session:
+        session.add(EvalSet(eval_set_id=eval_set_id, created_at=T0))
+        ev = Eval(eval_set_id=eval_set_id, task_id="t", eval_id=f"ev-{eval_set_id}", task_name="t", model="m",
+                  status="success", location="/logs/t.eval", file_hash=f"h-{eval_set_id}")  # fmt: skip
+        session.add(ev)
+        session.flush()
+        for uuid, sample_id in samples.items():
+            session.add(Sample(eval_pk=ev.pk, uuid=uuid, id=sample_id, epoch=1, input="q", target="x",
+                               search_text=search_document(sample_id, "", "x", ["q"], "a")))  # fmt: skip
+        session.commit()
+
+
+def test_sorting_by_id_puts_numbers_in_numeric_order(engine: Engine) -> None:
+    """Ids are stored as text; numbers among them sort by value (1, 2, 10, not 1, 10, 2), then the rest as text."""
+    ids = {"n10": "10", "n9": "9", "n1": "1", "p2": "+2", "big": "100000000000000000000", "half": "2.5",
+           "x": "x-1", "a": "add-3"}  # fmt: skip
+    _add_samples(engine, "es-ids", ids)
+    listed = list_samples(engine, SampleFilter(eval_set_ids=["es-ids"], sort="id", limit=20)).rows
+    assert [r["id"] for r in listed] == ["1", "+2", "2.5", "9", "10", "100000000000000000000", "add-3", "x-1"]
+    backwards = list_samples(engine, SampleFilter(eval_set_ids=["es-ids"], sort="id", descending=True)).rows
+    assert [r["id"] for r in backwards] == [
+        "100000000000000000000",
+        "10",
+        "9",
+        "2.5",
+        "+2",
+        "1",
+        "x-1",
+        "add-3",
+    ]
+    out = io.StringIO()  # the export orders the same way
+    export_samples_csv(engine, SampleFilter(eval_set_ids=["es-ids"], sort="id"), out, columns=["id"])
+    assert out.getvalue().split()[1:] == [r["id"] for r in listed]
+
+
 def test_scorers_of_a_selection_and_an_unknown_scorer(engine: Engine) -> None:
     assert scorer_labels(engine, SampleFilter(eval_set_ids=["es-a"])) == ["judge:quality", "match"]
     assert scorer_labels(engine, SampleFilter(eval_set_ids=["es-a"], model="m2", task="add")) == [
