@@ -306,8 +306,24 @@ def _sample_filters(f: SampleFilter) -> tuple[LateralFromClause | None, Column, 
     if f.score_max is not None:
         conditions.append(score <= f.score_max)
     if f.text:
-        conditions.append(Sample.search_text.contains(search_key(f.text), autoescape=True))
+        in_text = Sample.search_text.contains(search_key(f.text), autoescape=True)
+        if _could_be_uuid(f.text):
+            # the uuid is not in the search document; a prefix is matched through ix_sample_uuid_prefix
+            in_text = or_(in_text, Sample.uuid.startswith(f.text.strip(), autoescape=True))
+        conditions.append(in_text)
     return chosen, score, conditions
+
+
+UUID_PREFIX_MIN = 6
+"""Shortest search term also matched as the start of a sample uuid (base-57 ShortUUIDs: six characters already
+single out one sample in billions, so shorter words are not taken for uuids)."""
+
+
+def _could_be_uuid(text: str) -> bool:
+    """Whether a search term can be (the start of) a sample uuid: one word of at least ``UUID_PREFIX_MIN`` letters,
+    digits, '-' or '_'."""
+    term = text.strip()
+    return len(term) >= UUID_PREFIX_MIN and all(c.isascii() and (c.isalnum() or c in "-_") for c in term)
 
 
 NUMERIC_ID = r"^[+-]?[0-9]+(\.[0-9]+)?$"

@@ -7,7 +7,7 @@ import io
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
 from hawk_dagster.warehouse.read.queries import (
@@ -20,6 +20,7 @@ from hawk_dagster.warehouse.read.queries import (
     list_samples,
     require_scorer,
     sample_location,
+    sample_statements,
     scorer_labels,
 )
 from hawk_dagster.warehouse.schema.models import Eval, EvalSet, Message, Sample, Score
@@ -297,6 +298,33 @@ def test_sorting_by_id_puts_numbers_in_numeric_order(engine: Engine) -> None:
     out = io.StringIO()  # the export orders the same way
     export_samples_csv(engine, SampleFilter(eval_set_ids=["es-ids"], sort="id"), out, columns=["id"])
     assert out.getvalue().split()[1:] == [r["id"] for r in listed]
+
+
+UUID = "Fk3mQ9xZ2pLb7RtY8wNc4e"
+
+
+def test_search_matches_a_sample_uuid_whole_or_by_its_start(engine: Engine) -> None:
+    _add_samples(engine, "es-uuid", {UUID: "1", "Fk3mQ9zzzzzzzzzzzzzzzz": "2", "other-uuid-0000000000": "3"})
+    assert uuids(engine, text=UUID) == [UUID]
+    assert uuids(engine, text=f" {UUID[:8]} ") == [UUID]
+    assert sorted(uuids(engine, text=UUID[:6])) == [UUID, "Fk3mQ9zzzzzzzzzzzzzzzz"]
+    assert uuids(engine, text=UUID[:8].lower()) == []  # uuids are case-sensitive (and not in the documents)
+    assert uuids(engine, text="Fk3m") == []  # too short to be taken for a uuid
+    assert uuids(engine, text="Fk3mQ9%") == []  # wildcards are literal here too
+    assert uuids(engine, text="sudo") == ["u1", "u3"]  # text search unchanged
+    out = io.StringIO()
+    assert export_samples_csv(engine, SampleFilter(text=UUID[:10]), out) == 1
+
+
+def test_a_uuid_search_reads_indexes_not_every_sample(engine: Engine) -> None:
+    """The uuid prefix is ORed with the trigram search; both arms must be index scans (ix_sample_uuid_prefix)."""
+    _, count = sample_statements(SampleFilter(text=UUID[:8]))
+    with engine.connect() as conn:
+        conn.execute(text("SET enable_seqscan = off"))  # a tiny table: make the planner show what it can use
+        compiled = count.compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True})
+        plan = "\n".join(conn.execute(text(f"EXPLAIN {compiled}")).scalars())
+    assert "ix_sample_uuid_prefix" in plan and "ix_sample_search_text_trgm" in plan, plan
+    assert "Seq Scan on sample" not in plan, plan
 
 
 def test_scorers_of_a_selection_and_an_unknown_scorer(engine: Engine) -> None:
