@@ -98,7 +98,7 @@ class RunWatcher(threading.Thread):
 def results_table(cells: list[dict[str, Any]]) -> Table:
     """Task x agent x model: samples, errors, headline metric."""
     table = Table(title="Results", show_lines=False)
-    for column in ("task", "model", "status", "samples", "errors", "headline metric"):
+    for column in ("task", "agent", "model", "status", "samples", "errors", "headline metric"):
         table.add_column(column, justify="right" if column in ("samples", "errors") else "left")
     for cell in cells:
         metric = "-"
@@ -107,6 +107,7 @@ def results_table(cells: list[dict[str, Any]]) -> Table:
         status = cell["status"] if cell["status"] == "success" else f"[red]{cell['status']}"
         table.add_row(
             cell["task"],
+            cell.get("agent") or "-",
             cell["model"],
             status,
             f"{cell['samples']}/{cell['total']}",

@@ -29,7 +29,10 @@ PLATFORM_DEFAULTS: dict[str, Any] = {
 
 @dataclass(frozen=True)
 class CellResult:
+    """One task's newest log, summarised; the agent as the warehouse stores it (``hawk_runner.log_facts``)."""
+
     task: str
+    agent: str | None
     model: str
     status: str
     samples: int
@@ -105,6 +108,7 @@ def summarise_logs(log_dir: str) -> list[CellResult]:
     from inspect_ai.log import list_eval_logs, read_eval_log, read_eval_log_sample_summaries
 
     from hawk_runner.log_choice import newest_per_task, preference
+    from hawk_runner.log_facts import agent_label
 
     headers = [
         (read_eval_log(info, header_only=True), info) for info in list_eval_logs(log_dir, recursive=False)
@@ -130,6 +134,7 @@ def summarise_logs(log_dir: str) -> list[CellResult]:
         cells.append(
             CellResult(
                 task=header.eval.task,
+                agent=agent_label(header),
                 model=header.eval.model,
                 status=header.status,
                 samples=len(summaries),

@@ -57,6 +57,7 @@ import fsspec
 import psycopg
 import psycopg.errors
 from hawk_runner.log_choice import newest_per_task, parse_created, preference
+from hawk_runner.log_facts import agent_label
 from inspect_ai.log import EvalLog, headline_metric, list_eval_logs
 from pydantic import BaseModel
 from pydantic_core import to_jsonable_python
@@ -741,7 +742,7 @@ def _upsert_eval(
         "task_file": _clean(spec.task_file),
         "task_registry_name": _clean(spec.task_registry_name),
         "task_args": _jsonable(spec.task_args) or {},
-        "agent": _clean(_agent_label(header)),
+        "agent": _clean(agent_label(header)),
         "plan": _jsonable(header.plan),
         "model": _clean(spec.model),
         "model_args": _jsonable(spec.model_args) or {},
@@ -816,19 +817,6 @@ def _upsert_eval_set(
     )
     with engine.begin() as conn:
         conn.execute(stmt)
-
-
-def _agent_label(header: EvalLog) -> str | None:
-    """Explicit solver if one was passed, else a named plan, else the plan's solver steps joined."""
-    if header.eval.solver:
-        return header.eval.solver
-    plan = header.plan
-    if plan.name and plan.name != "plan":
-        return plan.name
-    steps = [step.solver for step in plan.steps]
-    if plan.finish is not None:
-        steps.append(plan.finish.solver)
-    return ",".join(steps) or None
 
 
 # ---------------------------------------------------------------------------------------------------------------

@@ -7,6 +7,7 @@ import threading
 import time
 import zipfile
 from collections.abc import Callable
+from dataclasses import asdict
 from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
@@ -392,6 +393,34 @@ def test_the_runner_summary_and_the_importer_choose_the_same_log(resumed_logs: R
     (cell,) = summarise_logs(str(resumed_logs.log_dir))
     (chosen,) = discover_logs(str(resumed_logs.log_dir)).newest.values()
     assert cell.log == chosen.name and cell.status == "success"
+
+
+def test_the_run_table_shows_the_agent_hawk_list_evals_shows(
+    warehouse_engine: Engine, eval_logs_dir: Path
+) -> None:
+    """The runner's summary (the run table, the Dagster metadata) and the warehouse (``hawk list evals``) label the
+    agent through ``hawk_runner.log_facts``; the run table has the agent column the README promises."""
+    from hawk_runner.run import summarise_logs
+    from rich.console import Console
+
+    from hawk_dagster.cli.live_view import results_table
+    from hawk_dagster.warehouse.read.queries import list_evals
+
+    import_eval_set(warehouse_engine, str(eval_logs_dir), "es-facts")
+    cells = {cell.task: cell for cell in summarise_logs(str(eval_logs_dir))}
+    evals = {row["task"]: row["agent"] for row in list_evals(warehouse_engine, "es-facts")}
+    assert (
+        {task: cell.agent for task, cell in cells.items()}
+        == evals
+        == {"arith": "generate", "multi": "multi_solver"}
+    )
+
+    table = results_table([asdict(cell) for cell in cells.values()])
+    assert [c.header for c in table.columns][:3] == ["task", "agent", "model"]  # task x agent x model
+    console = Console(record=True, width=200)
+    console.print(table)
+    arith_row = next(line for line in console.export_text().splitlines() if "arith" in line)
+    assert "generate" in arith_row
 
 
 def test_partial_import_then_resumed_import(
