@@ -14,6 +14,8 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from hawk_dagster.cli.common import headline_name
+
 POLL_INTERVAL_S = 0.5
 
 
@@ -96,14 +98,15 @@ class RunWatcher(threading.Thread):
 
 
 def results_table(cells: list[dict[str, Any]]) -> Table:
-    """Task x agent x model: samples, errors, headline metric."""
+    """Task x agent x model: samples, errors, headline metric (named as ``hawk list evals`` names it)."""
     table = Table(title="Results", show_lines=False)
     for column in ("task", "agent", "model", "status", "samples", "errors", "headline metric"):
         table.add_column(column, justify="right" if column in ("samples", "errors") else "left")
     for cell in cells:
         metric = "-"
         if cell.get("headline_value") is not None:
-            metric = f"{cell['headline_metric']} = {cell['headline_value']:.3f}"
+            name = headline_name(cell.get("headline_score"), cell.get("headline_metric"))
+            metric = f"{name} = {cell['headline_value']:.3f}"
         status = cell["status"] if cell["status"] == "success" else f"[red]{cell['status']}"
         table.add_row(
             cell["task"],

@@ -15,7 +15,7 @@ from typing import Any
 
 import click
 
-from hawk_dagster.cli.common import fail_bad_input
+from hawk_dagster.cli.common import fail_bad_input, headline_name
 from hawk_dagster.cli.state import last_eval_set
 from hawk_dagster.cli.warehouse import exits_on_unknown_id, warehouse_engine
 
@@ -97,7 +97,10 @@ def list_evals(eval_set_id: str | None, output_format: str) -> None:
     from hawk_dagster.warehouse.read.queries import list_evals as query
 
     chosen = _eval_set_or_last(eval_set_id)
-    rows = query(warehouse_engine(), chosen)
+    rows = [
+        {**row, "headline_metric": headline_name(row["headline_score"], row["headline_metric"])}
+        for row in query(warehouse_engine(), chosen)
+    ]
     columns = [
         "task",
         "agent",

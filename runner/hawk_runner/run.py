@@ -29,7 +29,8 @@ PLATFORM_DEFAULTS: dict[str, Any] = {
 
 @dataclass(frozen=True)
 class CellResult:
-    """One task's newest log, summarised; the agent as the warehouse stores it (``hawk_runner.log_facts``)."""
+    """One task's newest log, summarised; agent and headline as the warehouse stores them (``hawk_runner.log_facts``):
+    ``headline_score`` is the score the metric was read from, ``headline_metric`` the metric's own name."""
 
     task: str
     agent: str | None
@@ -38,6 +39,7 @@ class CellResult:
     samples: int
     total: int
     errors: int
+    headline_score: str | None
     headline_metric: str | None
     headline_value: float | None
     total_tokens: int
@@ -108,7 +110,7 @@ def summarise_logs(log_dir: str) -> list[CellResult]:
     from inspect_ai.log import list_eval_logs, read_eval_log, read_eval_log_sample_summaries
 
     from hawk_runner.log_choice import newest_per_task, preference
-    from hawk_runner.log_facts import agent_label
+    from hawk_runner.log_facts import agent_label, headline
 
     headers = [
         (read_eval_log(info, header_only=True), info) for info in list_eval_logs(log_dir, recursive=False)
@@ -124,12 +126,7 @@ def summarise_logs(log_dir: str) -> list[CellResult]:
     for header, info in sorted(newest.values(), key=lambda hi: (hi[0].eval.task, hi[0].eval.model)):
         summaries = read_eval_log_sample_summaries(info)
         results = header.results
-        metric_name, metric_value = None, None
-        if results is not None and results.scores:
-            first = results.scores[0]
-            if first.metrics:
-                name, metric = next(iter(first.metrics.items()))
-                metric_name, metric_value = f"{first.name}/{name}", float(metric.value)
+        top = headline(header)
         usage = header.stats.model_usage if header.stats else {}
         cells.append(
             CellResult(
@@ -140,8 +137,9 @@ def summarise_logs(log_dir: str) -> list[CellResult]:
                 samples=len(summaries),
                 total=results.total_samples if results else header.eval.dataset.samples or 0,
                 errors=sum(1 for s in summaries if s.error),
-                headline_metric=metric_name,
-                headline_value=metric_value,
+                headline_score=top.score if top else None,
+                headline_metric=top.metric if top else None,
+                headline_value=top.value if top else None,
                 total_tokens=sum(u.total_tokens for u in usage.values()),
                 log=info.name.rsplit("/", 1)[-1],
             )

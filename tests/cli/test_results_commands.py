@@ -76,7 +76,9 @@ def test_list_eval_sets_in_three_formats(warehouse: str) -> None:
 def test_list_evals_and_samples(warehouse: str) -> None:
     (ev,) = json.loads(hawk("list", "evals", "es-cli", "--format", "json").output)
     assert (ev["task"], ev["model"], ev["samples"], ev["errors"]) == ("addition", "hawk-mock/half", 3, 0)
-    assert ev["agent"] == "generate"  # the run table's agent column
+    # the run table's names: the agent, and the headline as <score>/<metric>
+    assert (ev["agent"], ev["headline_metric"]) == ("generate", "match/accuracy")
+    assert "match/accuracy" in hawk("list", "evals", "es-cli").output
     samples = json.loads(hawk("list", "samples", "es-cli", "--sort", "id", "--format", "json").output)
     assert [s["id"] for s in samples] == ["+1", "+2", "+3"]
     assert {s["score"] for s in samples} <= {0.0, 1.0}

@@ -102,7 +102,8 @@ def list_eval_sets(engine: Engine, *, search: str | None = None, limit: int = 50
 
 
 def list_evals(engine: Engine, eval_set_id: str) -> list[dict[str, Any]]:
-    """One row per task x model of an eval set, with its sample and error counts as imported."""
+    """One row per task x agent x model of an eval set, with its sample and error counts as imported, and its headline
+    metric: the score it was read from and the metric's name (``cli.common.headline_name`` joins them)."""
     _require_eval_set(engine, eval_set_id)
     errors = func.count(Sample.pk).filter(Sample.status == "error")
     query = (
@@ -114,6 +115,7 @@ def list_evals(engine: Engine, eval_set_id: str) -> list[dict[str, Any]]:
             func.count(Sample.pk).label("samples"),
             Eval.total_samples.label("total"),
             errors.label("errors"),
+            Eval.headline_score,
             Eval.headline_metric,
             Eval.headline_value,
             Eval.task_id,

@@ -395,32 +395,37 @@ def test_the_runner_summary_and_the_importer_choose_the_same_log(resumed_logs: R
     assert cell.log == chosen.name and cell.status == "success"
 
 
-def test_the_run_table_shows_the_agent_hawk_list_evals_shows(
+def test_the_run_table_and_hawk_list_evals_show_the_same_agent_and_headline(
     warehouse_engine: Engine, eval_logs_dir: Path
 ) -> None:
-    """The runner's summary (the run table, the Dagster metadata) and the warehouse (``hawk list evals``) label the
-    agent through ``hawk_runner.log_facts``; the run table has the agent column the README promises."""
+    """The runner's summary (the run table, the Dagster metadata) and the warehouse (``hawk list evals``) read the
+    agent and the headline through ``hawk_runner.log_facts``, and both tables name it with one rule."""
     from hawk_runner.run import summarise_logs
     from rich.console import Console
 
+    from hawk_dagster.cli.common import headline_name
     from hawk_dagster.cli.live_view import results_table
     from hawk_dagster.warehouse.read.queries import list_evals
 
     import_eval_set(warehouse_engine, str(eval_logs_dir), "es-facts")
     cells = {cell.task: cell for cell in summarise_logs(str(eval_logs_dir))}
-    evals = {row["task"]: row["agent"] for row in list_evals(warehouse_engine, "es-facts")}
-    assert (
-        {task: cell.agent for task, cell in cells.items()}
-        == evals
-        == {"arith": "generate", "multi": "multi_solver"}
-    )
+    evals = {row["task"]: row for row in list_evals(warehouse_engine, "es-facts")}
+    assert set(cells) == set(evals) == {"arith", "multi"}
+    for task, row in evals.items():
+        cell = cells[task]
+        summary = (cell.agent, cell.headline_score, cell.headline_metric, cell.headline_value)
+        assert summary == (row["agent"], row["headline_score"], row["headline_metric"], row["headline_value"])
+    assert (cells["arith"].agent, cells["multi"].agent) == ("generate", "multi_solver")
+    # one name in both tables (the run table said 'match/accuracy' where hawk list evals said 'accuracy')
+    assert headline_name(cells["multi"].headline_score, cells["multi"].headline_metric) == "exact/mean"
+    assert headline_name(cells["arith"].headline_score, cells["arith"].headline_metric) == "match/accuracy"
 
     table = results_table([asdict(cell) for cell in cells.values()])
     assert [c.header for c in table.columns][:3] == ["task", "agent", "model"]  # task x agent x model
     console = Console(record=True, width=200)
     console.print(table)
     arith_row = next(line for line in console.export_text().splitlines() if "arith" in line)
-    assert "generate" in arith_row
+    assert "generate" in arith_row and f"match/accuracy = {cells['arith'].headline_value:.3f}" in arith_row
 
 
 def test_partial_import_then_resumed_import(
