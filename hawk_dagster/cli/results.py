@@ -115,8 +115,10 @@ def list_evals(eval_set_id: str | None, output_format: str) -> None:
     _emit(rows, columns, output_format, f"Evals of {chosen}")
 
 
-SCAN_COLUMNS = ("scan_id", "name", "created_by", "created_at", "scanners", "eval_sets", "results", "errors",
-                "complete", "standing", "schedule")  # fmt: skip
+SCAN_COLUMNS = ("scan_id", "name", "created_by", "created_at", "scanners", "eval_sets", "scanned", "positive",
+                "errors", "complete", "standing", "schedule")  # fmt: skip
+"""``scanned``: transcripts read, summed over scanners; ``positive``: results with a positive value; ``errors``:
+transcripts a scanner failed on. ``hawk local scan`` shows the same figures per scanner (``queries.scanner_counts``)."""
 
 
 @list_group.command("scans")
@@ -125,7 +127,8 @@ SCAN_COLUMNS = ("scan_id", "name", "created_by", "created_at", "scanners", "eval
 @click.option("--offset", default=0, type=click.IntRange(0))
 @click.option("--format", "output_format", type=FORMATS, default="table", show_default=True)
 def list_scans(search: str | None, limit: int, offset: int, output_format: str) -> None:
-    """Scans in the warehouse, newest first: scanners, eval sets read, results, errors, completeness."""
+    """Scans in the warehouse, newest first: scanners, eval sets read, transcripts scanned (summed over scanners),
+    positive results, errors, completeness."""
     from hawk_dagster.warehouse.read.queries import list_scans as query
 
     page = query(warehouse_engine(), search=search, limit=limit, offset=offset)

@@ -26,9 +26,11 @@ from sqlalchemy import (
     distinct,
     exists,
     func,
+    literal_column,
     or_,
     select,
     true,
+    tuple_,
 )
 from sqlalchemy.orm import InstrumentedAttribute
 from sqlalchemy.sql import ColumnElement
@@ -459,8 +461,28 @@ def sample_location(engine: Engine, uuid: str) -> dict[str, Any]:
 # ---------------------------------------------------------------------------------------------------------- scans
 
 
+POSITIVE_RESULT = literal_column(
+    "(scanner_result.error IS NULL AND scanner_result.value IS NOT NULL"
+    " AND scanner_result.value NOT IN ('null', 'false', '0', '\"\"', '[]', '{}')"
+    " AND NOT (jsonb_typeof(scanner_result.value) = 'string' AND lower(scanner_result.value #>> '{}') = 'none'))",
+    Boolean,
+)
+"""A result whose value Scout counts as positive (``inspect_scout``'s ``is_positive_value``: not null, false, 0, an
+empty string, 'none', [] or {}); each labelled result of a result set is judged alone."""
+
+SCANNED = func.count(
+    distinct(tuple_(ScannerResult.scan_source_pk, ScannerResult.scanner_key, ScannerResult.transcript_id))
+)
+"""Transcripts a scanner read, per scanner (and per model and eval set): a scanner that errored on one counts too."""
+POSITIVE = func.count().filter(POSITIVE_RESULT)
+"""Results with a positive value (:data:`POSITIVE_RESULT`)."""
+ERRORS = func.count().filter(ScannerResult.error.is_not(None))
+"""Transcripts a scanner failed on (Scout records the error as the result)."""
+
+
 def list_scans(engine: Engine, *, search: str | None = None, limit: int = 50, offset: int = 0) -> Page:
-    """Scans, newest first: eval sets read, results, errors, and whether every cell is complete."""
+    """Scans, newest first: eval sets read, what was scanned and found (:data:`SCANNED`, :data:`POSITIVE`,
+    :data:`ERRORS`, summed over scanners), and whether every cell is complete."""
     sources = (
         select(
             ScanSource.scan_pk.label("scan_pk"),
@@ -473,8 +495,9 @@ def list_scans(engine: Engine, *, search: str | None = None, limit: int = 50, of
     results = (
         select(
             ScannerResult.scan_pk.label("scan_pk"),
-            func.count().filter(ScannerResult.error.is_(None)).label("results"),
-            func.count().filter(ScannerResult.error.is_not(None)).label("errors"),
+            SCANNED.label("scanned"),
+            POSITIVE.label("positive"),
+            ERRORS.label("errors"),
             func.count(distinct(ScannerResult.scanner_key)).label("scanners"),
         )
         .group_by(ScannerResult.scan_pk)
@@ -488,7 +511,8 @@ def list_scans(engine: Engine, *, search: str | None = None, limit: int = 50, of
             Scan.created_at,
             func.coalesce(results.c.scanners, 0).label("scanners"),
             func.coalesce(sources.c.eval_sets, 0).label("eval_sets"),
-            func.coalesce(results.c.results, 0).label("results"),
+            func.coalesce(results.c.scanned, 0).label("scanned"),
+            func.coalesce(results.c.positive, 0).label("positive"),
             func.coalesce(results.c.errors, 0).label("errors"),
             sources.c.complete,
             Scan.standing,
@@ -500,6 +524,31 @@ def list_scans(engine: Engine, *, search: str | None = None, limit: int = 50, of
     if search:
         query = query.where(_contains_any(search, Scan.scan_id, Scan.name, Scan.created_by))
     return _page(engine, query, order_by=[Scan.created_at.desc(), Scan.scan_id], limit=limit, offset=offset)
+
+
+def scanner_counts(
+    engine: Engine, scan_id: str, eval_set_ids: Sequence[str] | None = None
+) -> list[dict[str, Any]]:
+    """Per eval set, scanner and model of a scan: the figures :func:`list_scans` sums (``hawk local scan``'s table)."""
+    query = (
+        select(
+            ScanSource.eval_set_id,
+            ScannerResult.scanner_key.label("scanner"),
+            ScanSource.model,
+            SCANNED.label("scanned"),
+            POSITIVE.label("positive"),
+            ERRORS.label("errors"),
+        )
+        .join(ScanSource, ScanSource.pk == ScannerResult.scan_source_pk)
+        .join(Scan, Scan.pk == ScannerResult.scan_pk)
+        .where(Scan.scan_id == scan_id)
+        .group_by(ScanSource.eval_set_id, ScannerResult.scanner_key, ScanSource.model)
+        .order_by(ScanSource.eval_set_id, ScannerResult.scanner_key, ScanSource.model)
+    )
+    if eval_set_ids is not None:
+        query = query.where(ScanSource.eval_set_id.in_(list(eval_set_ids)))
+    with engine.connect() as conn:
+        return [dict(row._mapping) for row in conn.execute(query)]
 
 
 SCANNER_RESULT_COLUMNS = (
@@ -613,5 +662,6 @@ __all__ = [
     "require_scorer",
     "sample_location",
     "sample_statements",
+    "scanner_counts",
     "scorer_labels",
 ]

@@ -18,12 +18,23 @@ from hawk_dagster.warehouse.read.queries import (
     list_eval_sets,
     list_evals,
     list_samples,
+    list_scans,
     require_scorer,
     sample_location,
     sample_statements,
+    scanner_counts,
     scorer_labels,
 )
-from hawk_dagster.warehouse.schema.models import Eval, EvalSet, Message, Sample, Score
+from hawk_dagster.warehouse.schema.models import (
+    Eval,
+    EvalSet,
+    Message,
+    Sample,
+    Scan,
+    ScannerResult,
+    ScanSource,
+    Score,
+)
 from hawk_dagster.warehouse.schema.search import search_document
 
 T0 = datetime(2026, 11, 1, tzinfo=UTC)
@@ -340,3 +351,66 @@ def test_scorers_of_a_selection_and_an_unknown_scorer(engine: Engine) -> None:
     assert str(raised.value) == "no scorer 'judge' in es-a, es-b; scorers there: judge:quality, match"
     with pytest.raises(UnknownIdError, match=r"no scorer 'match:x' in es-b --task mul; scorers there: "):
         require_scorer(engine, SampleFilter(eval_set_ids=["es-b"], task="mul", scorer="match:x"))
+
+
+# a scanner's value -> positive by Scout's rule (inspect_scout's is_positive_value)
+SCANNER_VALUES: list[object] = [
+    True,
+    False,
+    0,
+    0.0,
+    1,
+    2.5,
+    -1,
+    "",
+    "none",
+    "NONE",
+    "yes",
+    [],
+    {},
+    [0],
+    {"a": 1},
+    None,
+]
+
+
+def test_scan_figures_are_one_definition_in_both_listings(engine: Engine) -> None:
+    """``hawk list scans`` and ``hawk local scan`` count with the same expressions: transcripts scanned, results with
+    a positive value (as Scout judges one), errors."""
+    from inspect_scout._validation.validate import is_positive_value
+
+    with Session(engine) as session:
+        scan = Scan(scan_id="sc-1", name="figures", created_at=T0)
+        session.add(scan)
+        session.flush()
+        source = ScanSource(
+            scan_pk=scan.pk, eval_set_id="es-a", model="", location="/scans/sc-1", complete=True
+        )
+        session.add(source)
+        session.flush()
+        for n, value in enumerate(SCANNER_VALUES):  # one transcript per value, scanner "kw"
+            session.add(ScannerResult(scan_pk=scan.pk, scan_source_pk=source.pk, transcript_id=f"t{n}",
+                                      scanner_key="kw", value=value))  # fmt: skip
+        for label in ("a", "b"):  # a labelled result set: one transcript, two results
+            session.add(ScannerResult(scan_pk=scan.pk, scan_source_pk=source.pk, transcript_id="t0",
+                                      scanner_key="labels", label=label, value=label == "a"))  # fmt: skip
+        session.add(ScannerResult(scan_pk=scan.pk, scan_source_pk=source.pk, transcript_id="t1",
+                                  scanner_key="labels", error="boom"))  # fmt: skip
+        session.commit()
+
+    positive = sum(is_positive_value(v) for v in SCANNER_VALUES)  # type: ignore[arg-type]
+    assert positive == 7
+    (listed,) = list_scans(engine).rows
+    assert (listed["scanners"], listed["scanned"], listed["positive"], listed["errors"]) == (
+        2,
+        len(SCANNER_VALUES) + 2,
+        positive + 1,
+        1,
+    )
+    per_scanner = {row["scanner"]: row for row in scanner_counts(engine, "sc-1", ["es-a"])}
+    assert {k: (r["scanned"], r["positive"], r["errors"]) for k, r in per_scanner.items()} == {
+        "kw": (len(SCANNER_VALUES), positive, 0),
+        "labels": (2, 1, 1),
+    }
+    assert sum(r["scanned"] for r in per_scanner.values()) == listed["scanned"]
+    assert scanner_counts(engine, "sc-1", ["es-b"]) == []
