@@ -107,21 +107,12 @@ def eval_set_kwargs(plan: RunPlan, tmp: str) -> dict[str, Any]:
 def summarise_logs(log_dir: str) -> list[CellResult]:
     """One row per task in the log dir: its newest log (``hawk_runner.log_choice``, as the importer chooses), read
     from the header and sample summaries."""
-    from inspect_ai.log import list_eval_logs, read_eval_log, read_eval_log_sample_summaries
+    from inspect_ai.log import read_eval_log_sample_summaries
 
-    from hawk_runner.log_choice import newest_per_task, preference
+    from hawk_runner.log_dir import task_logs
     from hawk_runner.log_facts import agent_label, headline
 
-    headers = [
-        (read_eval_log(info, header_only=True), info) for info in list_eval_logs(log_dir, recursive=False)
-    ]
-
-    def key(header_info: tuple[Any, Any]) -> tuple[Any, ...]:
-        header, info = header_info
-        completed = header.results.completed_samples if header.results is not None else 0
-        return preference(header.eval.created, header.status, completed, info.name.rsplit("/", 1)[-1])
-
-    newest, _ = newest_per_task(headers, lambda hi: hi[0].eval.task_id, key)
+    newest, _ = task_logs(log_dir)
     cells: list[CellResult] = []
     for header, info in sorted(newest.values(), key=lambda hi: (hi[0].eval.task, hi[0].eval.model)):
         summaries = read_eval_log_sample_summaries(info)
@@ -147,6 +138,20 @@ def summarise_logs(log_dir: str) -> list[CellResult]:
     return cells
 
 
+def set_aside(log_dir: str, reporter: Reporter) -> None:
+    """Move superseded logs (a killed run's ``started`` log, once its task finished) out of the way of people browsing
+    the folder (:func:`hawk_runner.log_dir.set_aside_superseded`). The run's result does not depend on it."""
+    from hawk_runner.log_dir import SUPERSEDED_DIR, set_aside_superseded
+
+    try:
+        moved = set_aside_superseded(log_dir)
+    except Exception as ex:
+        reporter.warning(f"superseded logs left in place: {type(ex).__name__}: {ex}")
+        return
+    if moved:
+        reporter.info(f"{len(moved)} superseded log(s) moved to {SUPERSEDED_DIR}/: {', '.join(moved)}")
+
+
 def execute(plan: RunPlan, reporter: Reporter) -> RunOutcome:
     """Run the plan's grid to completion (or resume it) and report the result."""
     check_secrets(plan.required_secrets, os.environ)
@@ -166,6 +171,7 @@ def execute(plan: RunPlan, reporter: Reporter) -> RunOutcome:
             succeeded, _ = eval_set(tasks=tasks, log_dir=plan.log_dir, **kwargs)
         finally:
             STATE.reporter = None
+    set_aside(plan.log_dir, reporter)
     cells = summarise_logs(plan.log_dir)
     outcome = RunOutcome(
         all_succeeded=bool(succeeded) and all(c.status == "success" for c in cells),

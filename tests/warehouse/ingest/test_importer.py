@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import os
+import shutil
 import threading
 import time
 import zipfile
@@ -426,6 +428,56 @@ def test_the_run_table_and_hawk_list_evals_show_the_same_agent_and_headline(
     console.print(table)
     arith_row = next(line for line in console.export_text().splitlines() if "arith" in line)
     assert "generate" in arith_row and f"match/accuracy = {cells['arith'].headline_value:.3f}" in arith_row
+
+
+def _status(log: Path) -> str:
+    return read_eval_log(str(log), header_only=True).status
+
+
+def test_superseded_logs_are_set_aside_and_resume_still_works(
+    warehouse_engine: Engine,
+    resumed_logs: ResumedLogs,
+    eval_tasks: ModuleType,
+    copy_logs: Callable[[Path], Path],
+) -> None:
+    """The killed run's ``started`` log leaves the folder once the resumed log has finished; the warehouse and
+    Inspect's own resume of the same eval set need nothing that moved."""
+    from hawk_runner.log_dir import set_aside_superseded
+
+    log_dir = copy_logs(resumed_logs.log_dir)
+    (started,) = [log for log in log_dir.glob("*.eval") if _status(log) == "started"]
+    (finished,) = [log for log in log_dir.glob("*.eval") if _status(log) == "success"]
+
+    assert set_aside_superseded(str(log_dir)) == [started.name]
+    assert [log.name for log in log_dir.glob("*.eval")] == [finished.name]
+    assert list((log_dir / "superseded").iterdir()) == [log_dir / "superseded" / f"{started.name}.superseded"]
+    assert list(json.loads((log_dir / "logs.json").read_text())) == [finished.name]  # Inspect view's manifest
+    assert set_aside_superseded(str(log_dir)) == []  # nothing more to move
+
+    report = import_eval_set(warehouse_engine, str(log_dir), "es-aside")
+    assert [(log.file, log.status) for log in report.logs] == [(finished.as_uri(), LogStatus.IMPORTED)]
+    assert warehouse_counts(warehouse_engine, "es-aside") == {
+        read_eval_log(str(finished), header_only=True).eval.task_id: eval_tasks.SLOW_SAMPLES
+    }
+
+    # Inspect's eval_set on the same folder (its resume) finds the task complete and runs nothing
+    written = finished.stat().st_mtime_ns
+    assert eval_tasks.run_slow(str(log_dir))
+    assert [log.name for log in log_dir.glob("*.eval")] == [finished.name]
+    assert finished.stat().st_mtime_ns == written
+
+
+def test_a_task_whose_newest_log_is_started_keeps_all_its_logs(
+    resumed_logs: ResumedLogs, copy_logs: Callable[[Path], Path]
+) -> None:
+    """A ``started`` newest log may belong to a run that is still alive: nothing of its task moves."""
+    from hawk_runner.log_dir import set_aside_superseded
+
+    log_dir = copy_logs(resumed_logs.killed_snapshot)
+    (started,) = log_dir.glob("*.eval")
+    shutil.copy(started, log_dir / f"0{started.name}")  # the same header again, under a name that ranks lower
+    assert set_aside_superseded(str(log_dir)) == []
+    assert len(list(log_dir.glob("*.eval"))) == 2 and not (log_dir / "superseded").exists()
 
 
 def test_partial_import_then_resumed_import(
