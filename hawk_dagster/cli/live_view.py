@@ -70,7 +70,8 @@ class RunWatcher(threading.Thread):
             return
         self._printed[key] = (p.done, p.total)
         errors = f", {p.errors} errors" if p.errors else ""
-        print(f"  {p.task} [{p.model}]: {p.done}/{p.total} samples{errors}", flush=True)
+        reused = f" ({p.reused} reused)" if p.reused else ""
+        print(f"  {p.task} [{p.model}]: {p.done}/{p.total} samples{reused}{errors}", flush=True)
 
     def _run_with_bars(self) -> None:
         columns = (
@@ -85,7 +86,14 @@ class RunWatcher(threading.Thread):
 
             def show(p: CellProgress) -> None:
                 key = (p.task, p.model)
-                errors = f"[red]{p.errors} errors" if p.errors else ""
+                errors = " ".join(
+                    part
+                    for part in (
+                        f"[dim]{p.reused} reused" if p.reused else "",
+                        f"[red]{p.errors} errors" if p.errors else "",
+                    )
+                    if part
+                )
                 if key not in bars:
                     bars[key] = progress.add_task(
                         f"{p.task} [dim]{p.model}", total=p.total or None, errors=errors

@@ -8,6 +8,7 @@ counts (:mod:`hawk_runner.log_choice`).
   older log holds nothing the newest lacks), and it lists the folder recursively by extension: a moved log still
   named ``.eval`` would be listed again, and on S3 (where a move is a copy with a new modification time) taken for the
   newest. Scout's transcript index reads the folder the same way, so set-aside logs are not scanned twice either.
+- :func:`reusable_samples`: the samples a resume will reuse, so progress starts from them instead of 0.
 """
 
 from __future__ import annotations
@@ -64,6 +65,21 @@ def set_aside_superseded(log_dir: str) -> list[str]:
             log_dir
         )  # Inspect's view reads the folder's manifest: drop the moved logs from it
     return moved
+
+
+def reusable_samples(log_dir: str) -> dict[str, int]:
+    """Per task id, the finished samples a resume reuses from the task's log that counts: samples without an error
+    in a log that did not finish (a successful log is reused whole, and then its task does not run at all)."""
+    from inspect_ai.log import read_eval_log_sample_summaries
+
+    newest, _ = task_logs(log_dir)
+    reusable: dict[str, int] = {}
+    for task_id, (header, info) in newest.items():
+        if header.status == "success":
+            continue
+        summaries = read_eval_log_sample_summaries(info)
+        reusable[task_id] = sum(1 for s in summaries if s.error is None)
+    return reusable
 
 
 def _file_name(location: str) -> str:

@@ -160,17 +160,14 @@ def execute(plan: RunPlan, reporter: Reporter) -> RunOutcome:
         from inspect_ai import eval_set
 
         from hawk_runner import mock_provider  # noqa: F401  (registers hawk-mock even without entry points)
-        from hawk_runner.progress import STATE
+        from hawk_runner.progress import reporting_progress
         from hawk_runner.tasks import build_task
 
         tasks = [build_task(cell) for cell in plan.cells]
         kwargs = eval_set_kwargs(plan, tmp)
         reporter.info(f"running {len(tasks)} task(s) into {plan.log_dir}")
-        STATE.reporter = reporter
-        try:
+        with reporting_progress(reporter, plan.log_dir):
             succeeded, _ = eval_set(tasks=tasks, log_dir=plan.log_dir, **kwargs)
-        finally:
-            STATE.reporter = None
     set_aside(plan.log_dir, reporter)
     cells = summarise_logs(plan.log_dir)
     outcome = RunOutcome(

@@ -15,6 +15,7 @@ from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 import pytest
+from hawk_runner.reporting import CellProgress
 from inspect_ai.log import list_eval_logs, read_eval_log, read_eval_log_sample_summaries
 from sqlalchemy import Engine, func, select, text
 
@@ -478,6 +479,51 @@ def test_a_task_whose_newest_log_is_started_keeps_all_its_logs(
     shutil.copy(started, log_dir / f"0{started.name}")  # the same header again, under a name that ranks lower
     assert set_aside_superseded(str(log_dir)) == []
     assert len(list(log_dir.glob("*.eval"))) == 2 and not (log_dir / "superseded").exists()
+
+
+class _Progress:
+    """A runner reporter that keeps the progress lines (what the CLI's live view and the Dagster UI show)."""
+
+    def __init__(self) -> None:
+        self.lines: list[CellProgress] = []
+
+    def info(self, message: str) -> None:
+        pass
+
+    def warning(self, message: str) -> None:
+        raise AssertionError(message)
+
+    def progress(self, progress: CellProgress) -> None:
+        self.lines.append(progress)
+
+    def materialization(self, metadata: dict[str, Any], data_version: str) -> None:
+        pass
+
+    def check(self, name: str, passed: bool, metadata: dict[str, Any]) -> None:
+        pass
+
+
+def test_progress_of_a_resume_starts_from_the_reused_samples(
+    resumed_logs: ResumedLogs, eval_tasks: ModuleType, copy_logs: Callable[[Path], Path]
+) -> None:
+    from hawk_runner.progress import reporting_progress
+
+    log_dir = copy_logs(resumed_logs.killed_snapshot)
+    (started,) = log_dir.glob("*.eval")
+    finished_before = sum(1 for s in read_eval_log_sample_summaries(str(started)) if s.error is None)
+    assert finished_before >= 4
+
+    reporter = _Progress()
+    with reporting_progress(reporter, str(log_dir)):
+        assert eval_tasks.run_slow(str(log_dir))
+    first, last = reporter.lines[0], reporter.lines[-1]
+    assert (first.done, first.reused, first.total) == (
+        finished_before,
+        finished_before,
+        eval_tasks.SLOW_SAMPLES,
+    )
+    assert (last.done, last.total) == (eval_tasks.SLOW_SAMPLES, eval_tasks.SLOW_SAMPLES)
+    assert all(line.done <= line.total for line in reporter.lines)
 
 
 def test_partial_import_then_resumed_import(
