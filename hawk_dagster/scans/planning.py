@@ -84,7 +84,8 @@ def build_scan_plan(
                 key=item.result_key,
                 name=scanner_registry_name(group, item),
                 args=dict(item.args),
-                where=list(own.where) if own is not None and own.where else None,
+                # [] when the scanner's own filter has no conditions: it still replaces the scan's filter
+                where=None if own is None else list(own.where or []),
                 transcript_ids=chosen.get(item.result_key) if own is not None and own.limit else None,
             )
         )
