@@ -29,6 +29,7 @@ from hawk_dagster.config.eval_set import (
     EvalSetConfig,
     FileTaskGroup,
 )
+from hawk_dagster.config.generation import SETTINGS_PLACE, generation_settings
 from hawk_dagster.config.scan import ScanConfig
 from hawk_dagster.config.task_sources import (
     CheckResult,
@@ -362,7 +363,8 @@ def _pass_through_warnings(extra: dict[str, Any]) -> list[str]:
     """Say what happens to each unknown top-level key, and flag the ones Inspect will not understand."""
     if not extra:
         return []
-    eval_set_parameters, generate_settings = _inspect_parameters()
+    eval_set_parameters = _eval_set_parameters()
+    generate_settings = generation_settings()
     warnings = []
     for key in extra:
         if key in eval_set_parameters:
@@ -371,30 +373,29 @@ def _pass_through_warnings(extra: dict[str, Any]) -> list[str]:
             )
         elif key in generate_settings:
             warnings.append(
-                f"top-level key {key!r} is passed to inspect_ai.eval_set as the generation setting {key} for every "
-                "model (set it per model under models[].items[].args.config to be explicit)"
+                f"top-level key {key!r} is an Inspect generation setting: it is passed to inspect_ai.eval_set and "
+                f"applies to every model (set it per model under {SETTINGS_PLACE} to be explicit)"
             )
         else:
-            hint = suggest(key, [*TOP_LEVEL_KEYS, *eval_set_parameters])
+            hint = suggest(key, [*TOP_LEVEL_KEYS, *eval_set_parameters, *generate_settings])
             warnings.append(
-                f"top-level key {key!r} is neither a hawk setting nor an inspect_ai.eval_set parameter{hint}; it is "
-                "passed through as written and inspect_ai.eval_set will probably reject it"
+                f"top-level key {key!r} is neither a hawk setting, an inspect_ai.eval_set parameter nor a generation "
+                f"setting{hint}; it is passed through as written and inspect_ai.eval_set will probably reject it"
             )
     return warnings
 
 
-def _inspect_parameters() -> tuple[set[str], set[str]]:
+def _eval_set_parameters() -> set[str]:
     import inspect
 
     import inspect_ai
-    from inspect_ai.model import GenerateConfig
 
     parameters = {
         p.name
         for p in inspect.signature(inspect_ai.eval_set).parameters.values()
         if p.kind not in (inspect.Parameter.VAR_KEYWORD, inspect.Parameter.VAR_POSITIONAL)
     }
-    return parameters - {"tasks"}, set(GenerateConfig.model_fields)
+    return parameters - {"tasks"}
 
 
 def _other_warnings(config: EvalSetConfig) -> list[str]:
