@@ -163,8 +163,8 @@ def _summary(root: Path) -> str:
         scans = json.loads(proc.stdout)
     except ValueError:
         return ""
-    return "; ".join(f"{s['scan_id']}: {s['results']} results, {s['errors']} errors, complete={s['complete']}"
-                     for s in scans)  # fmt: skip
+    return "; ".join(f"{s['scan_id']}: {s['scanned']} scanned, {s['positive']} positive, {s['errors']} errors, "
+                     f"complete={s['complete']}" for s in scans)  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -101,7 +101,7 @@ def _scan_text(summary: dict[str, Any]) -> str:
     out.append("scanners:")
     for scanner in summary["scanners"]:
         args = ", ".join(f"{k}={v!r}" for k, v in scanner["args"].items())
-        own = "  (own filter)" if scanner["filter"] is not None else ""
+        own = "  (own filter, replacing the scan's)" if scanner["filter"] is not None else ""
         out.append(f"  {scanner['key']}: {scanner['scanner']}({args}){own}")
     out.append("sources:")
     for source in summary["sources"]:

@@ -14,6 +14,8 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from hawk_dagster.cli.common import headline_name
+
 POLL_INTERVAL_S = 0.5
 
 
@@ -68,7 +70,8 @@ class RunWatcher(threading.Thread):
             return
         self._printed[key] = (p.done, p.total)
         errors = f", {p.errors} errors" if p.errors else ""
-        print(f"  {p.task} [{p.model}]: {p.done}/{p.total} samples{errors}", flush=True)
+        reused = f" ({p.reused} reused)" if p.reused else ""
+        print(f"  {p.task} [{p.model}]: {p.done}/{p.total} samples{reused}{errors}", flush=True)
 
     def _run_with_bars(self) -> None:
         columns = (
@@ -83,7 +86,14 @@ class RunWatcher(threading.Thread):
 
             def show(p: CellProgress) -> None:
                 key = (p.task, p.model)
-                errors = f"[red]{p.errors} errors" if p.errors else ""
+                errors = " ".join(
+                    part
+                    for part in (
+                        f"[dim]{p.reused} reused" if p.reused else "",
+                        f"[red]{p.errors} errors" if p.errors else "",
+                    )
+                    if part
+                )
                 if key not in bars:
                     bars[key] = progress.add_task(
                         f"{p.task} [dim]{p.model}", total=p.total or None, errors=errors
@@ -96,17 +106,19 @@ class RunWatcher(threading.Thread):
 
 
 def results_table(cells: list[dict[str, Any]]) -> Table:
-    """Task x agent x model: samples, errors, headline metric."""
+    """Task x agent x model: samples, errors, headline metric (named as ``hawk list evals`` names it)."""
     table = Table(title="Results", show_lines=False)
-    for column in ("task", "model", "status", "samples", "errors", "headline metric"):
+    for column in ("task", "agent", "model", "status", "samples", "errors", "headline metric"):
         table.add_column(column, justify="right" if column in ("samples", "errors") else "left")
     for cell in cells:
         metric = "-"
         if cell.get("headline_value") is not None:
-            metric = f"{cell['headline_metric']} = {cell['headline_value']:.3f}"
+            name = headline_name(cell.get("headline_score"), cell.get("headline_metric"))
+            metric = f"{name} = {cell['headline_value']:.3f}"
         status = cell["status"] if cell["status"] == "success" else f"[red]{cell['status']}"
         table.add_row(
             cell["task"],
+            cell.get("agent") or "-",
             cell["model"],
             status,
             f"{cell['samples']}/{cell['total']}",

@@ -297,7 +297,7 @@ def _run_scan_cells(
             failed.append(eval_set_id)
             for _, reason in step_failures(result):
                 console.print(f"[red]{eval_set_id} failed:[/red] {escape(reason)}", soft_wrap=True)
-    console.print(_scan_table(rows))
+    console.print(_scan_table(state_dir, scan_id, [e for e, _ in rows]))
     console.print(f"results:   {storage.uri_of('scans', scan_id)}")
     console.print(f"dagster:   `hawk dev` (DAGSTER_HOME={state_dir / 'dagster'}) shows the scan's runs")
     incomplete = [e for e, m in rows if m and not m.get("complete")]
@@ -323,22 +323,32 @@ def _prepare_scan_warehouse(state_dir: Path) -> None:
         return
 
 
-def _scan_table(rows: list[tuple[str, dict[str, Any]]]) -> Table:
+def _scan_table(state_dir: Path, scan_id: str, eval_set_ids: list[str]) -> Table:
+    """What the scan's cells found, per eval set, scanner and model, as the warehouse counts it: the figures of
+    ``hawk list scans`` (``queries.scanner_counts``), so the two never count differently."""
     from rich.table import Table
 
+    from hawk_dagster.warehouse.engine import open_warehouse, warehouse_url
+    from hawk_dagster.warehouse.read.queries import scanner_counts
+
     table = Table(title="scan results")
-    for column in ("eval set", "scanner", "model", "transcripts", "results", "errors"):
-        table.add_column(
-            column, justify="right" if column in ("transcripts", "results", "errors") else "left"
+    try:
+        engine = open_warehouse(warehouse_url(state_dir))
+        try:
+            counts = scanner_counts(engine, scan_id, eval_set_ids)
+        finally:
+            engine.dispose()
+    except Exception as ex:  # the import failed or the warehouse is down: the runs' own messages say more
+        counts = []
+        table.title = f"scan results: not in the warehouse ({type(ex).__name__}: {ex})"
+    numbers = ("scanned", "positive", "errors")
+    for column in ("eval set", "scanner", "model", *numbers):
+        table.add_column(column, justify="right" if column in numbers else "left")
+    for row in counts:
+        table.add_row(
+            row["eval_set_id"], row["scanner"], row["model"] or "-", *(str(row[column]) for column in numbers)
         )
-    for eval_set_id, metadata in rows:
-        for scanner in metadata.get("scanners") or []:
-            table.add_row(
-                eval_set_id,
-                scanner["key"],
-                scanner.get("model") or "-",
-                str(scanner["scans"]),
-                str(scanner["results"]),
-                str(scanner["errors"]),
-            )
+    table.caption = (
+        "scanned: transcripts read; positive: results with a positive value; errors: transcripts failed"
+    )
     return table

@@ -15,7 +15,7 @@ from typing import Any
 
 import click
 
-from hawk_dagster.cli.common import fail_bad_input
+from hawk_dagster.cli.common import fail_bad_input, headline_name
 from hawk_dagster.cli.state import last_eval_set
 from hawk_dagster.cli.warehouse import exits_on_unknown_id, warehouse_engine
 
@@ -104,7 +104,10 @@ def list_evals(eval_set_id: str | None, output_format: str) -> None:
     from hawk_dagster.warehouse.read.queries import list_evals as query
 
     chosen = _eval_set_or_last(eval_set_id)
-    rows = query(warehouse_engine(), chosen)
+    rows = [
+        {**row, "headline_metric": headline_name(row["headline_score"], row["headline_metric"])}
+        for row in query(warehouse_engine(), chosen)
+    ]
     columns = [
         "task",
         "agent",
@@ -119,8 +122,10 @@ def list_evals(eval_set_id: str | None, output_format: str) -> None:
     _emit(rows, columns, output_format, f"Evals of {chosen}")
 
 
-SCAN_COLUMNS = ("scan_id", "name", "created_by", "created_at", "scanners", "eval_sets", "results", "errors",
-                "complete", "standing", "schedule")  # fmt: skip
+SCAN_COLUMNS = ("scan_id", "name", "created_by", "created_at", "scanners", "eval_sets", "scanned", "positive",
+                "errors", "complete", "standing", "schedule")  # fmt: skip
+"""``scanned``: transcripts read, summed over scanners; ``positive``: results with a positive value; ``errors``:
+transcripts a scanner failed on. ``hawk local scan`` shows the same figures per scanner (``queries.scanner_counts``)."""
 
 
 @list_group.command("scans")
@@ -129,7 +134,8 @@ SCAN_COLUMNS = ("scan_id", "name", "created_by", "created_at", "scanners", "eval
 @click.option("--offset", default=0, type=click.IntRange(0))
 @click.option("--format", "output_format", type=FORMATS, default="table", show_default=True)
 def list_scans(search: str | None, limit: int, offset: int, output_format: str) -> None:
-    """Scans in the warehouse, newest first: scanners, eval sets read, results, errors, completeness."""
+    """Scans in the warehouse, newest first: scanners, eval sets read, transcripts scanned (summed over scanners),
+    positive results, errors, completeness."""
     from hawk_dagster.warehouse.read.queries import list_scans as query
 
     page = query(warehouse_engine(), search=search, limit=limit, offset=offset)
@@ -184,6 +190,7 @@ def list_samples(
     engine = warehouse_engine()
     for eval_set_id in ids:
         queries.list_evals(engine, eval_set_id)  # raises UnknownIdError for an id the warehouse lacks
+    queries.require_scorer(engine, f)  # a misspelt --scorer: exit 2 naming the scorers there are
     if everything and output_format == "csv":
         queries.export_samples_csv(engine, f, sys.stdout)
         return
@@ -206,8 +213,25 @@ def list_samples(
         return
     if everything:
         rows = list(queries.iter_samples(engine, f))
-        title = f"Samples ({len(rows)})"
+        title = f"Samples ({len(rows)})" if rows else "No samples"
     else:
         page = queries.list_samples(engine, f)
-        rows, title = page.rows, f"Samples {offset + 1}-{offset + len(page.rows)} of {page.total}"
+        rows, title = page.rows, page_title(offset, len(page.rows), page.total, limit)
+    if not rows and output_format == "table":
+        click.echo(title)  # an empty table would only repeat the column names
+        return
     _emit(rows, columns, output_format, title)
+
+
+def page_title(offset: int, shown: int, total: int, limit: int) -> str:
+    """What a page of ``total`` samples holds, from ``offset``: "Samples 51-100 of 240", or why it is empty."""
+    if total == 0:
+        return "No samples"
+    if offset >= total:
+        pages = -(-total // limit)
+        where = f"page {offset // limit + 1}" if offset % limit == 0 else f"offset {offset}"
+        return (
+            f"{where} is past the end: {total} sample{'s' if total != 1 else ''}, "
+            f"{pages} page{'s' if pages != 1 else ''} of {limit}"
+        )
+    return f"Samples {offset + 1}-{offset + shown} of {total}"

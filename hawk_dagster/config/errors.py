@@ -279,7 +279,14 @@ def allowed_sentence(err: Mapping[str, Any], loc: Loc) -> str:
             field, f"`{field}` is required here" if field else "a value is required here"
         )
     if kind == "extra_forbidden":
-        return f"unknown key {describe_value(field)}: it is not a setting here"
+        from hawk_dagster.config.generation import where_generation_setting_goes
+
+        elsewhere = where_generation_setting_goes(field)
+        return (
+            f"unknown key {describe_value(field)} here; {elsewhere}"
+            if elsewhere
+            else f"unknown key {describe_value(field)}: it is not a setting here"
+        )
     if kind in {"string_type", "string_sub_type"}:
         if isinstance(value, (bool, int, float)):
             return 'must be a string; YAML read this as a number or boolean, so put it in quotes (e.g. "1")'

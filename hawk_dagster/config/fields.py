@@ -24,6 +24,7 @@ from hawk_dagster.config.errors import (
     describe_value,
     suggest,
 )
+from hawk_dagster.config.generation import where_generation_setting_goes
 from hawk_dagster.config.ids import EVAL_SET_ID_MAX_LENGTH, EVAL_SET_ID_PATTERN, validate_eval_set_id
 
 BUILTIN_PACKAGE = "inspect-ai"
@@ -66,9 +67,15 @@ class StrictModel(BaseModel):
         unknown = [key for key in data if key not in allowed]
         if len(unknown) == 1:
             key = unknown[0]
+            elsewhere = where_generation_setting_goes(str(key))
+            what = (
+                f"unknown key {describe_value(key)} here; {elsewhere}"
+                if elsewhere
+                else f"unknown key {describe_value(key)}"
+            )
             raise custom_error(
                 "unknown_key",
-                f"unknown key {describe_value(key)}{suggest(str(key), allowed)}; allowed keys here: {', '.join(allowed)}",
+                f"{what}{'' if elsewhere else suggest(str(key), allowed)}; allowed keys here: {', '.join(allowed)}",
                 **{SUBPATH_CONTEXT_KEY: (key,), "found": describe_value(data[key])},
             )
         if unknown:

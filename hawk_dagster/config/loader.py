@@ -33,6 +33,7 @@ from hawk_dagster.config.eval_set import (
     EvalSetConfig,
     FileTaskGroup,
 )
+from hawk_dagster.config.generation import SETTINGS_PLACE, generation_settings
 from hawk_dagster.config.scan import ScanConfig
 from hawk_dagster.config.task_sources import (
     CheckResult,
@@ -453,7 +454,8 @@ def _pass_through_warnings(extra: dict[str, Any]) -> list[str]:
     """Say what happens to each unknown top-level key, and flag the ones Inspect will not understand."""
     if not extra:
         return []
-    eval_set_parameters, generate_settings = _inspect_parameters()
+    eval_set_parameters = _eval_set_parameters()
+    generate_settings = generation_settings()
     warnings = []
     for key in extra:
         if key in eval_set_parameters:
@@ -462,14 +464,14 @@ def _pass_through_warnings(extra: dict[str, Any]) -> list[str]:
             )
         elif key in generate_settings:
             warnings.append(
-                f"top-level key {describe_value(key)} is passed to inspect_ai.eval_set as the generation setting {key} for every "
-                "model (set it per model under models[].items[].args.config to be explicit)"
+                f"top-level key {describe_value(key)} is an Inspect generation setting: it is passed to "
+                f"inspect_ai.eval_set and applies to every model (set it per model under {SETTINGS_PLACE} to be explicit)"
             )
         else:
-            hint = suggest(key, [*TOP_LEVEL_KEYS, *eval_set_parameters])
+            hint = suggest(key, [*TOP_LEVEL_KEYS, *eval_set_parameters, *generate_settings])
             warnings.append(
-                f"top-level key {describe_value(key)} is neither a hawk setting nor an inspect_ai.eval_set parameter{hint}; it is "
-                "passed through as written and inspect_ai.eval_set will probably reject it"
+                f"top-level key {describe_value(key)} is neither a hawk setting, an inspect_ai.eval_set parameter nor a "
+                f"generation setting{hint}; it is passed through as written and inspect_ai.eval_set will probably reject it"
             )
     return warnings
 
@@ -485,7 +487,7 @@ def _unconfirmed_key_issues(
     ]
     if not unknown:
         return []
-    eval_set_parameters, generate_settings = _inspect_parameters()
+    eval_set_parameters, generate_settings = _eval_set_parameters(), generation_settings()
     settings = ", ".join(sorted(TOP_LEVEL_KEYS - {"secrets"}))
     issues = []
     for key in unknown:
@@ -495,7 +497,7 @@ def _unconfirmed_key_issues(
             what = f"inspect_ai.eval_set would take it as the generation setting {key} for every model"
         else:
             what = "inspect_ai.eval_set has no such parameter" + suggest(
-                key, [*TOP_LEVEL_KEYS, *eval_set_parameters]
+                key, [*TOP_LEVEL_KEYS, *eval_set_parameters, *generate_settings]
             )
         issues.append(
             _issue(
@@ -511,18 +513,17 @@ def _unconfirmed_key_issues(
     return issues
 
 
-def _inspect_parameters() -> tuple[set[str], set[str]]:
+def _eval_set_parameters() -> set[str]:
     import inspect
 
     import inspect_ai
-    from inspect_ai.model import GenerateConfig
 
     parameters = {
         p.name
         for p in inspect.signature(inspect_ai.eval_set).parameters.values()
         if p.kind not in (inspect.Parameter.VAR_KEYWORD, inspect.Parameter.VAR_POSITIONAL)
     }
-    return parameters - {"tasks"}, set(GenerateConfig.model_fields)
+    return parameters - {"tasks"}
 
 
 def _other_warnings(config: EvalSetConfig) -> list[str]:

@@ -197,7 +197,9 @@ class TranscriptsConfig(StrictModel):
         description="Eval sets to read: `- eval_set_id: ...`, `- eval_set_tag: ...` or `- eval_set_id_pattern: ...`."
     )
     filter: TranscriptFilterConfig | None = Field(
-        default=None, description="Which transcripts of those eval sets to scan (default: all)."
+        default=None,
+        description="Which transcripts of those eval sets to scan (default: all); a scanner with its own filter "
+        "uses that instead.",
     )
 
 
@@ -219,7 +221,10 @@ class ScannerItem(StrictModel):
         description="Environment variables this scanner needs (values given at submission).",
     )
     filter: TranscriptFilterConfig | None = Field(
-        default=None, description="This scanner's own transcript filter, instead of transcripts.filter."
+        default=None,
+        description="This scanner's own transcript filter. It replaces transcripts.filter for this scanner (its "
+        "conditions, limit and shuffle): it is applied to every transcript of the scan's sources, not only to those "
+        "transcripts.filter keeps; repeat a condition here to keep it.",
     )
 
     @property

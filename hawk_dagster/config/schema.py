@@ -14,6 +14,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from hawk_dagster.config.eval_set import EvalSetConfig
+from hawk_dagster.config.generation import SETTINGS_PLACE
 
 JSON_SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
 COMMITTED_SCHEMA_PATH = Path(__file__).parent / "schemas" / "eval-set.schema.json"
@@ -47,7 +48,12 @@ def render_markdown_reference() -> str:
         cells = [f"`{name}`", _type_text(prop), default, description]
         lines.append("| " + " | ".join(_escape(cell) for cell in cells) + " |")
     lines.append("")
-    lines.append("Any other top-level key is passed to `inspect_ai.eval_set` unchanged (with a warning).")
+    lines.append(
+        "Any other top-level key is passed to `inspect_ai.eval_set` unchanged (with a warning): an `eval_set` parameter "
+        "such as `max_samples`, or an Inspect generation setting such as `temperature` or `max_connections`, which "
+        f"then applies to every model. Generation settings belong per model under `{SETTINGS_PLACE}` (checked "
+        "there); anywhere else (`runner:`, a scan config's top level) they are unknown keys, and the error says so."
+    )
     return "\n".join(lines) + "\n"
 
 

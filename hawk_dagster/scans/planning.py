@@ -12,6 +12,7 @@ from hawk_dagster.config.loader import LoadedScan
 from hawk_dagster.config.model_groups import PackageModelGroup
 from hawk_dagster.config.scan import PackageScannerGroup, TranscriptFilterConfig, scanner_registry_name
 from hawk_dagster.execution.specs import model_spec, resolve_package_specs, role_models
+from hawk_dagster.scans.sources import eval_set_tags, eval_set_tags_of, eval_sets_to_scan, is_source
 from hawk_dagster.scans.submission import SubmittedScan
 from hawk_dagster.storage.root import StorageRoot
 
@@ -83,7 +84,8 @@ def build_scan_plan(
                 key=item.result_key,
                 name=scanner_registry_name(group, item),
                 args=dict(item.args),
-                where=list(own.where) if own is not None and own.where else None,
+                # [] when the scanner's own filter has no conditions: it still replaces the scan's filter
+                where=None if own is None else list(own.where or []),
                 transcript_ids=chosen.get(item.result_key) if own is not None and own.limit else None,
             )
         )
@@ -126,4 +128,20 @@ def plan_for_scan_cell(storage: StorageRoot, scan: SubmittedScan, eval_set_id: s
         results_dir=storage.scan_results_dir(scan.scan_id, eval_set_id),
         transcript_ids=transcript_ids,
         scanner_transcript_ids=scanner_ids or None,
+    )
+
+
+def not_a_source_message(storage: StorageRoot, scan: SubmittedScan, eval_set_id: str) -> str | None:
+    """Why the cell (scan, eval set) scans nothing, or None when the eval set is one of the scan's sources.
+
+    ``scan_cells`` is every scan x every eval set, so a backfill of "missing" cells or a manual launch can name an
+    eval set the scan never selected; its run must end at once, saying so, rather than scan it."""
+    config, resolved = scan.loaded.config, scan.resolution.eval_set_ids
+    if is_source(config, resolved, eval_set_id, eval_set_tags_of(storage, eval_set_id) or []):
+        return None
+    sources = eval_sets_to_scan(config, resolved, eval_set_tags(storage) if config.standing else {})
+    shown = ", ".join(sources[:10]) + (f" and {len(sources) - 10} more" if len(sources) > 10 else "")
+    return (
+        f"not a source of this scan: scan {scan.scan_id!r} reads {shown or 'no eval set yet'}, not eval set "
+        f"{eval_set_id!r}; nothing was scanned"
     )

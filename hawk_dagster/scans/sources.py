@@ -35,16 +35,24 @@ def eval_set_tags(storage: StorageRoot) -> dict[str, list[str]]:
         return {}
     found: dict[str, list[str]] = {}
     for folder in sorted(root.iterdir(), key=lambda p: p.name):
-        snapshot = folder.joinpath(CONFIG_SNAPSHOT)
-        try:
-            text = read_yaml_file(snapshot, file=str(snapshot))
-        except YamlReadError as exc:
-            if not exc.missing:
-                logger.warning("eval set %s has no readable config, so no tags: %s", folder.name, exc)
-                found[folder.name] = []
-            continue
-        found[folder.name] = list(_tags(text))
+        tags = eval_set_tags_of(storage, folder.name)
+        if tags is not None:
+            found[folder.name] = tags
     return found
+
+
+def eval_set_tags_of(storage: StorageRoot, eval_set_id: str) -> list[str] | None:
+    """The tags of one submitted eval set's config, or None when the root holds no such submission (an unreadable
+    snapshot gives no tags)."""
+    snapshot = storage.path(EVALS, eval_set_id, CONFIG_SNAPSHOT)
+    try:
+        text = read_yaml_file(snapshot, file=str(snapshot))
+    except YamlReadError as exc:
+        if exc.missing:
+            return None
+        logger.warning("eval set %s has no readable config, so no tags: %s", eval_set_id, exc)
+        return []
+    return list(_tags(text))
 
 
 _tags_by_text: dict[str, tuple[str, ...]] = {}
@@ -89,14 +97,19 @@ def matches_selectors(config: ScanConfig, eval_set_id: str, tags: Iterable[str])
     return any(s.is_selector and source_matches(s, eval_set_id, tags) for s in config.transcripts.sources)
 
 
+def is_source(config: ScanConfig, resolved: Sequence[str], eval_set_id: str, tags: Iterable[str]) -> bool:
+    """The one rule for the eval sets a scan reads now: those resolved at submission and, for a standing scan, every
+    eval set its selectors match. ``scan_cells`` holds every scan x every eval set; only these cells are the scan's."""
+    return eval_set_id in resolved or (config.standing and matches_selectors(config, eval_set_id, tags))
+
+
 def eval_sets_to_scan(
     config: ScanConfig, resolved: Sequence[str], known: Mapping[str, Sequence[str]]
 ) -> list[str]:
-    """The eval sets a scan reads now: those resolved at submission, then, for a standing scan, every eval set of
-    ``known`` (id -> tags) that its selectors match, in id order."""
+    """The eval sets a scan reads now (:func:`is_source`): those resolved at submission, then the standing ones of
+    ``known`` (id -> tags), in id order."""
     chosen = list(resolved)
-    if config.standing:
-        chosen += [e for e in sorted(known) if e not in chosen and matches_selectors(config, e, known[e])]
+    chosen += [e for e in sorted(known) if e not in chosen and is_source(config, resolved, e, known[e])]
     return chosen
 
 

@@ -93,7 +93,9 @@ class ScannerSpec(_Strict):
     key: str
     name: str
     args: dict[str, Any] = Field(default_factory=dict)
-    # The scanner's own filter conditions (the transcript filter language), instead of the scan's.
+    # The scanner's own filter conditions (the transcript filter language). None: the scanner has no filter of its
+    # own and reads what the scan's filter keeps. A list, even empty: its own filter replaces the scan's (conditions
+    # and limit), applied to every transcript of the eval set.
     where: list[Any] | None = None
     # Set when the scanner's own filter has a limit: the transcripts chosen for it at submission.
     transcript_ids: list[str] | None = None

@@ -18,13 +18,15 @@ FAILURE_MESSAGE = "hawk_runner_failure"
 
 @dataclass(frozen=True)
 class CellProgress:
-    """Samples done out of total for one running task (a grid cell x model)."""
+    """Samples done out of total for one running task (a grid cell x model); ``reused`` of the done ones were finished
+    by an earlier run and reused by this resume."""
 
     task: str
     model: str
     done: int
     errors: int
     total: int
+    reused: int = 0
 
     def to_message(self) -> str:
         return PROGRESS_PREFIX + json.dumps(asdict(self), separators=(",", ":"))

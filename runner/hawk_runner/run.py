@@ -30,12 +30,17 @@ PLATFORM_DEFAULTS: dict[str, Any] = {
 
 @dataclass(frozen=True)
 class CellResult:
+    """One task's newest log, summarised; agent and headline as the warehouse stores them (``hawk_runner.log_facts``):
+    ``headline_score`` is the score the metric was read from, ``headline_metric`` the metric's own name."""
+
     task: str
+    agent: str | None
     model: str
     status: str
     samples: int
     total: int
     errors: int
+    headline_score: str | None
     headline_metric: str | None
     headline_value: float | None
     total_tokens: int
@@ -103,46 +108,49 @@ def eval_set_kwargs(plan: RunPlan, tmp: str) -> dict[str, Any]:
 def summarise_logs(log_dir: str) -> list[CellResult]:
     """One row per task in the log dir: its newest log (``hawk_runner.log_choice``, as the importer chooses), read
     from the header and sample summaries."""
-    from inspect_ai.log import list_eval_logs, read_eval_log, read_eval_log_sample_summaries
+    from inspect_ai.log import read_eval_log_sample_summaries
 
-    from hawk_runner.log_choice import newest_per_task, preference
+    from hawk_runner.log_dir import task_logs
+    from hawk_runner.log_facts import agent_label, headline
 
-    headers = [
-        (read_eval_log(info, header_only=True), info) for info in list_eval_logs(log_dir, recursive=False)
-    ]
-
-    def key(header_info: tuple[Any, Any]) -> tuple[Any, ...]:
-        header, info = header_info
-        completed = header.results.completed_samples if header.results is not None else 0
-        return preference(header.eval.created, header.status, completed, info.name.rsplit("/", 1)[-1])
-
-    newest, _ = newest_per_task(headers, lambda hi: hi[0].eval.task_id, key)
+    newest, _ = task_logs(log_dir)
     cells: list[CellResult] = []
     for header, info in sorted(newest.values(), key=lambda hi: (hi[0].eval.task, hi[0].eval.model)):
         summaries = read_eval_log_sample_summaries(info)
         results = header.results
-        metric_name, metric_value = None, None
-        if results is not None and results.scores:
-            first = results.scores[0]
-            if first.metrics:
-                name, metric = next(iter(first.metrics.items()))
-                metric_name, metric_value = f"{first.name}/{name}", float(metric.value)
+        top = headline(header)
         usage = header.stats.model_usage if header.stats else {}
         cells.append(
             CellResult(
                 task=header.eval.task,
+                agent=agent_label(header),
                 model=header.eval.model,
                 status=header.status,
                 samples=len(summaries),
                 total=results.total_samples if results else header.eval.dataset.samples or 0,
                 errors=sum(1 for s in summaries if s.error),
-                headline_metric=metric_name,
-                headline_value=metric_value,
+                headline_score=top.score if top else None,
+                headline_metric=top.metric if top else None,
+                headline_value=top.value if top else None,
                 total_tokens=sum(u.total_tokens for u in usage.values()),
                 log=info.name.rsplit("/", 1)[-1],
             )
         )
     return cells
+
+
+def set_aside(log_dir: str, reporter: Reporter) -> None:
+    """Move superseded logs (a killed run's ``started`` log, once its task finished) out of the way of people browsing
+    the folder (:func:`hawk_runner.log_dir.set_aside_superseded`). The run's result does not depend on it."""
+    from hawk_runner.log_dir import SUPERSEDED_DIR, set_aside_superseded
+
+    try:
+        moved = set_aside_superseded(log_dir)
+    except Exception as ex:
+        reporter.warning(f"superseded logs left in place: {type(ex).__name__}: {ex}")
+        return
+    if moved:
+        reporter.info(f"{len(moved)} superseded log(s) moved to {SUPERSEDED_DIR}/: {', '.join(moved)}")
 
 
 def execute(plan: RunPlan, reporter: Reporter) -> RunOutcome:
@@ -157,17 +165,15 @@ def execute(plan: RunPlan, reporter: Reporter) -> RunOutcome:
         from inspect_ai import eval_set
 
         from hawk_runner import mock_provider  # noqa: F401  (registers hawk-mock even without entry points)
-        from hawk_runner.progress import STATE
+        from hawk_runner.progress import reporting_progress
         from hawk_runner.tasks import build_task
 
         tasks = [build_task(cell) for cell in plan.cells]
         kwargs = eval_set_kwargs(plan, tmp)
         reporter.info(f"running {len(tasks)} task(s) into {plan.log_dir}")
-        STATE.reporter = reporter
-        try:
+        with reporting_progress(reporter, plan.log_dir):
             succeeded, _ = eval_set(tasks=tasks, log_dir=plan.log_dir, **kwargs)
-        finally:
-            STATE.reporter = None
+        set_aside(plan.log_dir, reporter)
         cells = summarise_logs(plan.log_dir)
     outcome = RunOutcome(
         all_succeeded=bool(succeeded) and all(c.status == "success" for c in cells),

@@ -243,10 +243,13 @@ def _selected_ids(transcripts: Transcripts, worklist: list[ScannerWork] | None) 
 def _scanner_transcripts(
     spec: ScannerSpec, everything: Transcripts, base: Transcripts | None
 ) -> Transcripts | list[str]:
-    """A scanner's transcripts: Scout ``Transcripts``, or ``[]`` when a limit chose none of this eval set's."""
+    """A scanner's transcripts: Scout ``Transcripts``, or ``[]`` when a limit chose none of this eval set's. A
+    scanner's own filter replaces the scan's: it starts from every transcript of the eval set, not from ``base``."""
     from inspect_scout import columns as c
 
-    chosen = everything.where(to_scout(parse_where(spec.where))) if spec.where is not None else base
+    chosen: Transcripts | None = base
+    if spec.where is not None:
+        chosen = everything.where(to_scout(parse_where(spec.where))) if spec.where else everything
     if chosen is None:
         return []
     if spec.transcript_ids is not None:

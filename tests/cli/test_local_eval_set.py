@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import signal
 import sqlite3
 import textwrap
@@ -236,7 +237,13 @@ def test_resume_after_sigkill_runs_each_sample_once(hawk_env: HawkEnv, tmp_path:
     by_id = {sample_id: uuid for uuid, sample_id, _ in rows}
     # Samples that finished before the kill were reused, not re-run: same uuids.
     assert {i: by_id[i] for i in flushed} == flushed
-    assert len(list(log_dir.glob("*.eval"))) == 2  # the killed run's started log and the resumed one
+    # the resumed log alone in the folder: the killed run's started log was set aside
+    assert len(list(log_dir.glob("*.eval"))) == 1
+    assert len(list((log_dir / "superseded").glob("*.eval.superseded"))) == 1
+    # progress started from the samples the resume reused, not from 0
+    first = re.search(r"addition \[hawk-mock/slow\]: (\d+)/30 samples \((\d+) reused\)", rerun.stdout)
+    assert first is not None, rerun.stdout
+    assert int(first.group(1)) == int(first.group(2)) >= len(flushed)
 
 
 def test_package_tasks_run_in_a_fresh_environment(hawk_env: HawkEnv) -> None:

@@ -97,13 +97,13 @@ def test_local_scan_runs_each_scanner_over_its_transcripts(
 
     # the warehouse: every result, joined to its sample (the eval set was imported first)
     (scan,) = json.loads(hawk_env.run("list", "scans", "--format", "json").stdout)
-    assert (scan["scan_id"], scan["scanners"], scan["eval_sets"], scan["results"], scan["errors"]) == (
-        "stars-1",
-        2,
-        1,
-        9,
-        0,
-    )
+    figures = ("scan_id", "scanners", "eval_sets", "scanned", "positive", "errors")
+    # 6 transcripts read by stars (3 multiplications have a '*'), 3 by plus_in_addition (all have a '+')
+    assert tuple(scan[f] for f in figures) == ("stars-1", 2, 1, 9, 6, 0)
+    # the run's own table counts the same way, per scanner
+    rows = [[c.strip() for c in line.split("\u2502")[1:-1]] for line in result.stdout.splitlines()]
+    table = {row[1]: row[3:] for row in rows if row and row[0] == "es-scan"}
+    assert table == {"stars": ["6", "3", "0"], "plus_in_addition": ["3", "3", "0"]}, result.stdout
     assert scan["complete"] is True
     exported = hawk_env.run("scan", "export", "stars-1", "--scanner", "stars", "-o", "-")
     assert exported.returncode == 0, exported.stderr
@@ -255,7 +255,8 @@ def test_scan_resume_reruns_only_errored_transcripts(hawk_env: HawkEnv, tmp_path
     assert sorted(calls.read_text().split()) == sorted(failing)
 
     (scan,) = json.loads(hawk_env.run("list", "scans", "--format", "json").stdout)
-    assert (scan["scan_id"], scan["results"], scan["errors"], scan["complete"]) == ("flaky-1", 6, 0, True)
+    figures = ("scan_id", "scanned", "positive", "errors", "complete")
+    assert tuple(scan[f] for f in figures) == ("flaky-1", 6, 6, 0, True)
 
     missing = hawk_env.run("scan", "resume", "no-such-scan")
     assert missing.returncode == 2 and "scan 'no-such-scan' has no submitted config" in missing.stderr
@@ -270,15 +271,12 @@ def test_the_example_scans_run_offline(hawk_env: HawkEnv) -> None:
         assert result.returncode == 0, name + result.stdout + result.stderr
     scans = {s["name"]: s for s in json.loads(hawk_env.run("list", "scans", "--format", "json").stdout)}
     keyword, judge = scans["keyword"], scans["judge"]
-    # keyword: `mentions_times` over the multiplication samples, `gave_up` over none (no hawk-mock/sloppy here)
-    assert (keyword["scanners"], keyword["results"], keyword["errors"], keyword["complete"]) == (
-        1,
-        3,
-        0,
-        True,
-    )
-    # judge: a limit of 8 chosen from the 6 transcripts there are, all judged by the offline hawk-mock
-    assert (judge["results"], judge["errors"], judge["complete"]) == (len(tasks), 0, True)
+    # keyword: `mentions_times` over the multiplication samples (each has a '*'), `gave_up` over none (no
+    # hawk-mock/sloppy here)
+    figures = ("scanners", "scanned", "positive", "errors", "complete")
+    assert tuple(keyword[f] for f in figures) == (1, 3, 3, 0, True)
+    # judge: a limit of 8 chosen from the 6 transcripts there are, all judged by the offline hawk-mock ("no")
+    assert tuple(judge[f] for f in figures[1:]) == (len(tasks), 0, 0, True)
     exported = hawk_env.run("scan", "export", judge["scan_id"], "-o", "-")
     rows = list(csv.DictReader(io.StringIO(exported.stdout)))
     assert {r["answer"] for r in rows} == {"No"} and all(r["value"] == "false" for r in rows)

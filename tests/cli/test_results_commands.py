@@ -76,6 +76,9 @@ def test_list_eval_sets_in_three_formats(warehouse: str) -> None:
 def test_list_evals_and_samples(warehouse: str) -> None:
     (ev,) = json.loads(hawk("list", "evals", "es-cli", "--format", "json").output)
     assert (ev["task"], ev["model"], ev["samples"], ev["errors"]) == ("addition", "hawk-mock/half", 3, 0)
+    # the run table's names: the agent, and the headline as <score>/<metric>
+    assert (ev["agent"], ev["headline_metric"]) == ("generate", "match/accuracy")
+    assert "match/accuracy" in hawk("list", "evals", "es-cli").output
     samples = json.loads(hawk("list", "samples", "es-cli", "--sort", "id", "--format", "json").output)
     assert [s["id"] for s in samples] == ["+1", "+2", "+3"]
     assert {s["score"] for s in samples} <= {0.0, 1.0}
@@ -116,6 +119,36 @@ def test_unknown_ids_exit_2(warehouse: str) -> None:
         assert "nope" in result.output or "no-such-uuid" in result.output
     bad_sort = CliRunner().invoke(cli, ["list", "samples", "es-cli", "--sort", "pk"])
     assert bad_sort.exit_code == 2 and "sortable columns" in bad_sort.output
+
+
+def test_an_unknown_scorer_exits_2_naming_the_scorers_there_are(warehouse: str) -> None:
+    result = CliRunner().invoke(cli, ["list", "samples", "es-cli", "--scorer", "accuracy"])
+    assert result.exit_code == 2
+    assert "no scorer 'accuracy' in es-cli; scorers there: match" in result.output
+    known = hawk("list", "samples", "es-cli", "--scorer", "match", "--format", "json")
+    assert known.exit_code == 0 and len(json.loads(known.output)) == 3
+
+
+def test_empty_pages_say_why(warehouse: str) -> None:
+    assert hawk("list", "samples", "es-cli", "--search", "no such text").output.strip() == "No samples"
+    past = hawk("list", "samples", "es-cli", "--limit", "2", "--offset", "4").output.strip()
+    assert past == "page 3 is past the end: 3 samples, 2 pages of 2"
+    assert hawk("list", "samples", "es-cli", "--offset", "7").output.strip() == (
+        "offset 7 is past the end: 3 samples, 1 page of 50"
+    )
+    assert "Samples 3-3 of 3" in hawk("list", "samples", "es-cli", "--limit", "2", "--offset", "2").output
+    assert json.loads(hawk("list", "samples", "es-cli", "--offset", "9", "--format", "json").output) == []
+
+
+def test_page_titles() -> None:
+    from hawk_dagster.cli.results import page_title
+
+    assert page_title(0, 0, 0, 50) == "No samples"
+    assert page_title(0, 20, 40, 20) == "Samples 1-20 of 40"
+    assert page_title(20, 20, 40, 20) == "Samples 21-40 of 40"
+    assert page_title(100, 0, 40, 50) == "page 3 is past the end: 40 samples, 1 page of 50"
+    assert page_title(40, 0, 40, 20) == "page 3 is past the end: 40 samples, 2 pages of 20"
+    assert page_title(5, 0, 1, 50) == "offset 5 is past the end: 1 sample, 1 page of 50"
 
 
 def test_transcript_markdown_and_raw(warehouse: str) -> None:

@@ -247,7 +247,7 @@ def test_unknown_top_level_keys_pass_through_with_a_warning(write_config: Callab
     assert loaded.extra_eval_set_args == {"max_samples": 4, "temperature": 0.1, "modles": "oops"}
     [max_samples, temperature, typo] = loaded.warnings
     assert "'max_samples'" in max_samples and "inspect_ai.eval_set(max_samples=...)" in max_samples
-    assert "generation setting temperature" in temperature
+    assert "'temperature' is an Inspect generation setting" in temperature and "every model" in temperature
     assert "did you mean 'models'?" in typo
 
 

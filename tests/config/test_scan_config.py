@@ -215,7 +215,10 @@ def test_validate_prints_a_scan(
     path = write_config(SCAN, "grid.yaml")
     result = run_validate(path)
     assert result.exit_code == 0, result.output
-    assert "keyword_rm: my_scanners/keyword(keyword='rm -rf')  (own filter)" in result.stdout
+    assert (
+        "keyword_rm: my_scanners/keyword(keyword='rm -rf')  (own filter, replacing the scan's)"
+        in result.stdout
+    )
     assert "standing: scans every matching eval set that lands later" in result.stdout
     assert "required secrets: JUDGE_TOKEN" in result.stdout
     result = run_validate(path, "--format", "json")

@@ -209,3 +209,44 @@ def test_a_limit_that_chose_none_of_this_eval_set(log_dir: Path, tmp_path: Path)
     assert outcome.complete
     scans = {s.key: s.scans for s in outcome.scanners}
     assert scans.get("all") == 8 and scans.get("two") == 2 and scans.get("chosen", 0) == 0
+
+
+def test_a_scanners_own_filter_replaces_the_scans(log_dir: Path, tmp_path: Path) -> None:
+    """transcripts.filter keeps nothing here; a scanner with a filter of its own still reads the eval set, because
+    its filter replaces the scan's (conditions and limit alike) instead of narrowing it, as the README says."""
+    from hawk_dagster.config.loader import load_scan_config
+    from hawk_dagster.scans.planning import build_scan_plan
+
+    config = tmp_path / "replace.scan.yaml"
+    config.write_text(
+        f"""
+scanners:
+  - package: {EXAMPLES / "packages" / "hawk-example-scanners"}
+    name: hawk_example_scanners
+    items:
+      - {{name: test_labels, key: scan_filter}}
+      - {{name: test_labels, key: own_where, filter: {{where: [{{task: addition}}]}}}}
+      - {{name: test_labels, key: own_limit, filter: {{limit: 2, shuffle: 1}}}}
+transcripts:
+  sources: [{{eval_set_id: es-run}}]
+  filter: {{where: [{{model: hawk-mock/nobody}}]}}
+"""
+    )
+    chosen = list(_sample_ids(log_dir))[:2]  # what submission's limit would have chosen for own_limit
+    plan = build_scan_plan(
+        load_scan_config(config),
+        scan_id="replace-1",
+        eval_set_id="es-run",
+        log_dir=str(log_dir),
+        results_dir=str(tmp_path / "results"),
+        scanner_transcript_ids={"own_limit": chosen},
+    )
+    assert [(s.key, s.where, s.transcript_ids) for s in plan.scanners] == [
+        ("scan_filter", None, None),
+        ("own_where", [{"task": "addition"}], None),
+        ("own_limit", [], chosen),  # a filter of its own, though with no conditions
+    ]
+    outcome = execute_scan(plan, ConsoleReporter())
+    assert outcome.complete
+    scans = {s.key: s.scans for s in outcome.scanners}
+    assert (scans.get("scan_filter", 0), scans.get("own_where"), scans.get("own_limit")) == (0, 8, 2)

@@ -39,7 +39,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import logging
-import math
 import queue
 import re
 import threading
@@ -57,7 +56,8 @@ import fsspec
 import psycopg
 import psycopg.errors
 from hawk_runner.log_choice import newest_per_task, parse_created, preference
-from inspect_ai.log import EvalLog, headline_metric, list_eval_logs
+from hawk_runner.log_facts import agent_label, headline
+from inspect_ai.log import EvalLog, list_eval_logs
 from pydantic import BaseModel
 from pydantic_core import to_jsonable_python
 from sqlalchemy import Connection, Engine, bindparam, delete, func, select, text, update
@@ -694,13 +694,9 @@ class _Headline:
 
     @classmethod
     def of(cls, header: EvalLog) -> _Headline:
-        resolved = headline_metric(header)
+        resolved = headline(header)  # the runner's summary reads it the same way
         if resolved is not None:
-            value = float(resolved.metric.value)
-            finite = (
-                value if math.isfinite(value) else None
-            )  # NaN (e.g. nothing scored) is no headline number
-            return cls(resolved.score.scorer, resolved.score.name, resolved.name, finite)
+            return cls(resolved.scorer, resolved.score, resolved.metric, resolved.value)
         scorers = header.eval.scorers or []
         return cls(scorers[0].name if scorers else None, None, None, None)
 
@@ -741,7 +737,7 @@ def _upsert_eval(
         "task_file": _clean(spec.task_file),
         "task_registry_name": _clean(spec.task_registry_name),
         "task_args": _jsonable(spec.task_args) or {},
-        "agent": _clean(_agent_label(header)),
+        "agent": _clean(agent_label(header)),
         "plan": _jsonable(header.plan),
         "model": _clean(spec.model),
         "model_args": _jsonable(spec.model_args) or {},
@@ -816,19 +812,6 @@ def _upsert_eval_set(
     )
     with engine.begin() as conn:
         conn.execute(stmt)
-
-
-def _agent_label(header: EvalLog) -> str | None:
-    """Explicit solver if one was passed, else a named plan, else the plan's solver steps joined."""
-    if header.eval.solver:
-        return header.eval.solver
-    plan = header.plan
-    if plan.name and plan.name != "plan":
-        return plan.name
-    steps = [step.solver for step in plan.steps]
-    if plan.finish is not None:
-        steps.append(plan.finish.solver)
-    return ",".join(steps) or None
 
 
 # ---------------------------------------------------------------------------------------------------------------

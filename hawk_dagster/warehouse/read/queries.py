@@ -17,20 +17,24 @@ from sqlalchemy import (
     Boolean,
     DateTime,
     Engine,
+    Numeric,
     Select,
     Text,
     and_,
+    case,
     cast,
     distinct,
     exists,
     func,
+    literal_column,
     or_,
     select,
     true,
+    tuple_,
 )
 from sqlalchemy.orm import InstrumentedAttribute
 from sqlalchemy.sql import ColumnElement
-from sqlalchemy.sql.selectable import LateralFromClause
+from sqlalchemy.sql.selectable import LateralFromClause, ScalarSelect
 
 from hawk_dagster.warehouse.schema.models import Eval, EvalSet, Sample, Scan, ScannerResult, ScanSource, Score
 from hawk_dagster.warehouse.schema.search import search_key
@@ -100,7 +104,8 @@ def list_eval_sets(engine: Engine, *, search: str | None = None, limit: int = 50
 
 
 def list_evals(engine: Engine, eval_set_id: str) -> list[dict[str, Any]]:
-    """One row per task x model of an eval set, with its sample and error counts as imported."""
+    """One row per task x agent x model of an eval set, with its sample and error counts as imported, and its headline
+    metric: the score it was read from and the metric's name (``cli.common.headline_name`` joins them)."""
     _require_eval_set(engine, eval_set_id)
     errors = func.count(Sample.pk).filter(Sample.status == "error")
     query = (
@@ -112,6 +117,7 @@ def list_evals(engine: Engine, eval_set_id: str) -> list[dict[str, Any]]:
             func.count(Sample.pk).label("samples"),
             Eval.total_samples.label("total"),
             errors.label("errors"),
+            Eval.headline_score,
             Eval.headline_metric,
             Eval.headline_value,
             Eval.task_id,
@@ -169,6 +175,58 @@ class SampleFilter:
             raise ValueError(f"unknown status {unknown[0]!r}; statuses: {', '.join(SAMPLE_STATUSES)}")
         if self.limit < 1 or self.offset < 0:
             raise ValueError("limit must be at least 1 and offset at least 0")
+
+
+def _selected_evals(f: SampleFilter) -> ScalarSelect[Any]:
+    """The pks of the evals ``f``'s eval sets, task and model select."""
+    evals = select(Eval.pk)
+    if f.eval_set_ids:
+        evals = evals.where(Eval.eval_set_id.in_(list(f.eval_set_ids)))
+    if f.task:
+        evals = evals.where(Eval.task_name == f.task)
+    if f.model:
+        evals = evals.where(Eval.model == f.model)
+    return evals.scalar_subquery()
+
+
+def scorer_labels(engine: Engine, f: SampleFilter) -> list[str]:
+    """The scorers of the samples ``f``'s eval sets, task and model select, as ``--scorer`` names them: ``name``
+    for a scalar score, ``name:key`` for each key of a dict-valued one."""
+    query = (
+        select(Score.scorer, Score.key)
+        .distinct()
+        .join(Sample, Sample.pk == Score.sample_pk)
+        .where(Sample.eval_pk.in_(_selected_evals(f)))
+        .order_by(Score.scorer, Score.key)
+    )
+    with engine.connect() as conn:
+        return [f"{name}:{key}" if key else name for name, key in conn.execute(query)]
+
+
+def require_scorer(engine: Engine, f: SampleFilter) -> None:
+    """Raise :class:`UnknownIdError`, naming the scorers there are, when ``f.scorer`` scored none of the selected
+    samples (a misspelt scorer would otherwise list every sample with an empty score)."""
+    if not f.scorer:
+        return
+    name, _, key = f.scorer.partition(":")
+    # per sample through the (sample_pk, scorer, key) unique index: stops at the first sample that has the score
+    scored = exists(
+        select(1)
+        .select_from(Sample)
+        .join(Score, and_(Score.sample_pk == Sample.pk, Score.scorer == name, Score.key == key))
+        .where(Sample.eval_pk.in_(_selected_evals(f)))
+    )
+    with engine.connect() as conn:
+        if conn.execute(select(scored)).scalar_one():
+            return
+    known = scorer_labels(engine, f)
+    where = ", ".join(f.eval_set_ids) if f.eval_set_ids else "the warehouse"
+    selection = "".join(
+        f" {flag} {value}" for flag, value in (("--task", f.task), ("--model", f.model)) if value
+    )
+    raise UnknownIdError(
+        f"no scorer {f.scorer!r} in {where}{selection}; scorers there: {', '.join(known) or 'none'}"
+    )
 
 
 def _scorer_lateral(scorer: str) -> LateralFromClause:
@@ -252,16 +310,45 @@ def _sample_filters(f: SampleFilter) -> tuple[LateralFromClause | None, Column, 
     if f.score_max is not None:
         conditions.append(score <= f.score_max)
     if f.text:
-        conditions.append(Sample.search_text.contains(search_key(f.text), autoescape=True))
+        in_text = Sample.search_text.contains(search_key(f.text), autoescape=True)
+        if _could_be_uuid(f.text):
+            # the uuid is not in the search document; a prefix is matched through ix_sample_uuid_prefix
+            in_text = or_(in_text, Sample.uuid.startswith(f.text.strip(), autoescape=True))
+        conditions.append(in_text)
     return chosen, score, conditions
 
 
+UUID_PREFIX_MIN = 6
+"""Shortest search term also matched as the start of a sample uuid (base-57 ShortUUIDs: six characters already
+single out one sample in billions, so shorter words are not taken for uuids)."""
+
+
+def _could_be_uuid(text: str) -> bool:
+    """Whether a search term can be (the start of) a sample uuid: one word of at least ``UUID_PREFIX_MIN`` letters,
+    digits, '-' or '_'."""
+    term = text.strip()
+    return len(term) >= UUID_PREFIX_MIN and all(c.isascii() and (c.isalnum() or c in "-_") for c in term)
+
+
+NUMERIC_ID = r"^[+-]?[0-9]+(\.[0-9]+)?$"
+"""A dataset sample id that is a number ("7", "+12", "0.5"): ``id`` sorts these by value, before any other id."""
+
+
+def _sort_keys(f: SampleFilter, columns: dict[str, Column]) -> list[Column]:
+    """What ``f.sort`` orders by. Sample ids are text (Inspect ids are ints or strings), so ``id`` sorts numeric ids
+    by value (1, 2, 10; not 1, 10, 2), then the other ids as text."""
+    if f.sort != "id":
+        return [columns[f.sort]]
+    numeric = case((Sample.id.regexp_match(NUMERIC_ID), cast(Sample.id, Numeric)), else_=None)
+    return [numeric, Sample.id]
+
+
 def _order(f: SampleFilter, columns: dict[str, Column]) -> list[Column]:
-    column = columns[f.sort]
+    keys = _sort_keys(f, columns)
     if f.descending:
         # pk DESC too: (completed_at DESC NULLS LAST, pk DESC) is an index, so newest-first pages stop early.
-        return [column.desc().nulls_last(), Sample.pk.desc()]
-    return [column.asc().nulls_last(), Sample.pk]  # a unique tie-breaker keeps pages stable
+        return [*(key.desc().nulls_last() for key in keys), Sample.pk.desc()]
+    return [*(key.asc().nulls_last() for key in keys), Sample.pk]  # a unique tie-breaker keeps pages stable
 
 
 def list_samples(engine: Engine, f: SampleFilter) -> Page:
@@ -374,8 +461,28 @@ def sample_location(engine: Engine, uuid: str) -> dict[str, Any]:
 # ---------------------------------------------------------------------------------------------------------- scans
 
 
+POSITIVE_RESULT = literal_column(
+    "(scanner_result.error IS NULL AND scanner_result.value IS NOT NULL"
+    " AND scanner_result.value NOT IN ('null', 'false', '0', '\"\"', '[]', '{}')"
+    " AND NOT (jsonb_typeof(scanner_result.value) = 'string' AND lower(scanner_result.value #>> '{}') = 'none'))",
+    Boolean,
+)
+"""A result whose value Scout counts as positive (``inspect_scout``'s ``is_positive_value``: not null, false, 0, an
+empty string, 'none', [] or {}); each labelled result of a result set is judged alone."""
+
+SCANNED = func.count(
+    distinct(tuple_(ScannerResult.scan_source_pk, ScannerResult.scanner_key, ScannerResult.transcript_id))
+)
+"""Transcripts a scanner read, per scanner (and per model and eval set): a scanner that errored on one counts too."""
+POSITIVE = func.count().filter(POSITIVE_RESULT)
+"""Results with a positive value (:data:`POSITIVE_RESULT`)."""
+ERRORS = func.count().filter(ScannerResult.error.is_not(None))
+"""Transcripts a scanner failed on (Scout records the error as the result)."""
+
+
 def list_scans(engine: Engine, *, search: str | None = None, limit: int = 50, offset: int = 0) -> Page:
-    """Scans, newest first: eval sets read, results, errors, and whether every cell is complete."""
+    """Scans, newest first: eval sets read, what was scanned and found (:data:`SCANNED`, :data:`POSITIVE`,
+    :data:`ERRORS`, summed over scanners), and whether every cell is complete."""
     sources = (
         select(
             ScanSource.scan_pk.label("scan_pk"),
@@ -388,8 +495,9 @@ def list_scans(engine: Engine, *, search: str | None = None, limit: int = 50, of
     results = (
         select(
             ScannerResult.scan_pk.label("scan_pk"),
-            func.count().filter(ScannerResult.error.is_(None)).label("results"),
-            func.count().filter(ScannerResult.error.is_not(None)).label("errors"),
+            SCANNED.label("scanned"),
+            POSITIVE.label("positive"),
+            ERRORS.label("errors"),
             func.count(distinct(ScannerResult.scanner_key)).label("scanners"),
         )
         .group_by(ScannerResult.scan_pk)
@@ -403,7 +511,8 @@ def list_scans(engine: Engine, *, search: str | None = None, limit: int = 50, of
             Scan.created_at,
             func.coalesce(results.c.scanners, 0).label("scanners"),
             func.coalesce(sources.c.eval_sets, 0).label("eval_sets"),
-            func.coalesce(results.c.results, 0).label("results"),
+            func.coalesce(results.c.scanned, 0).label("scanned"),
+            func.coalesce(results.c.positive, 0).label("positive"),
             func.coalesce(results.c.errors, 0).label("errors"),
             sources.c.complete,
             Scan.standing,
@@ -415,6 +524,31 @@ def list_scans(engine: Engine, *, search: str | None = None, limit: int = 50, of
     if search:
         query = query.where(_contains_any(search, Scan.scan_id, Scan.name, Scan.created_by))
     return _page(engine, query, order_by=[Scan.created_at.desc(), Scan.scan_id], limit=limit, offset=offset)
+
+
+def scanner_counts(
+    engine: Engine, scan_id: str, eval_set_ids: Sequence[str] | None = None
+) -> list[dict[str, Any]]:
+    """Per eval set, scanner and model of a scan: the figures :func:`list_scans` sums (``hawk local scan``'s table)."""
+    query = (
+        select(
+            ScanSource.eval_set_id,
+            ScannerResult.scanner_key.label("scanner"),
+            ScanSource.model,
+            SCANNED.label("scanned"),
+            POSITIVE.label("positive"),
+            ERRORS.label("errors"),
+        )
+        .join(ScanSource, ScanSource.pk == ScannerResult.scan_source_pk)
+        .join(Scan, Scan.pk == ScannerResult.scan_pk)
+        .where(Scan.scan_id == scan_id)
+        .group_by(ScanSource.eval_set_id, ScannerResult.scanner_key, ScanSource.model)
+        .order_by(ScanSource.eval_set_id, ScannerResult.scanner_key, ScanSource.model)
+    )
+    if eval_set_ids is not None:
+        query = query.where(ScanSource.eval_set_id.in_(list(eval_set_ids)))
+    with engine.connect() as conn:
+        return [dict(row._mapping) for row in conn.execute(query)]
 
 
 SCANNER_RESULT_COLUMNS = (
@@ -525,6 +659,9 @@ __all__ = [
     "list_evals",
     "list_samples",
     "list_scans",
+    "require_scorer",
     "sample_location",
     "sample_statements",
+    "scanner_counts",
+    "scorer_labels",
 ]

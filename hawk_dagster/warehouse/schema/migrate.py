@@ -36,7 +36,7 @@ MIGRATION_LOCK_KEY = (
 )
 
 
-HEAD_REVISION = "0005"
+HEAD_REVISION = "0006"
 """The newest revision in ``migrations/versions`` (a test checks it is the scripts' single head)."""
 
 

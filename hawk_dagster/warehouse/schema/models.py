@@ -325,6 +325,8 @@ class Sample(Base):
             postgresql_using="gin",
             postgresql_ops={"search_text": "gin_trgm_ops"},
         ),
+        # revision 0006: a search term matches a uuid by its start (LIKE 'prefix%' under any collation)
+        Index("ix_sample_uuid_prefix", "uuid", postgresql_ops={"uuid": "text_pattern_ops"}),
     )
 
 

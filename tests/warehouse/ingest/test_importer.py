@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import json
 import os
+import shutil
 import threading
 import time
 import zipfile
 from collections.abc import Callable
+from dataclasses import asdict
 from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 import pytest
+from hawk_runner.reporting import CellProgress
 from inspect_ai.log import list_eval_logs, read_eval_log, read_eval_log_sample_summaries
 from sqlalchemy import Engine, func, select, text
 
@@ -392,6 +396,134 @@ def test_the_runner_summary_and_the_importer_choose_the_same_log(resumed_logs: R
     (cell,) = summarise_logs(str(resumed_logs.log_dir))
     (chosen,) = discover_logs(str(resumed_logs.log_dir)).newest.values()
     assert cell.log == chosen.name and cell.status == "success"
+
+
+def test_the_run_table_and_hawk_list_evals_show_the_same_agent_and_headline(
+    warehouse_engine: Engine, eval_logs_dir: Path
+) -> None:
+    """The runner's summary (the run table, the Dagster metadata) and the warehouse (``hawk list evals``) read the
+    agent and the headline through ``hawk_runner.log_facts``, and both tables name it with one rule."""
+    from hawk_runner.run import summarise_logs
+    from rich.console import Console
+
+    from hawk_dagster.cli.common import headline_name
+    from hawk_dagster.cli.live_view import results_table
+    from hawk_dagster.warehouse.read.queries import list_evals
+
+    import_eval_set(warehouse_engine, str(eval_logs_dir), "es-facts")
+    cells = {cell.task: cell for cell in summarise_logs(str(eval_logs_dir))}
+    evals = {row["task"]: row for row in list_evals(warehouse_engine, "es-facts")}
+    assert set(cells) == set(evals) == {"arith", "multi"}
+    for task, row in evals.items():
+        cell = cells[task]
+        summary = (cell.agent, cell.headline_score, cell.headline_metric, cell.headline_value)
+        assert summary == (row["agent"], row["headline_score"], row["headline_metric"], row["headline_value"])
+    assert (cells["arith"].agent, cells["multi"].agent) == ("generate", "multi_solver")
+    # one name in both tables (the run table said 'match/accuracy' where hawk list evals said 'accuracy')
+    assert headline_name(cells["multi"].headline_score, cells["multi"].headline_metric) == "exact/mean"
+    assert headline_name(cells["arith"].headline_score, cells["arith"].headline_metric) == "match/accuracy"
+
+    table = results_table([asdict(cell) for cell in cells.values()])
+    assert [c.header for c in table.columns][:3] == ["task", "agent", "model"]  # task x agent x model
+    console = Console(record=True, width=200)
+    console.print(table)
+    arith_row = next(line for line in console.export_text().splitlines() if "arith" in line)
+    assert "generate" in arith_row and f"match/accuracy = {cells['arith'].headline_value:.3f}" in arith_row
+
+
+def _status(log: Path) -> str:
+    return read_eval_log(str(log), header_only=True).status
+
+
+def test_superseded_logs_are_set_aside_and_resume_still_works(
+    warehouse_engine: Engine,
+    resumed_logs: ResumedLogs,
+    eval_tasks: ModuleType,
+    copy_logs: Callable[[Path], Path],
+) -> None:
+    """The killed run's ``started`` log leaves the folder once the resumed log has finished; the warehouse and
+    Inspect's own resume of the same eval set need nothing that moved."""
+    from hawk_runner.log_dir import set_aside_superseded
+
+    log_dir = copy_logs(resumed_logs.log_dir)
+    (started,) = [log for log in log_dir.glob("*.eval") if _status(log) == "started"]
+    (finished,) = [log for log in log_dir.glob("*.eval") if _status(log) == "success"]
+
+    assert set_aside_superseded(str(log_dir)) == [started.name]
+    assert [log.name for log in log_dir.glob("*.eval")] == [finished.name]
+    assert list((log_dir / "superseded").iterdir()) == [log_dir / "superseded" / f"{started.name}.superseded"]
+    assert list(json.loads((log_dir / "logs.json").read_text())) == [finished.name]  # Inspect view's manifest
+    assert set_aside_superseded(str(log_dir)) == []  # nothing more to move
+
+    report = import_eval_set(warehouse_engine, str(log_dir), "es-aside")
+    assert [(log.file, log.status) for log in report.logs] == [(finished.as_uri(), LogStatus.IMPORTED)]
+    assert warehouse_counts(warehouse_engine, "es-aside") == {
+        read_eval_log(str(finished), header_only=True).eval.task_id: eval_tasks.SLOW_SAMPLES
+    }
+
+    # Inspect's eval_set on the same folder (its resume) finds the task complete and runs nothing
+    written = finished.stat().st_mtime_ns
+    assert eval_tasks.run_slow(str(log_dir))
+    assert [log.name for log in log_dir.glob("*.eval")] == [finished.name]
+    assert finished.stat().st_mtime_ns == written
+
+
+def test_a_task_whose_newest_log_is_started_keeps_all_its_logs(
+    resumed_logs: ResumedLogs, copy_logs: Callable[[Path], Path]
+) -> None:
+    """A ``started`` newest log may belong to a run that is still alive: nothing of its task moves."""
+    from hawk_runner.log_dir import set_aside_superseded
+
+    log_dir = copy_logs(resumed_logs.killed_snapshot)
+    (started,) = log_dir.glob("*.eval")
+    shutil.copy(started, log_dir / f"0{started.name}")  # the same header again, under a name that ranks lower
+    assert set_aside_superseded(str(log_dir)) == []
+    assert len(list(log_dir.glob("*.eval"))) == 2 and not (log_dir / "superseded").exists()
+
+
+class _Progress:
+    """A runner reporter that keeps the progress lines (what the CLI's live view and the Dagster UI show)."""
+
+    def __init__(self) -> None:
+        self.lines: list[CellProgress] = []
+
+    def info(self, message: str) -> None:
+        pass
+
+    def warning(self, message: str) -> None:
+        raise AssertionError(message)
+
+    def progress(self, progress: CellProgress) -> None:
+        self.lines.append(progress)
+
+    def materialization(self, metadata: dict[str, Any], data_version: str) -> None:
+        pass
+
+    def check(self, name: str, passed: bool, metadata: dict[str, Any]) -> None:
+        pass
+
+
+def test_progress_of_a_resume_starts_from_the_reused_samples(
+    resumed_logs: ResumedLogs, eval_tasks: ModuleType, copy_logs: Callable[[Path], Path]
+) -> None:
+    from hawk_runner.progress import reporting_progress
+
+    log_dir = copy_logs(resumed_logs.killed_snapshot)
+    (started,) = log_dir.glob("*.eval")
+    finished_before = sum(1 for s in read_eval_log_sample_summaries(str(started)) if s.error is None)
+    assert finished_before >= 4
+
+    reporter = _Progress()
+    with reporting_progress(reporter, str(log_dir)):
+        assert eval_tasks.run_slow(str(log_dir))
+    first, last = reporter.lines[0], reporter.lines[-1]
+    assert (first.done, first.reused, first.total) == (
+        finished_before,
+        finished_before,
+        eval_tasks.SLOW_SAMPLES,
+    )
+    assert (last.done, last.total) == (eval_tasks.SLOW_SAMPLES, eval_tasks.SLOW_SAMPLES)
+    assert all(line.done <= line.total for line in reporter.lines)
 
 
 def test_partial_import_then_resumed_import(

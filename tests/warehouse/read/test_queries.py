@@ -7,7 +7,7 @@ import io
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
 from hawk_dagster.warehouse.read.queries import (
@@ -18,9 +18,23 @@ from hawk_dagster.warehouse.read.queries import (
     list_eval_sets,
     list_evals,
     list_samples,
+    list_scans,
+    require_scorer,
     sample_location,
+    sample_statements,
+    scanner_counts,
+    scorer_labels,
 )
-from hawk_dagster.warehouse.schema.models import Eval, EvalSet, Message, Sample, Score
+from hawk_dagster.warehouse.schema.models import (
+    Eval,
+    EvalSet,
+    Message,
+    Sample,
+    Scan,
+    ScannerResult,
+    ScanSource,
+    Score,
+)
 from hawk_dagster.warehouse.schema.search import search_document
 
 T0 = datetime(2026, 11, 1, tzinfo=UTC)
@@ -258,3 +272,145 @@ def test_csv_export_of_chosen_columns_and_one_page(engine: Engine) -> None:
     assert out.getvalue().splitlines() == ["id,uuid", "1,u3", "2,u2"]
     with pytest.raises(ValueError, match="unknown sample column 'pk'"):
         export_samples_csv(engine, f, io.StringIO(), columns=["uuid", "pk"])
+
+
+def _add_samples(engine: Engine, eval_set_id: str, samples: dict[str, str]) -> None:
+    """Samples (uuid -> dataset id) of one more eval set, with nothing else to tell them apart."""
+    with Session(engine) as session:
+        session.add(EvalSet(eval_set_id=eval_set_id, created_at=T0))
+        ev = Eval(eval_set_id=eval_set_id, task_id="t", eval_id=f"ev-{eval_set_id}", task_name="t", model="m",
+                  status="success", location="/logs/t.eval", file_hash=f"h-{eval_set_id}")  # fmt: skip
+        session.add(ev)
+        session.flush()
+        for uuid, sample_id in samples.items():
+            session.add(Sample(eval_pk=ev.pk, uuid=uuid, id=sample_id, epoch=1, input="q", target="x",
+                               search_text=search_document(sample_id, "", "x", ["q"], "a")))  # fmt: skip
+        session.commit()
+
+
+def test_sorting_by_id_puts_numbers_in_numeric_order(engine: Engine) -> None:
+    """Ids are stored as text; numbers among them sort by value (1, 2, 10, not 1, 10, 2), then the rest as text."""
+    ids = {"n10": "10", "n9": "9", "n1": "1", "p2": "+2", "big": "100000000000000000000", "half": "2.5",
+           "x": "x-1", "a": "add-3"}  # fmt: skip
+    _add_samples(engine, "es-ids", ids)
+    listed = list_samples(engine, SampleFilter(eval_set_ids=["es-ids"], sort="id", limit=20)).rows
+    assert [r["id"] for r in listed] == ["1", "+2", "2.5", "9", "10", "100000000000000000000", "add-3", "x-1"]
+    backwards = list_samples(engine, SampleFilter(eval_set_ids=["es-ids"], sort="id", descending=True)).rows
+    assert [r["id"] for r in backwards] == [
+        "100000000000000000000",
+        "10",
+        "9",
+        "2.5",
+        "+2",
+        "1",
+        "x-1",
+        "add-3",
+    ]
+    out = io.StringIO()  # the export orders the same way
+    export_samples_csv(engine, SampleFilter(eval_set_ids=["es-ids"], sort="id"), out, columns=["id"])
+    assert out.getvalue().split()[1:] == [r["id"] for r in listed]
+
+
+UUID = "Fk3mQ9xZ2pLb7RtY8wNc4e"
+
+
+def test_search_matches_a_sample_uuid_whole_or_by_its_start(engine: Engine) -> None:
+    _add_samples(engine, "es-uuid", {UUID: "1", "Fk3mQ9zzzzzzzzzzzzzzzz": "2", "other-uuid-0000000000": "3"})
+    assert uuids(engine, text=UUID) == [UUID]
+    assert uuids(engine, text=f" {UUID[:8]} ") == [UUID]
+    assert sorted(uuids(engine, text=UUID[:6])) == [UUID, "Fk3mQ9zzzzzzzzzzzzzzzz"]
+    assert uuids(engine, text=UUID[:8].lower()) == []  # uuids are case-sensitive (and not in the documents)
+    assert uuids(engine, text="Fk3m") == []  # too short to be taken for a uuid
+    assert uuids(engine, text="Fk3mQ9%") == []  # wildcards are literal here too
+    assert uuids(engine, text="sudo") == ["u1", "u3"]  # text search unchanged
+    out = io.StringIO()
+    assert export_samples_csv(engine, SampleFilter(text=UUID[:10]), out) == 1
+
+
+def test_a_uuid_search_reads_indexes_not_every_sample(engine: Engine) -> None:
+    """The uuid prefix is ORed with the trigram search; both arms must be index scans (ix_sample_uuid_prefix)."""
+    _, count = sample_statements(SampleFilter(text=UUID[:8]))
+    with engine.connect() as conn:
+        conn.execute(text("SET enable_seqscan = off"))  # a tiny table: make the planner show what it can use
+        compiled = count.compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True})
+        plan = "\n".join(conn.execute(text(f"EXPLAIN {compiled}")).scalars())
+    assert "ix_sample_uuid_prefix" in plan and "ix_sample_search_text_trgm" in plan, plan
+    assert "Seq Scan on sample" not in plan, plan
+
+
+def test_scorers_of_a_selection_and_an_unknown_scorer(engine: Engine) -> None:
+    assert scorer_labels(engine, SampleFilter(eval_set_ids=["es-a"])) == ["judge:quality", "match"]
+    assert scorer_labels(engine, SampleFilter(eval_set_ids=["es-a"], model="m2", task="add")) == [
+        "judge:quality",
+        "match",
+    ]
+    require_scorer(engine, SampleFilter(eval_set_ids=["es-a"], scorer="judge:quality"))
+    require_scorer(engine, SampleFilter(eval_set_ids=["es-a"], scorer="match"))
+    with pytest.raises(UnknownIdError) as raised:
+        require_scorer(engine, SampleFilter(eval_set_ids=["es-a", "es-b"], scorer="judge"))
+    assert str(raised.value) == "no scorer 'judge' in es-a, es-b; scorers there: judge:quality, match"
+    with pytest.raises(UnknownIdError, match=r"no scorer 'match:x' in es-b --task mul; scorers there: "):
+        require_scorer(engine, SampleFilter(eval_set_ids=["es-b"], task="mul", scorer="match:x"))
+
+
+# a scanner's value -> positive by Scout's rule (inspect_scout's is_positive_value)
+SCANNER_VALUES: list[object] = [
+    True,
+    False,
+    0,
+    0.0,
+    1,
+    2.5,
+    -1,
+    "",
+    "none",
+    "NONE",
+    "yes",
+    [],
+    {},
+    [0],
+    {"a": 1},
+    None,
+]
+
+
+def test_scan_figures_are_one_definition_in_both_listings(engine: Engine) -> None:
+    """``hawk list scans`` and ``hawk local scan`` count with the same expressions: transcripts scanned, results with
+    a positive value (as Scout judges one), errors."""
+    from inspect_scout._validation.validate import is_positive_value
+
+    with Session(engine) as session:
+        scan = Scan(scan_id="sc-1", name="figures", created_at=T0)
+        session.add(scan)
+        session.flush()
+        source = ScanSource(
+            scan_pk=scan.pk, eval_set_id="es-a", model="", location="/scans/sc-1", complete=True
+        )
+        session.add(source)
+        session.flush()
+        for n, value in enumerate(SCANNER_VALUES):  # one transcript per value, scanner "kw"
+            session.add(ScannerResult(scan_pk=scan.pk, scan_source_pk=source.pk, transcript_id=f"t{n}",
+                                      scanner_key="kw", value=value))  # fmt: skip
+        for label in ("a", "b"):  # a labelled result set: one transcript, two results
+            session.add(ScannerResult(scan_pk=scan.pk, scan_source_pk=source.pk, transcript_id="t0",
+                                      scanner_key="labels", label=label, value=label == "a"))  # fmt: skip
+        session.add(ScannerResult(scan_pk=scan.pk, scan_source_pk=source.pk, transcript_id="t1",
+                                  scanner_key="labels", error="boom"))  # fmt: skip
+        session.commit()
+
+    positive = sum(is_positive_value(v) for v in SCANNER_VALUES)  # type: ignore[arg-type]
+    assert positive == 7
+    (listed,) = list_scans(engine).rows
+    assert (listed["scanners"], listed["scanned"], listed["positive"], listed["errors"]) == (
+        2,
+        len(SCANNER_VALUES) + 2,
+        positive + 1,
+        1,
+    )
+    per_scanner = {row["scanner"]: row for row in scanner_counts(engine, "sc-1", ["es-a"])}
+    assert {k: (r["scanned"], r["positive"], r["errors"]) for k, r in per_scanner.items()} == {
+        "kw": (len(SCANNER_VALUES), positive, 0),
+        "labels": (2, 1, 1),
+    }
+    assert sum(r["scanned"] for r in per_scanner.values()) == listed["scanned"]
+    assert scanner_counts(engine, "sc-1", ["es-b"]) == []
