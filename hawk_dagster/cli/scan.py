@@ -28,9 +28,9 @@ def run(config: Path) -> None:
     """
     from hawk_dagster.cli.common import fail_bad_input
     from hawk_dagster.cli.configs import load_scan_config_or_exit
+    from hawk_dagster.cli.submit import submit_to_configs_folder
     from hawk_dagster.config.ids import generate_eval_set_id
     from hawk_dagster.config.local_files import scan_references
-    from hawk_dagster.intake.carry import CarryError, carried_summary, prepare_submission, publish
     from hawk_dagster.scans.intake import SCAN_CONFIGS_KIND
     from hawk_dagster.scans.sources import UnknownEvalSetError, resolve_eval_sets
     from hawk_dagster.storage.root import StorageRoot
@@ -43,23 +43,16 @@ def run(config: Path) -> None:
         fail_bad_input(str(ex))
     scan_id = loaded.config.scan_id or generate_eval_set_id(loaded.config.name, "scan")
     assert loaded.base_dir is not None  # a local file always has its folder
-    try:
-        with prepare_submission(
-            storage,
-            SCAN_CONFIGS_KIND,
-            config_text=loaded.text,
-            config_dir=loaded.base_dir,
-            refs=scan_references(loaded.config),
-            submission_id=scan_id,
-            already_carried=loaded.config.carried_files,
-        ) as prepared:
-            target = publish(storage, SCAN_CONFIGS_KIND, prepared)
-    except CarryError as ex:
-        fail_bad_input(f"{config}: {ex}")
-    click.echo(scan_id)
-    if prepared.manifest is not None:
-        click.echo(carried_summary(storage, prepared.manifest), err=True)
-    click.echo(f"submitted to {target}", err=True)
+    submit_to_configs_folder(
+        config,
+        storage,
+        SCAN_CONFIGS_KIND,
+        text=loaded.text,
+        base_dir=loaded.base_dir,
+        refs=scan_references(loaded.config),
+        submission_id=scan_id,
+        already_carried=loaded.config.carried_files,
+    )
 
 
 @scan_group.command("resume")

@@ -5,6 +5,7 @@ beside it (``hawk_dagster.intake.carry``)."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -13,6 +14,10 @@ from hawk_dagster.cli.configs import load_config_or_exit
 from hawk_dagster.config.ids import generate_eval_set_id
 from hawk_dagster.config.loader import with_pass_through
 from hawk_dagster.storage.root import StorageRoot
+
+if TYPE_CHECKING:
+    from hawk_dagster.config.local_files import LocalReference
+    from hawk_dagster.intake.watch import WatchedKind
 
 
 @click.command("eval-set")
@@ -26,28 +31,54 @@ def submit_eval_set(config: Path, skip_confirm: bool) -> None:
     """
     from hawk_dagster.config.local_files import eval_set_references
     from hawk_dagster.evals.intake import EVAL_SET_CONFIGS_KIND
-    from hawk_dagster.intake.carry import CarryError, carried_summary, prepare_submission, publish
 
     loaded = load_config_or_exit(config, skip_confirm=skip_confirm)
     eval_set_id = loaded.config.eval_set_id or generate_eval_set_id(loaded.config.name)
     storage = StorageRoot.from_env()
     assert loaded.base_dir is not None  # a local file always has its folder
+    submit_to_configs_folder(
+        config,
+        storage,
+        EVAL_SET_CONFIGS_KIND,
+        # The sensor refuses unknown top-level keys the file does not confirm: these were just confirmed (or
+        # --skip-confirm said to pass them), so the file says so.
+        text=with_pass_through(loaded.text, loaded.extra_eval_set_args),
+        base_dir=loaded.base_dir,
+        refs=eval_set_references(loaded.config),
+        submission_id=eval_set_id,
+        already_carried=loaded.config.carried_files,
+    )
+
+
+def submit_to_configs_folder(
+    config: Path,
+    storage: StorageRoot,
+    kind: WatchedKind[Any, Any],
+    *,
+    text: str,
+    base_dir: Path,
+    refs: list[LocalReference],
+    submission_id: str,
+    already_carried: str | None,
+) -> None:
+    """Upload what the config names, then the config, into ``kind``'s configs folder (exit 2 naming the field when
+    it cannot be carried); print the id, what was carried and where the config went."""
+    from hawk_dagster.intake.carry import CarryError, carried_summary, prepare_submission, publish
+
     try:
         with prepare_submission(
             storage,
-            EVAL_SET_CONFIGS_KIND,
-            # The sensor refuses unknown top-level keys the file does not confirm: these were just confirmed (or
-            # --skip-confirm said to pass them), so the file says so.
-            config_text=with_pass_through(loaded.text, loaded.extra_eval_set_args),
-            config_dir=loaded.base_dir,
-            refs=eval_set_references(loaded.config),
-            submission_id=eval_set_id,
-            already_carried=loaded.config.carried_files,
+            kind,
+            config_text=text,
+            config_dir=base_dir,
+            refs=refs,
+            submission_id=submission_id,
+            already_carried=already_carried,
         ) as prepared:
-            target = publish(storage, EVAL_SET_CONFIGS_KIND, prepared)
+            target = publish(storage, kind, prepared)
     except CarryError as ex:
         fail_bad_input(f"{config}: {ex}")
-    click.echo(eval_set_id)
+    click.echo(submission_id)
     if prepared.manifest is not None:
         click.echo(carried_summary(storage, prepared.manifest), err=True)
     click.echo(f"submitted to {target}", err=True)
