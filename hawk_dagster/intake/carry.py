@@ -383,12 +383,22 @@ def _check_as_the_sensor_will(
     except ConfigError as exc:
         message = str(exc)
         if staged is not None and anchor is not None:
-            message = message.replace(str(staged.resolve()), str(anchor)).replace(str(staged), str(anchor))
+            message = _as_paths_here(message, staged, anchor)
         raise CarryError(
             "",
             "the deployment would refuse this config once submitted with its local files (only what is inside the "
             f"files and folders the config names is carried; paths below are as they would resolve):\n{message}",
         ) from None
+
+
+def _as_paths_here(message: str, staged: Path, anchor: Path) -> str:
+    """``message`` with the staging folder, however it was written (absolute, resolved, or relative to the working
+    directory, as issues show nearby files), replaced by the folder it was staged from."""
+    forms = {str(staged), str(staged.resolve())}
+    forms |= {os.path.relpath(form) for form in list(forms)}
+    for form in sorted(forms, key=len, reverse=True):
+        message = message.replace(form, str(anchor))
+    return message
 
 
 def publish(storage: StorageRoot, kind: WatchedKind[Config, Outcome], prepared: PreparedSubmission) -> UPath:
