@@ -576,6 +576,20 @@ def test_the_code_location_is_probed_over_grpc_health() -> None:
         assert container[probe]["grpc"] == {"port": 3030, "service": "DagsterApi"}
 
 
+@pytest.mark.parametrize(
+    ("variant", "path"), [("default", "/server_info"), ("production", "/dagster/server_info")]
+)
+def test_webserver_probes_follow_the_path_prefix(variant: str, path: str) -> None:
+    """Under --path-prefix the webserver serves /server_info only below the prefix."""
+    deployment = find(render(VARIANTS[variant]), "Deployment", f"{RELEASE}-webserver")
+    container = deployment["spec"]["template"]["spec"]["containers"][0]
+    assert {container[p]["httpGet"]["path"] for p in ("startupProbe", "readinessProbe", "livenessProbe")} == {
+        path
+    }
+    if variant == "production":
+        assert "--path-prefix=/dagster" in container["args"]
+
+
 # --- RBAC -------------------------------------------------------------------------------------------------------
 
 ROLE_RULES = {

@@ -171,6 +171,15 @@ envFrom:
 {{- toYaml (mergeOverwrite (deepCopy .root.Values.securityContext) (deepCopy (default dict .override))) -}}
 {{- end -}}
 
+{{/* A webserver probe: under a path prefix the webserver serves /server_info there too, and nothing at the root. */}}
+{{- define "hawk.webserverProbe" -}}
+{{- $probe := deepCopy .probe -}}
+{{- if and .prefix $probe.httpGet $probe.httpGet.path (not (hasPrefix .prefix $probe.httpGet.path)) -}}
+{{- $_ := set $probe.httpGet "path" (printf "%s%s" .prefix $probe.httpGet.path) -}}
+{{- end -}}
+{{- toYaml $probe -}}
+{{- end -}}
+
 {{/* The writable places of a read-only root filesystem. */}}
 {{- define "hawk.writableMounts" -}}
 - name: tmp
