@@ -716,6 +716,82 @@ def test_the_sandbox_guard_holds_the_launcher_to_sandbox_namespaces() -> None:
     assert binding["spec"] == {"policyName": "hawk-sandbox-guard", "validationActions": ["Deny"]}
 
 
+def _admits(policy: dict[str, Any], request: dict[str, Any], obj: dict[str, Any] | None) -> bool | None:
+    """What the policy decides for a request, by evaluating its CEL as the API server would: None when the
+    request does not concern it (match condition false), else whether every validation holds."""
+    import celpy
+
+    env = celpy.Environment()
+    activation = {"request": celpy.json_to_cel(request), "object": celpy.json_to_cel(obj)}
+
+    def holds(expression: str) -> bool:
+        return bool(env.program(env.compile(expression)).evaluate(activation))
+
+    if not all(holds(c["expression"]) for c in policy["spec"]["matchConditions"]):
+        return None
+    return all(holds(v["expression"]) for v in policy["spec"]["validations"])
+
+
+DAEMON = "system:serviceaccount:evals:hawk-daemon"
+
+
+def _request(
+    resource: str, operation: str, name: str, namespace: str = "", user: str = DAEMON
+) -> dict[str, Any]:
+    return {
+        "userInfo": {"username": user},
+        "resource": {"resource": resource},
+        "operation": operation,
+        "name": name,
+        "namespace": namespace,
+    }
+
+
+def _binding(role_kind: str, role: str) -> dict[str, Any]:
+    return {"roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": role_kind, "name": role}}
+
+
+@pytest.mark.parametrize(
+    ("request_", "obj", "decision"),
+    [
+        (_request("namespaces", "CREATE", "hawk-sandbox-abc"), {}, True),
+        (_request("namespaces", "DELETE", "hawk-sandbox-abc"), None, True),
+        (_request("namespaces", "DELETE", "kube-system"), None, False),
+        (_request("namespaces", "CREATE", "evals-2"), {}, False),
+        (_request("namespaces", "CREATE", ""), {}, False),  # generateName: no name to check
+        (
+            _request("rolebindings", "CREATE", "runner", "hawk-sandbox-abc"),
+            _binding("ClusterRole", "hawk-sandbox-runner"),
+            True,
+        ),
+        (
+            _request("rolebindings", "CREATE", "runner", "hawk-sandbox-abc"),
+            _binding("ClusterRole", "cluster-admin"),
+            False,
+        ),
+        (
+            _request("rolebindings", "CREATE", "runner", "hawk-sandbox-abc"),
+            _binding("Role", "hawk-sandbox-runner"),
+            False,
+        ),
+        (
+            _request("rolebindings", "CREATE", "runner", "evals"),
+            _binding("ClusterRole", "hawk-sandbox-runner"),
+            False,
+        ),
+        (_request("rolebindings", "DELETE", "runner", "hawk-sandbox-abc"), None, True),
+        (_request("networkpolicies", "CREATE", "sandbox", "hawk-sandbox-abc"), {}, True),
+        (_request("networkpolicies", "DELETE", "hawk-runner", "evals"), None, False),
+        (_request("namespaces", "DELETE", "kube-system", user="system:serviceaccount:ops:admin"), None, None),
+    ],
+)
+def test_the_sandbox_guard_admits_only_sandbox_work(
+    request_: dict[str, Any], obj: dict[str, Any] | None, decision: bool | None
+) -> None:
+    policy = find(render(), "ValidatingAdmissionPolicy", "hawk-sandbox-guard")
+    assert _admits(policy, request_, obj) is decision
+
+
 # --- NetworkPolicies --------------------------------------------------------------------------------------------
 
 
