@@ -10,19 +10,25 @@ To write a new revision after changing :mod:`hawk_dagster.warehouse.schema.model
     from alembic import command
     from hawk_dagster.warehouse.schema.migrate import alembic_config
     command.revision(alembic_config(url=URL_OF_A_DB_AT_HEAD), message="...", autogenerate=True)
+
+Deployments migrate before new code serves: ``python -m hawk_dagster.warehouse.schema.migrate`` upgrades the warehouse
+named by ``HAWK_WAREHOUSE_URL`` to head (the Helm chart's pre-install/pre-upgrade hook runs it).
 """
 
 from __future__ import annotations
 
+import argparse
 import logging
-from collections.abc import Iterator
+import os
+import sys
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sqlalchemy import Connection, Engine, create_engine, pool, text
 
-from hawk_dagster.warehouse.engine import normalize_url, redact_url
+from hawk_dagster.warehouse.engine import WAREHOUSE_URL_ENV, normalize_url, redact_url
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -117,3 +123,53 @@ def _engine(url: str | Engine) -> Iterator[Engine]:
         yield engine
     finally:
         engine.dispose()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Upgrade the warehouse at ``HAWK_WAREHOUSE_URL`` to head (or ``--revision``); exit 0 done, 1 failed, 2 no URL.
+
+    The URL comes from the environment only, so a deployment passes it from a Secret and it never shows in a command
+    line; whatever is printed is redacted.
+    """
+    parser = argparse.ArgumentParser(
+        prog="python -m hawk_dagster.warehouse.schema.migrate",
+        description=f"Upgrade the warehouse named by {WAREHOUSE_URL_ENV} to the newest schema revision.",
+    )
+    parser.add_argument("--revision", default="head", help="the revision to upgrade to (default: head)")
+    args = parser.parse_args(argv)
+    url = os.environ.get(WAREHOUSE_URL_ENV, "").strip()
+    if not url:
+        print(
+            f"{WAREHOUSE_URL_ENV} is not set: it must name the warehouse's PostgreSQL server", file=sys.stderr
+        )
+        return 2
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    shown = redact_url(url)
+    try:
+        before = current_revision(url)
+        upgrade(url, args.revision)
+        after = current_revision(url)
+    except Exception as exc:
+        # One line, without the password: the message of a driver error can quote the URL it was given.
+        message = (str(exc).strip().splitlines() or [""])[0]
+        password = _password(url)
+        if password:
+            message = message.replace(password, "***")
+        print(f"warehouse migration failed on {shown}: {type(exc).__name__}: {message}", file=sys.stderr)
+        return 1
+    print(f"warehouse {shown}: revision {before or 'none'} -> {after}")
+    return 0
+
+
+def _password(url: str) -> str | None:
+    from sqlalchemy.engine import make_url
+
+    try:
+        password = make_url(url).password
+        return None if password is None else str(password)
+    except Exception:
+        return None
+
+
+if __name__ == "__main__":
+    sys.exit(main())

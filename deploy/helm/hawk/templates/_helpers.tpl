@@ -1,0 +1,382 @@
+{{/* Names, labels and the pieces several templates share. */}}
+
+{{- define "hawk.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{/* The release's base name; 40 characters leave room for suffixes such as -sandbox-runner. */}}
+{{- define "hawk.fullname" -}}
+{{- if .Values.fullnameOverride -}}
+{{- .Values.fullnameOverride | trunc 40 | trimSuffix "-" -}}
+{{- else -}}
+{{- $name := default .Chart.Name .Values.nameOverride -}}
+{{- if contains $name .Release.Name -}}
+{{- .Release.Name | trunc 40 | trimSuffix "-" -}}
+{{- else -}}
+{{- printf "%s-%s" .Release.Name $name | trunc 40 | trimSuffix "-" -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "hawk.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "hawk.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end -}}
+
+{{- define "hawk.labels" -}}
+helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+{{ include "hawk.selectorLabels" . }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+{{- end -}}
+
+{{/* Labels of one component: (dict "root" $ "component" "webserver"). */}}
+{{- define "hawk.componentLabels" -}}
+{{ include "hawk.labels" .root }}
+app.kubernetes.io/component: {{ .component }}
+{{- end -}}
+
+{{- define "hawk.componentSelector" -}}
+{{ include "hawk.selectorLabels" .root }}
+app.kubernetes.io/component: {{ .component }}
+{{- end -}}
+
+{{/* Labels the launcher puts on run pods; the runner NetworkPolicy selects them. */}}
+{{- define "hawk.runnerLabels" -}}
+{{ include "hawk.selectorLabels" . }}
+hawk/role: runner
+{{- end -}}
+
+{{- define "hawk.image" -}}
+{{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag) -}}
+{{- end -}}
+
+{{/* The namespace of run pods. */}}
+{{- define "hawk.runsNamespace" -}}
+{{- default .Release.Namespace .Values.runLauncher.config.k8sRunLauncher.jobNamespace -}}
+{{- end -}}
+
+{{/* The namespaces that need the shared ConfigMaps and Secrets, comma-separated: the release's and the runs'. */}}
+{{- define "hawk.namespaces" -}}
+{{- $runs := include "hawk.runsNamespace" . -}}
+{{- if eq $runs .Release.Namespace -}}
+{{- .Release.Namespace -}}
+{{- else -}}
+{{- printf "%s,%s" .Release.Namespace $runs -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "hawk.codeLocationName" -}}
+{{- printf "%s-code-%s" (include "hawk.fullname" .root) .name | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{- define "hawk.serviceAccountName" -}}
+{{- printf "%s-%s" (include "hawk.fullname" .root) .role -}}
+{{- end -}}
+
+{{- define "hawk.sandboxRunnerRole" -}}
+{{- printf "%s-sandbox-runner" (include "hawk.fullname" .) -}}
+{{- end -}}
+
+{{- define "hawk.instanceConfigMap" -}}
+{{- printf "%s-instance" (include "hawk.fullname" .) -}}
+{{- end -}}
+
+{{- define "hawk.envConfigMap" -}}
+{{- printf "%s-env" (include "hawk.fullname" .) -}}
+{{- end -}}
+
+{{/* Secrets: the chart's own when values give a literal, else the existing Secret named in values. */}}
+{{- define "hawk.postgresqlSecretName" -}}
+{{- if .Values.postgresql.postgresqlPassword -}}
+{{- printf "%s-postgresql" (include "hawk.fullname" .) -}}
+{{- else -}}
+{{- .Values.postgresql.existingSecret -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "hawk.warehouseSecretName" -}}
+{{- if .Values.warehouse.url -}}
+{{- printf "%s-warehouse" (include "hawk.fullname" .) -}}
+{{- else -}}
+{{- .Values.warehouse.existingSecret -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "hawk.warehouseSecretKey" -}}
+{{- if .Values.warehouse.url -}}HAWK_WAREHOUSE_URL{{- else -}}{{ .Values.warehouse.existingSecretKey }}{{- end -}}
+{{- end -}}
+
+{{- define "hawk.storageSecretName" -}}
+{{- if .Values.storage.credentials.accessKeyId -}}
+{{- printf "%s-storage" (include "hawk.fullname" .) -}}
+{{- else -}}
+{{- .Values.storage.credentials.existingSecret -}}
+{{- end -}}
+{{- end -}}
+
+{{/* The bucket and the key prefix of storage.root (s3://bucket/prefix). */}}
+{{- define "hawk.storageBucket" -}}
+{{- regexReplaceAll "^s3://([^/]+).*$" .Values.storage.root "${1}" -}}
+{{- end -}}
+
+{{- define "hawk.storagePrefix" -}}
+{{- regexReplaceAll "^s3://[^/]+/?" .Values.storage.root "" | trimSuffix "/" -}}
+{{- end -}}
+
+{{/*
+Environment variables from Secrets, as a list of dicts: (dict "root" $ "warehouse" true "storage" true).
+The Dagster PostgreSQL password (but not for run pods: the launcher adds it from postgres_password_secret); the
+warehouse URL and S3 keys only for the processes that use them.
+*/}}
+{{- define "hawk.secretEnv" -}}
+{{- $root := .root -}}
+{{- $env := list -}}
+{{- if not .runPod -}}
+{{- $env = append $env (dict "name" "DAGSTER_PG_PASSWORD" "valueFrom" (dict "secretKeyRef" (dict "name" (include "hawk.postgresqlSecretName" $root) "key" "postgresql-password"))) -}}
+{{- end -}}
+{{- if .warehouse -}}
+{{- $env = append $env (dict "name" "HAWK_WAREHOUSE_URL" "valueFrom" (dict "secretKeyRef" (dict "name" (include "hawk.warehouseSecretName" $root) "key" (include "hawk.warehouseSecretKey" $root)))) -}}
+{{- end -}}
+{{- $storageSecret := include "hawk.storageSecretName" $root -}}
+{{- if and .storage $storageSecret -}}
+{{- range $key := list "AWS_ACCESS_KEY_ID" "AWS_SECRET_ACCESS_KEY" -}}
+{{- $env = append $env (dict "name" $key "valueFrom" (dict "secretKeyRef" (dict "name" $storageSecret "key" $key))) -}}
+{{- end -}}
+{{- end -}}
+{{- toYaml $env -}}
+{{- end -}}
+
+{{/* Container env for a Dagster process: (dict "root" $ "warehouse" bool "storage" bool "extra" map). */}}
+{{- define "hawk.containerEnv" -}}
+env:
+  - name: DAGSTER_HOME
+    value: {{ .root.Values.global.dagsterHome | quote }}
+{{ include "hawk.secretEnv" . | indent 2 }}
+{{- range $name, $value := .extra }}
+  - name: {{ $name }}
+    value: {{ $value | toString | quote }}
+{{- end }}
+envFrom:
+  - configMapRef:
+      name: {{ include "hawk.envConfigMap" .root }}
+{{- end -}}
+
+{{/* Pod and container security contexts: the chart's, with a component's own keys on top. */}}
+{{- define "hawk.podSecurityContext" -}}
+{{- toYaml (mergeOverwrite (deepCopy .root.Values.podSecurityContext) (deepCopy (default dict .override))) -}}
+{{- end -}}
+
+{{- define "hawk.securityContext" -}}
+{{- toYaml (mergeOverwrite (deepCopy .root.Values.securityContext) (deepCopy (default dict .override))) -}}
+{{- end -}}
+
+{{/* A webserver probe: under a path prefix the webserver serves /server_info there too, and nothing at the root. */}}
+{{- define "hawk.webserverProbe" -}}
+{{- $probe := deepCopy .probe -}}
+{{- if and .prefix $probe.httpGet $probe.httpGet.path (not (hasPrefix .prefix $probe.httpGet.path)) -}}
+{{- $_ := set $probe.httpGet "path" (printf "%s%s" .prefix $probe.httpGet.path) -}}
+{{- end -}}
+{{- toYaml $probe -}}
+{{- end -}}
+
+{{/* The writable places of a read-only root filesystem. */}}
+{{- define "hawk.writableMounts" -}}
+- name: tmp
+  mountPath: /tmp
+- name: work
+  mountPath: {{ .Values.workDir }}
+{{- end -}}
+
+{{- define "hawk.writableVolumes" -}}
+- name: tmp
+  emptyDir:
+    sizeLimit: 1Gi
+- name: work
+  emptyDir:
+    sizeLimit: 2Gi
+{{- end -}}
+
+{{- define "hawk.scheduling" -}}
+{{- with .nodeSelector }}
+nodeSelector:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- with .tolerations }}
+tolerations:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- with .affinity }}
+affinity:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- end -}}
+
+{{/* The workspace: one gRPC server per code location. */}}
+{{- define "hawk.workspaceYaml" -}}
+{{- $root := . -}}
+{{- $servers := list -}}
+{{- range (index .Values "dagster-user-deployments").deployments -}}
+{{- $servers = append $servers (dict "grpc_server" (dict "host" (include "hawk.codeLocationName" (dict "root" $root "name" .name)) "port" (int (default 3030 .port)) "location_name" .name)) -}}
+{{- end -}}
+{{- toYaml (dict "load_from" $servers) -}}
+{{- end -}}
+
+{{/* The run coordinator's tag limits: one run per partition, per submitter, and the operator's own. */}}
+{{- define "hawk.tagConcurrencyLimits" -}}
+{{- $q := .Values.dagsterDaemon.runCoordinator.config.queuedRunCoordinator -}}
+{{- $limits := list -}}
+{{- if $q.oneRunPerPartition -}}
+{{- $limits = append $limits (dict "key" "dagster/partition" "value" (dict "applyLimitPerUniqueValue" true) "limit" 1) -}}
+{{- end -}}
+{{- if gt (int $q.maxConcurrentRunsPerUser) 0 -}}
+{{- $limits = append $limits (dict "key" "hawk/created_by" "value" (dict "applyLimitPerUniqueValue" true) "limit" (int $q.maxConcurrentRunsPerUser)) -}}
+{{- end -}}
+{{- range $q.tagConcurrencyLimits -}}
+{{- $limits = append $limits . -}}
+{{- end -}}
+{{- toYaml $limits -}}
+{{- end -}}
+
+{{/* Dagster's PostgreSQL storage, the password from the environment (DAGSTER_PG_PASSWORD), never in the file. */}}
+{{- define "hawk.storageConfig" -}}
+{{- $pg := .Values.postgresql -}}
+{{- $db := dict "username" $pg.postgresqlUsername "password" (dict "env" "DAGSTER_PG_PASSWORD") "hostname" $pg.postgresqlHost "db_name" $pg.postgresqlDatabase "port" (int $pg.service.port) "scheme" $pg.postgresqlScheme -}}
+{{- with $pg.postgresqlParams -}}
+{{- $_ := set $db "params" . -}}
+{{- end -}}
+{{- dict "postgres" (dict "postgres_db" $db) | toYaml -}}
+{{- end -}}
+
+{{/* The launcher's config: dagster_k8s.K8sRunLauncher's keys, plus hawk's sandbox block. */}}
+{{- define "hawk.launcherConfig" -}}
+{{- $root := . -}}
+{{- $k := .Values.runLauncher.config.k8sRunLauncher -}}
+{{- $labels := merge (include "hawk.runnerLabels" . | fromYaml) (deepCopy $k.labels) -}}
+{{- $mounts := list (dict "name" "tmp" "mountPath" "/tmp") (dict "name" "work" "mountPath" .Values.workDir) -}}
+{{- $volumes := list (dict "name" "tmp" "emptyDir" (dict "sizeLimit" .Values.runner.tmpSizeLimit)) (dict "name" "work" "emptyDir" (dict "sizeLimit" .Values.runner.workDirSizeLimit)) -}}
+{{- $envConfigMaps := prepend $k.envConfigMaps (include "hawk.envConfigMap" .) -}}
+{{- $rk := $k.runK8sConfig -}}
+{{- $container := deepCopy (default dict $rk.containerConfig) -}}
+{{- $_ := set $container "env" (concat (include "hawk.secretEnv" (dict "root" . "warehouse" true "storage" true "runPod" true) | fromYamlArray) (default list $container.env)) -}}
+{{- if not (hasKey $container "workingDir") -}}
+{{- $_ := set $container "workingDir" .Values.workDir -}}
+{{- end -}}
+{{- $podSpec := mergeOverwrite (dict "securityContext" (deepCopy .Values.podSecurityContext) "enableServiceLinks" false) (deepCopy (default dict $rk.podSpecConfig)) -}}
+{{- $podMeta := deepCopy (default dict $rk.podTemplateSpecMetadata) -}}
+{{- $_ := set $podMeta "annotations" (merge (dict "hawk/release" .Release.Name) (default dict $podMeta.annotations)) -}}
+{{- $cfg := dict
+    "job_namespace" (include "hawk.runsNamespace" .)
+    "service_account_name" (include "hawk.serviceAccountName" (dict "root" . "role" "runner"))
+    "instance_config_map" (include "hawk.instanceConfigMap" .)
+    "postgres_password_secret" (include "hawk.postgresqlSecretName" .)
+    "dagster_home" .Values.global.dagsterHome
+    "image_pull_policy" (default .Values.image.pullPolicy $k.imagePullPolicy)
+    "load_incluster_config" $k.loadInclusterConfig
+    "env_config_maps" $envConfigMaps
+    "env_secrets" $k.envSecrets
+    "env_vars" $k.envVars
+    "volume_mounts" (concat $mounts $k.volumeMounts)
+    "volumes" (concat $volumes $k.volumes)
+    "labels" $labels
+    "resources" $k.resources
+    "security_context" (mergeOverwrite (deepCopy .Values.securityContext) (deepCopy $k.securityContext))
+    "fail_pod_on_run_failure" $k.failPodOnRunFailure
+    "run_k8s_config" (dict "container_config" $container "pod_spec_config" $podSpec "pod_template_spec_metadata" $podMeta "job_spec_config" (default dict $rk.jobSpecConfig) "job_metadata" (default dict $rk.jobMetadata))
+-}}
+{{- if $k.image.repository -}}
+{{- $_ := set $cfg "job_image" (printf "%s:%s" $k.image.repository (default (default .Chart.AppVersion .Values.image.tag) $k.image.tag)) -}}
+{{- end -}}
+{{- with .Values.imagePullSecrets -}}
+{{- $_ := set $cfg "image_pull_secrets" . -}}
+{{- end -}}
+{{- with $k.schedulerName -}}
+{{- $_ := set $cfg "scheduler_name" . -}}
+{{- end -}}
+{{- with $k.onlyAllowUserDefinedK8sConfigFields -}}
+{{- $_ := set $cfg "only_allow_user_defined_k8s_config_fields" . -}}
+{{- end -}}
+{{- $_ := set $cfg "sandbox" (include "hawk.sandboxConfig" . | fromYaml) -}}
+{{- toYaml $cfg -}}
+{{- end -}}
+
+{{/* What HawkK8sRunLauncher needs to make a sandbox namespace per eval set. */}}
+{{- define "hawk.sandboxConfig" -}}
+{{- $s := .Values.sandbox -}}
+{{- $np := .Values.networkPolicy -}}
+{{- $egress := list -}}
+{{- range $s.networkPolicy.egress -}}
+{{- $rule := dict "name" .name "cidrs" (default list .cidrs) "except" (default list .except) "ports" (default list .ports) -}}
+{{- if .fqdns -}}
+{{- $_ := set $rule "fqdns" .fqdns -}}
+{{- end -}}
+{{- $egress = append $egress $rule -}}
+{{- end -}}
+{{- $cfg := dict
+    "enabled" $s.enabled
+    "namespace_prefix" $s.namespacePrefix
+    "namespace_labels" (merge (dict "app.kubernetes.io/managed-by" "hawk" "app.kubernetes.io/instance" .Release.Name) (deepCopy $s.namespaceLabels))
+    "namespace_annotations" $s.namespaceAnnotations
+    "pod_security_standard" $s.podSecurityStandard
+    "delete_namespace_on_finish" $s.deleteNamespaceOnFinish
+    "runner_cluster_role" (include "hawk.sandboxRunnerRole" .)
+    "runner_service_account" (include "hawk.serviceAccountName" (dict "root" . "role" "runner"))
+    "network_policy" (dict
+        "enabled" (and $s.networkPolicy.enabled $np.enabled)
+        "provider" $np.provider
+        "dns" (dict "namespace" $np.dns.namespace "pod_labels" $np.dns.podLabels "port" (int $np.dns.port))
+        "egress" $egress)
+-}}
+{{- toYaml $cfg -}}
+{{- end -}}
+
+{{/*
+dagster.yaml. (dict "root" $ "migrate" true) is the hook's copy: storage only, no launcher (the hook runs before
+the release's service accounts exist and talks to no cluster API).
+*/}}
+{{- define "hawk.instanceYaml" -}}
+{{- $root := .root -}}
+{{- $v := $root.Values -}}
+{{- $instance := dict
+    "telemetry" (dict "enabled" false)
+    "nux" (dict "enabled" false)
+    "storage" (include "hawk.storageConfig" $root | fromYaml)
+    "local_artifact_storage" (dict "module" "dagster._core.storage.root" "class" "LocalArtifactStorage" "config" (dict "base_dir" (printf "%s/dagster" $v.workDir)))
+-}}
+{{- if not .migrate -}}
+{{- $q := $v.dagsterDaemon.runCoordinator.config.queuedRunCoordinator -}}
+{{- $coordinator := dict "max_concurrent_runs" (int $q.maxConcurrentRuns) "tag_concurrency_limits" (include "hawk.tagConcurrencyLimits" $root | fromYamlArray) -}}
+{{- if $q.dequeueIntervalSeconds -}}
+{{- $_ := set $coordinator "dequeue_interval_seconds" (int $q.dequeueIntervalSeconds) -}}
+{{- end -}}
+{{- $_ := set $instance "run_coordinator" (dict "module" "dagster.core.run_coordinator" "class" "QueuedRunCoordinator" "config" $coordinator) -}}
+{{- $_ := set $instance "run_launcher" (dict "module" "hawk_dagster.deployment.k8s_launcher" "class" $v.runLauncher.type "config" (include "hawk.launcherConfig" $root | fromYaml)) -}}
+{{- $_ := set $instance "scheduler" (dict "module" "dagster._core.scheduler" "class" "DagsterDaemonScheduler") -}}
+{{- $m := $v.dagsterDaemon.runMonitoring -}}
+{{- $_ := set $instance "run_monitoring" (dict "enabled" $m.enabled "start_timeout_seconds" (int $m.startTimeoutSeconds) "cancel_timeout_seconds" (int $m.cancelTimeoutSeconds) "poll_interval_seconds" (int $m.pollIntervalSeconds) "max_resume_run_attempts" (int $m.maxResumeRunAttempts) "free_slots_after_run_end_seconds" (int $m.freeSlotsAfterRunEndSeconds)) -}}
+{{- $s3 := $v.computeLogManager.config.s3ComputeLogManager -}}
+{{- $prefix := $s3.prefix -}}
+{{- if not $prefix -}}
+{{- $prefix = trimPrefix "/" (printf "%s/dagster/compute-logs" (include "hawk.storagePrefix" $root)) -}}
+{{- end -}}
+{{- $logs := dict "bucket" (default (include "hawk.storageBucket" $root) $s3.bucket) "prefix" $prefix "local_dir" "/tmp/dagster-compute-logs" "skip_empty_files" $s3.skipEmptyFiles "show_url_only" $s3.showUrlOnly -}}
+{{- if $s3.uploadInterval -}}
+{{- $_ := set $logs "upload_interval" (int $s3.uploadInterval) -}}
+{{- end -}}
+{{- with $v.storage.endpointUrl -}}
+{{- $_ := set $logs "endpoint_url" . -}}
+{{- end -}}
+{{- with $v.storage.region -}}
+{{- $_ := set $logs "region" . -}}
+{{- end -}}
+{{- $_ := set $instance "compute_logs" (dict "module" "dagster_aws.s3.compute_log_manager" "class" "S3ComputeLogManager" "config" $logs) -}}
+{{- end -}}
+{{- toYaml $instance -}}
+{{- end -}}
+
+{{/* Checksums that roll the pods when what they read at start changes. */}}
+{{- define "hawk.configChecksums" -}}
+checksum/instance: {{ include "hawk.instanceYaml" (dict "root" . "migrate" false) | sha256sum }}
+checksum/env: {{ include (print .Template.BasePath "/configmap-env.yaml") . | sha256sum }}
+checksum/secrets: {{ include (print .Template.BasePath "/secrets.yaml") . | sha256sum }}
+{{- end -}}

@@ -1,0 +1,1015 @@
+"""The Helm chart deploy/helm/hawk, rendered in-process by Helm's own engine (helm-python-sdk): lint, the values
+schema, every manifest validated strictly against Kubernetes' schemas, and what the manifests must say (the
+launcher's config in dagster.yaml, PostgreSQL storage, RBAC, hardening, NetworkPolicies, Secrets, the hook).
+
+No cluster: the run pod the launcher would create is built by dagster_k8s itself from the rendered config.
+"""
+
+from __future__ import annotations
+
+import base64
+import copy
+import importlib.util
+import json
+import sys
+from collections.abc import Iterator
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import helm_python as helm
+import kubernetes_validate
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+CHART = ROOT / "deploy" / "helm" / "hawk"
+PRODUCTION_VALUES = CHART / "ci" / "production-values.yaml"
+RELEASE = "hawk"
+NAMESPACE = "evals"
+KUBERNETES_VERSIONS = ("1.30.0", "1.33.0")
+
+# Kinds outside Kubernetes' own schemas (CRDs); anything else that does not validate fails.
+CRD_KINDS = {"CiliumNetworkPolicy"}
+
+VARIANTS = {
+    "default": {},
+    "production": yaml.safe_load(PRODUCTION_VALUES.read_text()),
+}
+
+
+@pytest.fixture(scope="module")
+def chart() -> Iterator[helm.Chart]:
+    with helm.Chart.load(CHART) as loaded:
+        yield loaded
+
+
+@cache
+def _render_cached(values_json: str) -> tuple[dict[str, str], tuple[str, ...]]:
+    with helm.Chart.load(CHART) as loaded:
+        files = loaded.render(json.loads(values_json), name=RELEASE, namespace=NAMESPACE, is_install=True)
+    docs = tuple(
+        yaml.safe_dump(doc)
+        for path, text in sorted(files.items())
+        if not path.endswith("NOTES.txt")
+        for doc in yaml.safe_load_all(text)
+        if doc
+    )
+    return files, docs
+
+
+def render(values: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+    """Every manifest the chart renders with these values (fresh copies: tests may change them)."""
+    _, docs = _render_cached(json.dumps(values or {}, sort_keys=True))
+    return [yaml.safe_load(doc) for doc in docs]
+
+
+def render_files(values: dict[str, Any] | None = None) -> dict[str, str]:
+    files, _ = _render_cached(json.dumps(values or {}, sort_keys=True))
+    return dict(files)
+
+
+def find(manifests: list[dict[str, Any]], kind: str, name: str) -> dict[str, Any]:
+    matches = [m for m in manifests if m["kind"] == kind and m["metadata"]["name"] == name]
+    assert len(matches) == 1, f"{kind}/{name}: {len(matches)} rendered"
+    return matches[0]
+
+
+def of_kind(manifests: list[dict[str, Any]], kind: str) -> list[dict[str, Any]]:
+    return [m for m in manifests if m["kind"] == kind]
+
+
+def instance_yaml(manifests: list[dict[str, Any]]) -> dict[str, Any]:
+    config_map = find(manifests, "ConfigMap", f"{RELEASE}-instance")
+    assert config_map["metadata"]["namespace"] == NAMESPACE
+    parsed: dict[str, Any] = yaml.safe_load(config_map["data"]["dagster.yaml"])
+    return parsed
+
+
+def pod_specs(manifests: list[dict[str, Any]]) -> Iterator[tuple[str, dict[str, Any]]]:
+    for m in manifests:
+        if m["kind"] in ("Deployment", "Job"):
+            yield f"{m['kind']}/{m['metadata']['name']}", m["spec"]["template"]["spec"]
+
+
+def containers(spec: dict[str, Any]) -> list[dict[str, Any]]:
+    return [*spec.get("initContainers", []), *spec["containers"]]
+
+
+# --- lint and the values schema -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+@pytest.mark.parametrize("kube_version", KUBERNETES_VERSIONS)
+def test_lint_passes_strictly(variant: str, kube_version: str) -> None:
+    report = helm.lint(CHART, VARIANTS[variant], strict=True, kube_version=f"v{kube_version}")
+    problems = [m for m in report["messages"] if m["severity"] >= 2]
+    assert report["errors"] == [] and problems == [], report
+
+
+def test_lint_reports_a_broken_template(tmp_path: Path) -> None:
+    """The lint call above can fail: a copy of the chart with a template error does."""
+    import shutil
+
+    broken = tmp_path / "hawk"
+    shutil.copytree(CHART, broken)
+    (broken / "templates" / "broken.yaml").write_text("{{ .Values.nothing.here }}\n")
+    report = helm.lint(broken, {}, strict=True)
+    assert report["errors"] or any(m["severity"] == 3 for m in report["messages"])
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_the_schema_accepts_the_default_and_production_values(chart: helm.Chart, variant: str) -> None:
+    chart.validate_schema(VARIANTS[variant])
+
+
+BAD_VALUES = [
+    pytest.param({"storage": {"root": "/data/hawk"}}, "/storage/root", id="local-storage-root"),
+    pytest.param(
+        {"storage": {"endpointUrl": "minio:9000"}}, "/storage/endpointUrl", id="endpoint-without-scheme"
+    ),
+    pytest.param({"warehouse": {"existingSecret": "", "url": ""}}, "/warehouse", id="no-warehouse"),
+    pytest.param({"warehouse": {"url": "mysql://x@db/hawk"}}, "/warehouse/url", id="warehouse-not-postgres"),
+    pytest.param(
+        {"postgresql": {"existingSecret": "", "postgresqlPassword": ""}}, "/postgresql", id="no-pg-password"
+    ),
+    pytest.param({"image": {"pullPolicy": "Sometimes"}}, "/image/pullPolicy", id="pull-policy"),
+    pytest.param(
+        {"dagsterWebserver": {"resources": {"limits": {"memory": None}}}},
+        "/dagsterWebserver/resources/limits",
+        id="no-memory-limit",
+    ),
+    pytest.param({"dagsterDaemon": {"resources": None}}, "/dagsterDaemon", id="no-daemon-resources"),
+    pytest.param(
+        {"dagster-user-deployments": {"deployments": [{"name": "hawk", "port": 3030}]}},
+        "/dagster-user-deployments/deployments/0",
+        id="code-location-without-resources",
+    ),
+    pytest.param(
+        {
+            "dagster-user-deployments": {
+                "deployments": [
+                    {
+                        "name": "Hawk_1",
+                        "resources": {"requests": {"cpu": 1, "memory": "1Gi"}, "limits": {"memory": "1Gi"}},
+                    }
+                ]
+            }
+        },
+        "/dagster-user-deployments/deployments/0/name",
+        id="code-location-name",
+    ),
+    pytest.param(
+        {"sandbox": {"namespacePrefix": "a-very-long-sandbox-prefix-"}},
+        "/sandbox/namespacePrefix",
+        id="prefix-too-long",
+    ),
+    pytest.param(
+        {"sandbox": {"extraRules": [{"apiGroups": [""], "resources": ["*"], "verbs": ["get"]}]}},
+        "/sandbox/extraRules/0/resources/0",
+        id="wildcard-resource",
+    ),
+    pytest.param(
+        {"sandbox": {"extraRules": [{"apiGroups": [""], "resources": ["secrets"], "verbs": ["*"]}]}},
+        "/sandbox/extraRules/0/verbs/0",
+        id="wildcard-verb",
+    ),
+    pytest.param({"networkPolicy": {"provider": "calico"}}, "/networkPolicy/provider", id="provider"),
+    pytest.param(
+        {"networkPolicy": {"runnerEgress": [{"name": "everything", "ports": [{"port": 443}]}]}},
+        "/networkPolicy/runnerEgress/0",
+        id="egress-without-destination",
+    ),
+    pytest.param(
+        {"networkPolicy": {"runnerEgress": [{"name": "db", "cidrs": ["10.0.0.0"]}]}},
+        "/networkPolicy/runnerEgress/0/cidrs/0",
+        id="cidr-without-length",
+    ),
+    pytest.param({"runLauncher": {"type": "CeleryK8sRunLauncher"}}, "/runLauncher/type", id="launcher-class"),
+    pytest.param(
+        {"runLauncher": {"config": {"k8sRunLauncher": {"jobNamespace": "Runs"}}}},
+        "/runLauncher/config/k8sRunLauncher/jobNamespace",
+        id="job-namespace",
+    ),
+    pytest.param({"dagsterWebserver": {"replicas": 2}}, "/dagsterWebserver", id="unknown-key"),
+    pytest.param(
+        {"telemetry": {"enabled": True}}, "additional properties 'telemetry'", id="telemetry-is-not-a-choice"
+    ),
+]
+
+
+@pytest.mark.parametrize(("values", "field"), BAD_VALUES)
+def test_bad_values_fail_install_naming_the_field(
+    chart: helm.Chart, values: dict[str, Any], field: str
+) -> None:
+    # Rendering is what `helm install` does first: it validates the values against the schema.
+    with pytest.raises(helm.HelmValuesError) as error:
+        chart.render(values, name=RELEASE, namespace=NAMESPACE, is_install=True)
+    assert field in str(error.value), str(error.value)
+
+
+# --- every manifest, validated strictly -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+@pytest.mark.parametrize("kube_version", KUBERNETES_VERSIONS)
+def test_every_manifest_validates_strictly(variant: str, kube_version: str) -> None:
+    manifests = render(VARIANTS[variant])
+    assert len(manifests) > 20
+    unvalidated = set()
+    for manifest in manifests:
+        try:
+            kubernetes_validate.validate(manifest, kube_version, strict=True)
+        except kubernetes_validate.SchemaNotFoundError:
+            unvalidated.add(manifest["kind"])
+        except kubernetes_validate.ValidationError as error:
+            where = ".".join(str(p) for p in error.path)
+            pytest.fail(f"{manifest['kind']}/{manifest['metadata']['name']} at {where}: {error.message}")
+    assert unvalidated <= CRD_KINDS
+
+
+def test_strict_validation_rejects_an_unknown_field() -> None:
+    """The validation above can fail: a field Kubernetes does not know is rejected in strict mode."""
+    deployment = find(render(), "Deployment", f"{RELEASE}-webserver")
+    deployment["spec"]["template"]["spec"]["containers"][0]["readOnlyRootFileSystem"] = True  # misspelt
+    with pytest.raises(kubernetes_validate.ValidationError):
+        kubernetes_validate.validate(deployment, KUBERNETES_VERSIONS[0], strict=True)
+
+
+# --- dagster.yaml: the launcher, storage, queue, compute logs --------------------------------------------------
+
+HAWK_LAUNCHER_KEYS = {"sandbox"}
+SANDBOX_KEYS = {
+    "enabled",
+    "namespace_prefix",
+    "namespace_labels",
+    "namespace_annotations",
+    "pod_security_standard",
+    "delete_namespace_on_finish",
+    "runner_cluster_role",
+    "runner_service_account",
+    "network_policy",
+}
+
+
+def _process(config_type: Any, config: Any) -> Any:
+    from dagster._config import process_config, resolve_to_config_type
+
+    result = process_config(resolve_to_config_type(config_type), config)
+    assert result.success, [e.message for e in result.errors or []]
+    return result.value
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_dagster_yaml_is_a_valid_instance_config(
+    variant: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from dagster._core.instance.config import dagster_instance_config
+
+    monkeypatch.setenv("DAGSTER_PG_PASSWORD", "x")
+    instance = instance_yaml(render(VARIANTS[variant]))
+    (tmp_path / "dagster.yaml").write_text(yaml.safe_dump(instance))
+    validated, _ = dagster_instance_config(str(tmp_path))
+    assert validated["telemetry"] == {"enabled": False} and validated["nux"] == {"enabled": False}
+    assert validated["run_monitoring"]["enabled"] is True
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_the_launcher_is_ours_with_dagster_k8s_config(variant: str) -> None:
+    from dagster_k8s import K8sRunLauncher
+
+    launcher = instance_yaml(render(VARIANTS[variant]))["run_launcher"]
+    assert (launcher["module"], launcher["class"]) == (
+        "hawk_dagster.deployment.k8s_launcher",
+        "HawkK8sRunLauncher",
+    )
+    config = dict(launcher["config"])
+    k8s_keys = set(K8sRunLauncher.config_type())
+    assert set(config) - k8s_keys == HAWK_LAUNCHER_KEYS
+    assert set(config["sandbox"]) == SANDBOX_KEYS
+    standard = {k: v for k, v in config.items() if k not in HAWK_LAUNCHER_KEYS}
+    processed = _process(K8sRunLauncher.config_type(), standard)
+    assert processed["instance_config_map"] == f"{RELEASE}-instance"
+    assert processed["service_account_name"] == f"{RELEASE}-runner"
+    assert processed["dagster_home"] == VARIANTS["default"].get("global", {}).get(
+        "dagsterHome", "/opt/dagster/dagster_home"
+    )
+    assert f"{RELEASE}-env" in processed["env_config_maps"]
+
+
+def test_launcher_settings_follow_values() -> None:
+    production = instance_yaml(render(VARIANTS["production"]))["run_launcher"]["config"]
+    assert production["job_namespace"] == "hawk-runs"
+    assert production["postgres_password_secret"] == "dagster-postgresql"
+    assert production["only_allow_user_defined_k8s_config_fields"]["container_config"] == {"resources": True}
+    assert production["labels"]["team"] == "evals" and production["labels"]["hawk/role"] == "runner"
+    sandbox = production["sandbox"]
+    assert sandbox["namespace_prefix"] == "hawk-sb-"
+    assert sandbox["runner_cluster_role"] == f"{RELEASE}-sandbox-runner"
+    assert sandbox["network_policy"]["provider"] == "cilium"
+    assert sandbox["network_policy"]["egress"] == [
+        {
+            "name": "pypi",
+            "cidrs": [],
+            "except": [],
+            "ports": [{"port": 443, "protocol": "TCP"}],
+            "fqdns": ["pypi.org", "files.pythonhosted.org"],
+        }
+    ]
+    assert sandbox["network_policy"]["dns"] == {
+        "namespace": "kube-system",
+        "pod_labels": {"k8s-app": "kube-dns"},
+        "port": 53,
+    }
+    off = instance_yaml(render({"sandbox": {"enabled": False, "networkPolicy": {"enabled": False}}}))
+    assert off["run_launcher"]["config"]["sandbox"]["enabled"] is False
+    assert off["run_launcher"]["config"]["sandbox"]["network_policy"]["enabled"] is False
+
+
+def test_the_launcher_config_fits_the_hawk_launcher_when_it_exists() -> None:
+    """Checked against HawkK8sRunLauncher's own schema once hawk_dagster.deployment.k8s_launcher exists."""
+    if importlib.util.find_spec("hawk_dagster.deployment.k8s_launcher") is None:
+        pytest.skip("hawk_dagster.deployment.k8s_launcher is not in this tree yet")
+    from hawk_dagster.deployment.k8s_launcher import HawkK8sRunLauncher
+
+    for values in VARIANTS.values():
+        _process(HawkK8sRunLauncher.config_type(), instance_yaml(render(values))["run_launcher"]["config"])
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_instance_storage_is_postgresql_with_the_password_from_the_environment(
+    variant: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from dagster_postgres import DagsterPostgresStorage
+
+    monkeypatch.setenv("DAGSTER_PG_PASSWORD", "from-the-secret")
+    storage = instance_yaml(render(VARIANTS[variant]))["storage"]
+    assert set(storage) == {"postgres"}
+    db = storage["postgres"]["postgres_db"]
+    assert db["password"] == {"env": "DAGSTER_PG_PASSWORD"}
+    assert db["scheme"] == "postgresql+psycopg2"
+    processed = _process(DagsterPostgresStorage.config_type(), storage["postgres"])
+    assert processed["postgres_db"]["password"] == "from-the-secret"
+
+
+def test_production_storage_settings() -> None:
+    db = instance_yaml(render(VARIANTS["production"]))["storage"]["postgres"]["postgres_db"]
+    assert db["hostname"] == "dagster.cluster-abc123.eu-west-2.rds.amazonaws.com"
+    assert db["params"] == {"sslmode": "require"}
+
+
+@pytest.mark.parametrize(
+    ("values", "bucket", "prefix", "endpoint"),
+    [
+        ({}, "hawk", "dagster/compute-logs", None),
+        ({"storage": {"root": "s3://acme-evals/prod/"}}, "acme-evals", "prod/dagster/compute-logs", None),
+        (
+            {"storage": {"root": "s3://evals/a/b", "endpointUrl": "http://minio:9000"}},
+            "evals",
+            "a/b/dagster/compute-logs",
+            "http://minio:9000",
+        ),
+        (
+            {
+                "computeLogManager": {
+                    "config": {"s3ComputeLogManager": {"bucket": "logs", "prefix": "dagster"}}
+                }
+            },
+            "logs",
+            "dagster",
+            None,
+        ),
+    ],
+)
+def test_compute_logs_are_kept_in_the_bucket(
+    values: dict[str, Any], bucket: str, prefix: str, endpoint: str | None
+) -> None:
+    from dagster_aws.s3.compute_log_manager import S3ComputeLogManager
+
+    logs = instance_yaml(render(values))["compute_logs"]
+    assert (logs["module"], logs["class"]) == ("dagster_aws.s3.compute_log_manager", "S3ComputeLogManager")
+    processed = _process(S3ComputeLogManager.config_type(), logs["config"])
+    assert (processed["bucket"], processed["prefix"], processed.get("endpoint_url")) == (
+        bucket,
+        prefix,
+        endpoint,
+    )
+    assert processed["local_dir"].startswith("/tmp/")  # the read-only root filesystem's writable place
+
+
+def test_the_queue_runs_one_run_per_eval_set_and_optionally_per_user() -> None:
+    from dagster._core.run_coordinator import QueuedRunCoordinator
+
+    default = instance_yaml(render())["run_coordinator"]
+    assert (default["module"], default["class"]) == ("dagster.core.run_coordinator", "QueuedRunCoordinator")
+    processed = _process(QueuedRunCoordinator.config_type(), default["config"])
+    assert processed["max_concurrent_runs"] == 10
+    assert processed["tag_concurrency_limits"] == [
+        {"key": "dagster/partition", "value": {"applyLimitPerUniqueValue": True}, "limit": 1}
+    ]
+    production = instance_yaml(render(VARIANTS["production"]))["run_coordinator"]["config"]
+    _process(QueuedRunCoordinator.config_type(), production)
+    assert production["max_concurrent_runs"] == 50
+    assert production["tag_concurrency_limits"] == [
+        {"key": "dagster/partition", "value": {"applyLimitPerUniqueValue": True}, "limit": 1},
+        {"key": "hawk/created_by", "value": {"applyLimitPerUniqueValue": True}, "limit": 10},
+        {"key": "hawk/source", "value": "schedule", "limit": 5},
+    ]
+
+
+def test_the_local_instance_and_the_chart_limit_partitions_alike() -> None:
+    from hawk_dagster.deployment.local_instance import DAGSTER_YAML
+
+    local = yaml.safe_load(DAGSTER_YAML)["run_coordinator"]["config"]["tag_concurrency_limits"]
+    chart = instance_yaml(render())["run_coordinator"]["config"]["tag_concurrency_limits"]
+    assert local == chart
+
+
+def test_the_workspace_points_at_each_code_location_service() -> None:
+    manifests = render()
+    workspace = yaml.safe_load(find(manifests, "ConfigMap", f"{RELEASE}-workspace")["data"]["workspace.yaml"])
+    [server] = [entry["grpc_server"] for entry in workspace["load_from"]]
+    service = find(manifests, "Service", server["host"])
+    assert server["port"] == service["spec"]["ports"][0]["port"] and server["location_name"] == "hawk"
+    deployment = find(manifests, "Deployment", server["host"])
+    pod_labels = deployment["spec"]["template"]["metadata"]["labels"]
+    assert service["spec"]["selector"].items() <= pod_labels.items()
+    container = deployment["spec"]["template"]["spec"]["containers"][0]
+    assert container["command"] == ["dagster", "api", "grpc"]
+    assert container["args"][:4] == ["-m", "hawk_dagster.definitions", "-a", "defs"]
+    assert importlib.util.find_spec("hawk_dagster.definitions") is not None
+
+
+# --- the run pod the launcher would create --------------------------------------------------------------------
+
+
+def _run_pod_job(manifests: list[dict[str, Any]], tags: dict[str, str], tmp_path: Path) -> Any:
+    """The Job dagster_k8s builds for a run from the rendered launcher config (as K8sRunLauncher.launch_run)."""
+    import kubernetes
+    from dagster import DagsterRun
+    from dagster_k8s import K8sRunLauncher
+    from dagster_k8s.container_context import K8sContainerContext
+    from dagster_k8s.job import construct_dagster_k8s_job, get_job_name_from_run_id
+
+    kubeconfig = tmp_path / "kubeconfig"
+    kubeconfig.write_text(
+        yaml.safe_dump(
+            {
+                "apiVersion": "v1",
+                "kind": "Config",
+                "clusters": [{"name": "c", "cluster": {"server": "https://127.0.0.1:6443"}}],
+                "users": [{"name": "u", "user": {"token": "t"}}],
+                "contexts": [{"name": "c", "context": {"cluster": "c", "user": "u"}}],
+                "current-context": "c",
+            }
+        )
+    )
+    config = {k: v for k, v in instance_yaml(manifests)["run_launcher"]["config"].items() if k != "sandbox"}
+    processed = _process(
+        K8sRunLauncher.config_type(),
+        {**config, "load_incluster_config": False, "kubeconfig_file": str(kubeconfig)},
+    )
+    launcher = K8sRunLauncher(**processed)
+    run = DagsterRun(job_name="eval_set_pipeline", run_id="0123abcd-0000-0000-0000-000000000000", tags=tags)
+    context = K8sContainerContext.create_for_run(run, launcher, include_run_tags=True)
+    job = construct_dagster_k8s_job(
+        job_config=context.get_k8s_job_config(job_image="registry/hawk-dagster:0.1.0", run_launcher=launcher),
+        args=["dagster", "api", "execute_run", "{}"],
+        job_name=get_job_name_from_run_id(run.run_id),
+        user_defined_k8s_config=context.run_k8s_config,
+        component="run_worker",
+        labels={"dagster/job": run.job_name, "dagster/run-id": run.run_id},
+    )
+    return kubernetes.client.ApiClient().sanitize_for_serialization(job), context.namespace
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_the_run_pod_is_valid_hardened_and_selected_by_the_runner_policy(
+    variant: str, tmp_path: Path
+) -> None:
+    values = VARIANTS[variant]
+    namespace = "hawk-runs" if variant == "production" else NAMESPACE
+    manifests = render(values)
+    per_run = {
+        "container_config": {
+            "resources": {"requests": {"cpu": "3", "memory": "12Gi"}, "limits": {"memory": "12Gi"}}
+        }
+    }
+    job, job_namespace = _run_pod_job(manifests, {"dagster-k8s/config": json.dumps(per_run)}, tmp_path)
+    assert job_namespace == namespace
+    for version in KUBERNETES_VERSIONS:
+        kubernetes_validate.validate(job, version, strict=True)
+    pod = job["spec"]["template"]
+    spec = pod["spec"]
+    [container] = spec["containers"]
+    assert spec["serviceAccountName"] == f"{RELEASE}-runner"
+    assert spec["securityContext"]["runAsNonRoot"] is True
+    assert container["securityContext"]["allowPrivilegeEscalation"] is False
+    assert container["securityContext"]["readOnlyRootFilesystem"] is True
+    # An eval set's runner: settings win; what they leave out keeps the launcher's default (dagster-k8s deep-merges).
+    default_cpu_limit = "8" if variant == "production" else "4"
+    assert container["resources"] == {
+        "requests": {"cpu": "3", "memory": "12Gi"},
+        "limits": {"cpu": default_cpu_limit, "memory": "12Gi"},
+    }
+    mounts = {m["mountPath"] for m in container["volumeMounts"]}
+    assert {"/tmp", "/var/lib/hawk"} <= mounts
+    assert container["workingDir"] == "/var/lib/hawk"
+    env = {e["name"]: e for e in container["env"]}
+    assert env["DAGSTER_HOME"]["value"] == "/opt/dagster/dagster_home"
+    assert env["HAWK_WAREHOUSE_URL"]["valueFrom"]["secretKeyRef"]["name"] in ("hawk-warehouse",)
+    assert env["DAGSTER_PG_PASSWORD"]["valueFrom"]["secretKeyRef"]["key"] == "postgresql-password"
+    assert [e["name"] for e in container["env"]].count("DAGSTER_PG_PASSWORD") == 1
+    assert {"configMapRef": {"name": f"{RELEASE}-env"}} in container["envFrom"]
+    policy = find(manifests, "NetworkPolicy", f"{RELEASE}-runner")
+    assert policy["metadata"]["namespace"] == namespace
+    assert policy["spec"]["podSelector"]["matchLabels"].items() <= pod["metadata"]["labels"].items()
+
+
+def test_run_pods_get_the_default_resources_without_a_run_tag(tmp_path: Path) -> None:
+    job, _ = _run_pod_job(render(), {}, tmp_path)
+    assert job["spec"]["template"]["spec"]["containers"][0]["resources"] == {
+        "requests": {"cpu": "1", "memory": "4Gi"},
+        "limits": {"cpu": "4", "memory": "16Gi"},
+    }
+
+
+def test_production_forbids_run_tags_other_k8s_fields(tmp_path: Path) -> None:
+    tag = {"pod_spec_config": {"host_network": True}}
+    with pytest.raises(Exception, match=r"violated the allowed list: pod_spec_config\.host_network"):
+        _run_pod_job(render(VARIANTS["production"]), {"dagster-k8s/config": json.dumps(tag)}, tmp_path)
+
+
+# --- containers: resources, security, probes -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_every_container_is_limited_hardened_and_probed(variant: str) -> None:
+    manifests = render(VARIANTS[variant])
+    seen = 0
+    for where, spec in pod_specs(manifests):
+        pod_security = spec.get("securityContext", {})
+        assert pod_security.get("runAsNonRoot") is True, where
+        assert pod_security.get("seccompProfile") == {"type": "RuntimeDefault"}, where
+        for container in containers(spec):
+            seen += 1
+            name = f"{where}/{container['name']}"
+            resources = container["resources"]
+            assert {"cpu", "memory"} <= set(resources["requests"]) and "memory" in resources["limits"], name
+            security = container["securityContext"]
+            assert security["allowPrivilegeEscalation"] is False, name
+            assert security["readOnlyRootFilesystem"] is True, name
+            assert security["runAsNonRoot"] is True, name
+            assert security["capabilities"] == {"drop": ["ALL"]}, name
+            assert "/tmp" in {m["mountPath"] for m in container["volumeMounts"]}, name
+            if where.startswith("Deployment/"):
+                assert "livenessProbe" in container, name
+                if container.get("ports"):
+                    assert "readinessProbe" in container, name
+    assert seen >= 5
+
+
+def test_the_code_location_is_probed_over_grpc_health() -> None:
+    deployment = find(render(), "Deployment", f"{RELEASE}-code-hawk")
+    container = deployment["spec"]["template"]["spec"]["containers"][0]
+    for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
+        assert container[probe]["grpc"] == {"port": 3030, "service": "DagsterApi"}
+
+
+@pytest.mark.parametrize(
+    ("variant", "path"), [("default", "/server_info"), ("production", "/dagster/server_info")]
+)
+def test_webserver_probes_follow_the_path_prefix(variant: str, path: str) -> None:
+    """Under --path-prefix the webserver serves /server_info only below the prefix."""
+    deployment = find(render(VARIANTS[variant]), "Deployment", f"{RELEASE}-webserver")
+    container = deployment["spec"]["template"]["spec"]["containers"][0]
+    assert {container[p]["httpGet"]["path"] for p in ("startupProbe", "readinessProbe", "livenessProbe")} == {
+        path
+    }
+    if variant == "production":
+        assert "--path-prefix=/dagster" in container["args"]
+
+
+# --- RBAC -------------------------------------------------------------------------------------------------------
+
+ROLE_RULES = {
+    ("Role", "hawk-webserver"): {
+        ("batch", "jobs"): {"get", "list", "watch"},
+        ("", "pods"): {"get", "list", "watch"},
+        ("", "pods/log"): {"get"},
+    },
+    ("Role", "hawk-daemon"): {
+        ("batch", "jobs"): {"create", "get", "list", "watch", "delete"},
+        ("batch", "jobs/status"): {"get"},
+        ("", "pods"): {"get", "list", "watch", "delete"},
+        ("", "pods/log"): {"get"},
+        ("", "events"): {"list"},
+    },
+    ("ClusterRole", "hawk-sandbox-launcher"): {
+        ("", "namespaces"): {"get", "list", "create", "patch", "delete"},
+        ("rbac.authorization.k8s.io", "rolebindings"): {"get", "create", "delete"},
+        ("networking.k8s.io", "networkpolicies"): {"get", "create", "patch", "delete"},
+        ("rbac.authorization.k8s.io", "clusterroles"): {"bind"},
+    },
+    ("ClusterRole", "hawk-sandbox-runner"): {
+        ("", "pods"): {"get", "list", "watch", "create", "delete"},
+        ("", "pods/exec"): {"get", "create"},
+        ("", "pods/log"): {"get"},
+        ("", "services"): {"get", "list", "create", "delete"},
+        ("", "configmaps"): {"get", "list", "create", "delete"},
+    },
+}
+
+
+def _rules(role: dict[str, Any]) -> dict[tuple[str, str], set[str]]:
+    rules: dict[tuple[str, str], set[str]] = {}
+    for rule in role["rules"]:
+        for group in rule["apiGroups"]:
+            for resource in rule["resources"]:
+                rules.setdefault((group, resource), set()).update(rule["verbs"])
+    return rules
+
+
+def test_rbac_grants_exactly_the_intended_verbs() -> None:
+    manifests = render()
+    roles = {(m["kind"], m["metadata"]["name"]): m for m in manifests if m["kind"] in ("Role", "ClusterRole")}
+    assert set(roles) == set(ROLE_RULES)
+    for key, expected in ROLE_RULES.items():
+        assert _rules(roles[key]) == expected, key
+    bind = next(r for r in roles[("ClusterRole", "hawk-sandbox-launcher")]["rules"] if r["verbs"] == ["bind"])
+    assert bind["resourceNames"] == ["hawk-sandbox-runner"]
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_rbac_has_no_wildcards_and_no_cluster_admin(variant: str) -> None:
+    manifests = render(VARIANTS[variant])
+    for role in [m for m in manifests if m["kind"] in ("Role", "ClusterRole")]:
+        for rule in role["rules"]:
+            for field in ("apiGroups", "resources", "verbs", "resourceNames"):
+                assert not any("*" in item for item in rule.get(field, [])), (role["metadata"]["name"], rule)
+    chart_roles = {m["metadata"]["name"] for m in manifests if m["kind"] in ("Role", "ClusterRole")}
+    for binding in [m for m in manifests if m["kind"] in ("RoleBinding", "ClusterRoleBinding")]:
+        assert binding["roleRef"]["name"] in chart_roles, binding["metadata"]["name"]
+        assert binding["roleRef"]["name"] not in ("cluster-admin", "admin", "edit")
+
+
+def test_each_role_has_its_own_service_account_and_bindings_match() -> None:
+    manifests = render(VARIANTS["production"])
+    accounts = {
+        (m["metadata"]["namespace"], m["metadata"]["name"]) for m in of_kind(manifests, "ServiceAccount")
+    }
+    assert {
+        (NAMESPACE, "hawk-webserver"),
+        (NAMESPACE, "hawk-daemon"),
+        (NAMESPACE, "hawk-code-location"),
+        ("hawk-runs", "hawk-runner"),
+        (NAMESPACE, "hawk-migrate"),
+    } == accounts
+    bound = {
+        (b["roleRef"]["name"], s["namespace"], s["name"])
+        for b in manifests
+        if b["kind"] in ("RoleBinding", "ClusterRoleBinding")
+        for s in b["subjects"]
+    }
+    assert bound == {
+        ("hawk-webserver", NAMESPACE, "hawk-webserver"),
+        ("hawk-daemon", NAMESPACE, "hawk-daemon"),
+        ("hawk-sandbox-launcher", NAMESPACE, "hawk-daemon"),
+    }
+    # The run Roles live where the runs are; the sandbox runner role is bound by the launcher, never here.
+    assert find(manifests, "Role", "hawk-daemon")["metadata"]["namespace"] == "hawk-runs"
+    irsa = "arn:aws:iam::123456789012:role/hawk-dagster"
+    for account in of_kind(manifests, "ServiceAccount"):
+        assert account["metadata"]["annotations"]["eks.amazonaws.com/role-arn"] == irsa
+
+
+def test_run_termination_from_the_ui_is_an_explicit_choice() -> None:
+    webserver = find(render(VARIANTS["production"]), "Role", "hawk-webserver")
+    assert _rules(webserver)[("batch", "jobs")] == {"get", "list", "watch", "delete"}
+
+
+def test_sandbox_rights_exist_only_with_sandboxes() -> None:
+    manifests = render({"sandbox": {"enabled": False}})
+    assert not of_kind(manifests, "ClusterRole") and not of_kind(manifests, "ClusterRoleBinding")
+    assert not of_kind(manifests, "ValidatingAdmissionPolicy")
+
+
+def test_cilium_sandboxes_may_get_cilium_policies_too() -> None:
+    launcher = find(render(VARIANTS["production"]), "ClusterRole", "hawk-sandbox-launcher")
+    assert _rules(launcher)[("cilium.io", "ciliumnetworkpolicies")] == {"get", "create", "patch", "delete"}
+    runner = find(render(VARIANTS["production"]), "ClusterRole", "hawk-sandbox-runner")
+    assert _rules(runner)[("apps", "statefulsets")] == {"get", "list", "watch", "create", "patch", "delete"}
+
+
+def test_the_sandbox_guard_holds_the_launcher_to_sandbox_namespaces() -> None:
+    manifests = render(VARIANTS["production"])
+    policy = find(manifests, "ValidatingAdmissionPolicy", "hawk-sandbox-guard")
+    [condition] = policy["spec"]["matchConditions"]
+    assert condition["expression"] == "request.userInfo.username == 'system:serviceaccount:evals:hawk-daemon'"
+    expressions = [v["expression"] for v in policy["spec"]["validations"]]
+    assert "request.name.startsWith('hawk-sb-')" in expressions[0]
+    assert "request.namespace.startsWith('hawk-sb-')" in expressions[0]
+    assert "object.roleRef.name == 'hawk-sandbox-runner'" in expressions[1]
+    resources = {r["resources"][0] for r in policy["spec"]["matchConstraints"]["resourceRules"]}
+    assert resources == {"namespaces", "rolebindings", "networkpolicies", "ciliumnetworkpolicies"}
+    binding = find(manifests, "ValidatingAdmissionPolicyBinding", "hawk-sandbox-guard")
+    assert binding["spec"] == {"policyName": "hawk-sandbox-guard", "validationActions": ["Deny"]}
+
+
+def _admits(policy: dict[str, Any], request: dict[str, Any], obj: dict[str, Any] | None) -> bool | None:
+    """What the policy decides for a request, by evaluating its CEL as the API server would: None when the
+    request does not concern it (match condition false), else whether every validation holds."""
+    import celpy
+
+    env = celpy.Environment()
+    activation = {"request": celpy.json_to_cel(request), "object": celpy.json_to_cel(obj)}
+
+    def holds(expression: str) -> bool:
+        return bool(env.program(env.compile(expression)).evaluate(activation))
+
+    if not all(holds(c["expression"]) for c in policy["spec"]["matchConditions"]):
+        return None
+    return all(holds(v["expression"]) for v in policy["spec"]["validations"])
+
+
+DAEMON = "system:serviceaccount:evals:hawk-daemon"
+
+
+def _request(
+    resource: str, operation: str, name: str, namespace: str = "", user: str = DAEMON
+) -> dict[str, Any]:
+    return {
+        "userInfo": {"username": user},
+        "resource": {"resource": resource},
+        "operation": operation,
+        "name": name,
+        "namespace": namespace,
+    }
+
+
+def _binding(role_kind: str, role: str) -> dict[str, Any]:
+    return {"roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": role_kind, "name": role}}
+
+
+@pytest.mark.parametrize(
+    ("request_", "obj", "decision"),
+    [
+        (_request("namespaces", "CREATE", "hawk-sandbox-abc"), {}, True),
+        (_request("namespaces", "DELETE", "hawk-sandbox-abc"), None, True),
+        (_request("namespaces", "DELETE", "kube-system"), None, False),
+        (_request("namespaces", "CREATE", "evals-2"), {}, False),
+        (_request("namespaces", "CREATE", ""), {}, False),  # generateName: no name to check
+        (
+            _request("rolebindings", "CREATE", "runner", "hawk-sandbox-abc"),
+            _binding("ClusterRole", "hawk-sandbox-runner"),
+            True,
+        ),
+        (
+            _request("rolebindings", "CREATE", "runner", "hawk-sandbox-abc"),
+            _binding("ClusterRole", "cluster-admin"),
+            False,
+        ),
+        (
+            _request("rolebindings", "CREATE", "runner", "hawk-sandbox-abc"),
+            _binding("Role", "hawk-sandbox-runner"),
+            False,
+        ),
+        (
+            _request("rolebindings", "CREATE", "runner", "evals"),
+            _binding("ClusterRole", "hawk-sandbox-runner"),
+            False,
+        ),
+        (_request("rolebindings", "DELETE", "runner", "hawk-sandbox-abc"), None, True),
+        (_request("networkpolicies", "CREATE", "sandbox", "hawk-sandbox-abc"), {}, True),
+        (_request("networkpolicies", "DELETE", "hawk-runner", "evals"), None, False),
+        (_request("namespaces", "DELETE", "kube-system", user="system:serviceaccount:ops:admin"), None, None),
+    ],
+)
+def test_the_sandbox_guard_admits_only_sandbox_work(
+    request_: dict[str, Any], obj: dict[str, Any] | None, decision: bool | None
+) -> None:
+    policy = find(render(), "ValidatingAdmissionPolicy", "hawk-sandbox-guard")
+    assert _admits(policy, request_, obj) is decision
+
+
+# --- NetworkPolicies --------------------------------------------------------------------------------------------
+
+
+def test_network_policies_isolate_runners_and_the_code_location() -> None:
+    manifests = render()
+    policies = {m["metadata"]["name"]: m["spec"] for m in of_kind(manifests, "NetworkPolicy")}
+    assert set(policies) == {"hawk-runner", "hawk-code-location", "hawk-webserver", "hawk-daemon"}
+    runner = policies["hawk-runner"]
+    assert runner["policyTypes"] == ["Ingress", "Egress"] and runner["ingress"] == []
+    for rule in runner["egress"]:
+        assert rule.get("to"), f"an egress rule without destinations allows everything: {rule}"
+    dns = runner["egress"][0]
+    assert dns["to"][0]["namespaceSelector"]["matchLabels"] == {"kubernetes.io/metadata.name": "kube-system"}
+    assert {(p["port"], p["protocol"]) for p in dns["ports"]} == {(53, "UDP"), (53, "TCP")}
+    public = runner["egress"][-1]
+    assert public["to"][0]["ipBlock"]["cidr"] == "0.0.0.0/0"
+    assert "169.254.0.0/16" in public["to"][0]["ipBlock"]["except"]  # no cloud metadata service
+    code = policies["hawk-code-location"]
+    sources = [
+        peer["podSelector"]["matchLabels"]["app.kubernetes.io/component"]
+        for peer in code["ingress"][0]["from"]
+    ]
+    assert sources == ["webserver", "daemon"]
+    assert policies["hawk-daemon"]["ingress"] == []
+
+
+def test_runner_egress_allow_list_comes_from_values() -> None:
+    manifests = render(VARIANTS["production"])
+    runner = find(manifests, "NetworkPolicy", "hawk-runner")
+    assert runner["metadata"]["namespace"] == "hawk-runs"
+    destinations = [
+        [peer.get("ipBlock", {}).get("cidr") for peer in rule["to"]] for rule in runner["spec"]["egress"]
+    ]
+    # DNS, the API server, PostgreSQL, public HTTPS; the fqdns-only entry is Cilium's alone.
+    assert destinations[1:] == [["10.0.0.10/32", "10.0.1.10/32"], ["10.0.32.0/20"], ["0.0.0.0/0"]]
+    cilium = find(manifests, "CiliumNetworkPolicy", "hawk-runner")["spec"]
+    assert {"toEntities": ["kube-apiserver"]} in cilium["egress"]
+    fqdns = [rule for rule in cilium["egress"] if "toFQDNs" in rule]
+    assert [n["matchName"] for n in fqdns[0]["toFQDNs"]] == ["api.openai.com", "api.anthropic.com"]
+    assert cilium["egress"][0]["toPorts"][0]["rules"]["dns"] == [{"matchPattern": "*"}]
+
+
+def test_network_policies_can_be_left_to_the_operator() -> None:
+    manifests = render({"networkPolicy": {"enabled": False}})
+    assert not of_kind(manifests, "NetworkPolicy") and not of_kind(manifests, "CiliumNetworkPolicy")
+
+
+# --- Secrets never in ConfigMaps ----------------------------------------------------------------------------------
+
+PLANTED = {
+    "postgresql": {"postgresqlPassword": "pg-Planted-Passw0rd"},
+    "warehouse": {"url": "postgresql://hawk:wh-Planted-Passw0rd@warehouse:5432/hawk"},
+    "storage": {"credentials": {"accessKeyId": "AKIAPLANTED", "secretAccessKey": "s3-Planted-Secret"}},
+    "runLauncher": {"config": {"k8sRunLauncher": {"jobNamespace": "hawk-runs"}}},
+}
+SECRETS = ["pg-Planted-Passw0rd", "wh-Planted-Passw0rd", "s3-Planted-Secret"]
+
+
+def test_literal_secrets_appear_only_in_secrets() -> None:
+    manifests = render(PLANTED)
+    files = render_files(PLANTED)
+    for path, text in files.items():
+        for secret in SECRETS:
+            encoded = base64.b64encode(secret.encode()).decode()
+            assert secret not in text, f"{secret} in {path}"
+            if not path.endswith(("secrets.yaml", "migrate-hook.yaml")):
+                assert encoded[:16] not in text, f"{secret} (base64) in {path}"
+    decoded: dict[tuple[str, str], dict[str, str]] = {
+        (s["metadata"]["namespace"], s["metadata"]["name"]): {
+            k: base64.b64decode(v).decode() for k, v in s["data"].items()
+        }
+        for s in of_kind(manifests, "Secret")
+    }
+    for namespace in (NAMESPACE, "hawk-runs"):  # the run pods' namespace gets its own copies
+        assert decoded[(namespace, "hawk-postgresql")] == {"postgresql-password": "pg-Planted-Passw0rd"}
+        assert decoded[(namespace, "hawk-warehouse")] == {"HAWK_WAREHOUSE_URL": PLANTED["warehouse"]["url"]}
+        assert decoded[(namespace, "hawk-storage")]["AWS_SECRET_ACCESS_KEY"] == "s3-Planted-Secret"
+    assert decoded[(NAMESPACE, "hawk-migrate")] == {
+        "postgresql-password": "pg-Planted-Passw0rd",
+        "HAWK_WAREHOUSE_URL": PLANTED["warehouse"]["url"],
+    }
+    for config_map in of_kind(manifests, "ConfigMap"):
+        text = yaml.safe_dump(config_map)
+        assert not any(s in text for s in SECRETS), config_map["metadata"]["name"]
+    launcher = instance_yaml(manifests)["run_launcher"]["config"]
+    env = {e["name"]: e for e in launcher["run_k8s_config"]["container_config"]["env"]}
+    assert env["HAWK_WAREHOUSE_URL"]["valueFrom"]["secretKeyRef"] == {
+        "name": "hawk-warehouse",
+        "key": "HAWK_WAREHOUSE_URL",
+    }
+    assert env["AWS_SECRET_ACCESS_KEY"]["valueFrom"]["secretKeyRef"]["name"] == "hawk-storage"
+
+
+def test_existing_secrets_render_no_secret() -> None:
+    manifests = render(VARIANTS["production"])
+    assert not of_kind(manifests, "Secret")
+    code = find(manifests, "Deployment", "hawk-code-hawk")["spec"]["template"]["spec"]["containers"][0]
+    env = {e["name"]: e.get("valueFrom") for e in code["env"]}
+    assert env["HAWK_WAREHOUSE_URL"] == {"secretKeyRef": {"name": "hawk-warehouse", "key": "url"}}
+    assert env["DAGSTER_PG_PASSWORD"] == {
+        "secretKeyRef": {"name": "dagster-postgresql", "key": "postgresql-password"}
+    }
+
+
+def test_only_the_processes_that_use_the_warehouse_get_its_url() -> None:
+    manifests = render()
+    for name, expected in (("hawk-webserver", False), ("hawk-daemon", False), ("hawk-code-hawk", True)):
+        container = find(manifests, "Deployment", name)["spec"]["template"]["spec"]["containers"][0]
+        assert ("HAWK_WAREHOUSE_URL" in {e["name"] for e in container["env"]}) is expected, name
+
+
+# --- the migration hook -----------------------------------------------------------------------------------------
+
+
+def test_the_migration_job_is_a_pre_install_and_pre_upgrade_hook() -> None:
+    manifests = render(PLANTED)
+    job = find(manifests, "Job", "hawk-migrate")
+    annotations = job["metadata"]["annotations"]
+    assert annotations["helm.sh/hook"] == "pre-install,pre-upgrade"
+    assert annotations["helm.sh/hook-delete-policy"] == "before-hook-creation"
+    weight = int(annotations["helm.sh/hook-weight"])
+    spec = job["spec"]["template"]["spec"]
+    steps = [c["command"] for c in containers(spec)]
+    assert steps == [
+        ["python", "-m", "hawk_dagster.warehouse.schema.migrate"],
+        ["dagster", "instance", "migrate"],
+    ]
+    assert spec["automountServiceAccountToken"] is False
+    # What the hook reads exists before it: hooks of a lower weight, since the release's objects do not yet.
+    for kind, name in (
+        ("ServiceAccount", "hawk-migrate"),
+        ("ConfigMap", "hawk-migrate-instance"),
+        ("Secret", "hawk-migrate"),
+    ):
+        dependency = find(manifests, kind, name)["metadata"]["annotations"]
+        assert dependency["helm.sh/hook"] == "pre-install,pre-upgrade", name
+        assert int(dependency["helm.sh/hook-weight"]) < weight, name
+    secret_policy = find(manifests, "Secret", "hawk-migrate")["metadata"]["annotations"][
+        "helm.sh/hook-delete-policy"
+    ]
+    assert "hook-succeeded" in secret_policy and "hook-failed" in secret_policy
+    env = {
+        e["name"]: e["valueFrom"]["secretKeyRef"]["name"]
+        for e in spec["initContainers"][0]["env"]
+        if "valueFrom" in e
+    }
+    assert env == {"HAWK_WAREHOUSE_URL": "hawk-migrate", "DAGSTER_PG_PASSWORD": "hawk-migrate"}
+    instance = yaml.safe_load(find(manifests, "ConfigMap", "hawk-migrate-instance")["data"]["dagster.yaml"])
+    assert "run_launcher" not in instance and instance["storage"]["postgres"]["postgres_db"]["password"] == {
+        "env": "DAGSTER_PG_PASSWORD"
+    }
+
+
+def test_with_existing_secrets_the_hook_reads_them_directly() -> None:
+    manifests = render(VARIANTS["production"])
+    spec = find(manifests, "Job", "hawk-migrate")["spec"]["template"]["spec"]
+    env = {
+        e["name"]: e["valueFrom"]["secretKeyRef"]
+        for e in spec["initContainers"][0]["env"]
+        if "valueFrom" in e
+    }
+    assert env["HAWK_WAREHOUSE_URL"] == {"name": "hawk-warehouse", "key": "url"}
+    assert env["DAGSTER_PG_PASSWORD"] == {"name": "dagster-postgresql", "key": "postgresql-password"}
+
+
+def test_the_hook_can_migrate_the_warehouse_only() -> None:
+    spec = find(render({"migrate": {"dagsterInstance": False}}), "Job", "hawk-migrate")["spec"]["template"][
+        "spec"
+    ]
+    assert "initContainers" not in spec
+    assert [c["command"] for c in spec["containers"]] == [
+        ["python", "-m", "hawk_dagster.warehouse.schema.migrate"]
+    ]
+
+
+def test_the_hooks_command_exists() -> None:
+    from hawk_dagster.warehouse.schema import migrate
+
+    assert callable(migrate.main)
+
+
+# --- docs ---------------------------------------------------------------------------------------------------------
+
+
+def test_notes_tell_how_to_reach_the_ui_and_what_is_missing() -> None:
+    notes = render_files()["hawk/templates/NOTES.txt"]
+    assert "kubectl -n evals port-forward svc/hawk-webserver 3000:80" in notes
+    assert "authenticating proxy" in notes
+    assert "networkPolicy.kubernetesApi.cidrs" in notes and "storage.root is the chart's default" in notes
+    production = render_files(VARIANTS["production"])["hawk/templates/NOTES.txt"]
+    assert "WARNING" not in production and "dagster-postgresql: key postgresql-password" in production
+
+
+def test_the_readme_values_reference_is_generated_from_the_schema() -> None:
+    sys.path.insert(0, str(ROOT / "deploy" / "helm"))
+    try:
+        import values_reference
+    finally:
+        sys.path.pop(0)
+    readme = (ROOT / "deploy" / "helm" / "README.md").read_text()
+    assert values_reference.readme_block(readme) == values_reference.render_reference(), (
+        "deploy/helm/README.md's values reference is stale: run `uv run python deploy/helm/values_reference.py`"
+    )
+
+
+def test_every_value_is_in_the_schema_and_the_reference() -> None:
+    """values.yaml and the schema name the same fields (additionalProperties false does the converse)."""
+    schema = json.loads((CHART / "values.schema.json").read_text())
+    values = yaml.safe_load((CHART / "values.yaml").read_text())
+
+    def walk(value: Any, node: dict[str, Any], path: str) -> None:
+        node = copy.deepcopy(node)
+        while "$ref" in node or ("allOf" in node and len(node["allOf"]) == 1):
+            target = node.pop("$ref", None) or node.pop("allOf")[0].get("$ref")
+            node = {**schema["definitions"][target.rsplit("/", 1)[1]], **node}
+        if isinstance(value, dict) and "properties" in node:
+            for key, child in value.items():
+                assert key in node["properties"], f"{path}.{key} is not in values.schema.json"
+                walk(child, node["properties"][key], f"{path}.{key}")
+
+    walk(values, schema, "")
