@@ -28,6 +28,7 @@ from kmock._internal import parsing
 
 from hawk_dagster.definitions import build_definitions
 from hawk_dagster.deployment.k8s_launcher import HawkK8sRunLauncher
+from hawk_dagster.deployment.sandbox_sensor import sandbox_cleanup_sensor
 from hawk_dagster.deployment.sandboxes import SandboxError
 from hawk_dagster.evals.sensor import SENSOR_NAME as EVAL_SENSOR
 from hawk_dagster.names import EVAL_LOGS, EVAL_WAREHOUSE, K8S_CONFIG_TAG, SCAN_PIPELINE
@@ -174,7 +175,10 @@ class Deployment:
 
 
 @pytest.fixture
-def deployment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Deployment]:
+def deployment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest
+) -> Iterator[Deployment]:
+    """The deployment; parametrized indirectly, the parameter is more launcher config."""
     monkeypatch.setattr(parsing, "parse_path", patched_parse_path)
     root = str(tmp_path / "root")
     monkeypatch.setenv("HAWK_STORAGE_ROOT", root)  # for hawk's definitions, loaded as the code location
@@ -184,7 +188,7 @@ def deployment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Depl
             "run_launcher": {
                 "module": "hawk_dagster.deployment.k8s_launcher",
                 "class": "HawkK8sRunLauncher",
-                "config": launcher_config(kubeconfig, root),
+                "config": {**launcher_config(kubeconfig, root), **getattr(request, "param", {})},
             }
         }
         with (
@@ -486,6 +490,34 @@ def test_sandboxes_are_removed_a_grace_period_after_the_last_run_and_on_delete(
     assert launcher.delete_sandbox("deleted-later") is True
     assert deployment.emulator.read("/api/v1/namespaces/hawk-sbx-deleted-later") is None
     assert launcher.delete_sandbox("deleted-later") is False
+
+
+@pytest.mark.parametrize("deployment", [{"sandbox_cleanup_grace_seconds": 0}], indirect=True)
+def test_the_kubernetes_deployments_sensor_cleans_up_through_the_instances_launcher(
+    deployment: Deployment,
+) -> None:
+    run = deployment.launch(deployment.submit_eval_set("swept"))
+    sensor = build_definitions(
+        storage_root=deployment.storage.uri, deployment="kubernetes"
+    ).resolve_sensor_def("sandbox_cleanup")
+
+    def tick() -> str:
+        with dg.build_sensor_context(instance=deployment.instance) as context:
+            result = sensor.evaluate_tick(context)
+        assert not result.run_requests
+        return str(result.skip_message)
+
+    assert tick() == "deleted: none; kept: 1"  # its run has not finished
+    deployment.instance.report_run_failed(run)
+    assert tick() == "deleted: hawk-sbx-swept; kept: 0"
+    assert deployment.emulator.read("/api/v1/namespaces/hawk-sbx-swept") is None
+
+
+def test_the_sensor_does_nothing_under_another_launcher() -> None:
+    sensor = sandbox_cleanup_sensor()
+    with dg.instance_for_test() as instance, dg.build_sensor_context(instance=instance) as context:
+        result = sensor.evaluate_tick(context)
+    assert "not HawkK8sRunLauncher" in str(result.skip_message)
 
 
 def test_the_config_schema_extends_dagster_k8s_and_checks_hawks_fields(tmp_path: Path) -> None:
