@@ -226,7 +226,11 @@ class HawkK8sRunLauncher(K8sRunLauncher):
         self._instance.add_run_tags(run.run_id, {K8S_CONFIG_TAG: tag})
         updated = self._instance.get_run_by_id(run.run_id)
         assert updated is not None  # it was just tagged
-        details = {"settings from": f"{target.kind} {target.scan_id or target.eval_set_id}"}
+        details = {
+            "settings from": f"eval set {target.eval_set_id}"
+            if target.scan_id is None
+            else f"scan {target.scan_id} (cell of eval set {target.eval_set_id})"
+        }
         if runner is not None:
             details.update(_runner_details(runner))
         if namespace is not None:
