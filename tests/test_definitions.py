@@ -10,7 +10,9 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from hawk_dagster.definitions import defs
+from hawk_dagster.definitions import build_definitions, defs
+from hawk_dagster.deployment.kind import deployment_from_env
+from hawk_dagster.execution.runner import EvalRunnerResource
 from tests.dagster_servers import BIN, REPO, WORKSPACE, dagster_home
 
 EVAL_LOGS = dg.AssetKey("eval_logs")
@@ -158,3 +160,37 @@ def test_dagster_cli_validators_accept_the_code_location(tmp_path: Path) -> None
     )
     assert "Validation successful for code location hawk" in validate_output, validate_output
     assert not list(REPO.glob(".tmp_dagster_home_*"))
+
+
+def test_the_kubernetes_deployment_runs_the_same_eval_sets_and_cleans_up_sandboxes(tmp_path: Path) -> None:
+    root = str(tmp_path / "root")
+    local = build_definitions(storage_root=root, deployment="local")
+    kubernetes = build_definitions(storage_root=root, deployment="kubernetes")
+    assert {s.name for s in kubernetes.sensors or []} - {s.name for s in local.sensors or []} == {
+        "sandbox_cleanup"
+    }
+    assert kubernetes.resolve_sensor_def("sandbox_cleanup").default_status == dg.DefaultSensorStatus.RUNNING
+    for job in ("eval_set_pipeline", "scan_pipeline"):
+        assert (
+            kubernetes.resolve_job_def(job).asset_layer.selected_asset_keys
+            == local.resolve_job_def(job).asset_layer.selected_asset_keys
+        )
+    runners = [d.resources["eval_runner"] for d in (local, kubernetes) if d.resources]
+    assert [r.output_dir for r in runners] == [
+        str(Path(root) / "runner-logs"),
+        None,
+    ]  # on Kubernetes: the pod's log
+    assert {type(r) for r in runners} == {EvalRunnerResource}
+
+
+def test_the_deployment_comes_from_hawk_deployment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("HAWK_DEPLOYMENT", raising=False)
+    assert deployment_from_env() == "local"
+    monkeypatch.setenv("HAWK_DEPLOYMENT", "Kubernetes")
+    assert deployment_from_env() == "kubernetes"
+    monkeypatch.setenv("HAWK_DEPLOYMENT", "k8s")
+    with pytest.raises(
+        ValueError,
+        match="HAWK_DEPLOYMENT='k8s' is not a deployment hawk knows; use one of: local, kubernetes",
+    ):
+        deployment_from_env()

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import click
 
+from hawk_dagster.deployment.kind import DEPLOYMENT_ENV, LOCAL
 from hawk_dagster.deployment.local_instance import dagster_home
 from hawk_dagster.storage.root import STORAGE_ROOT_ENV, StorageRoot
 
@@ -23,7 +24,8 @@ def dev(host: str, port: int) -> None:
     if storage.is_local:
         storage.eval_set_configs.mkdir(parents=True, exist_ok=True)
     home = dagster_home(storage.state_dir)
-    env = {**os.environ, "DAGSTER_HOME": str(home), STORAGE_ROOT_ENV: storage.uri}
+    # The local instance runs the local deployment's definitions, whatever HAWK_DEPLOYMENT this shell has.
+    env = {**os.environ, "DAGSTER_HOME": str(home), STORAGE_ROOT_ENV: storage.uri, DEPLOYMENT_ENV: LOCAL}
     # The dagster next to this interpreter, so `hawk dev` works without the venv on PATH.
     beside = Path(sys.executable).parent / "dagster"
     dagster = str(beside) if beside.exists() else shutil.which("dagster") or "dagster"

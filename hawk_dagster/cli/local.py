@@ -115,7 +115,10 @@ def _run_pipeline(
     if not instance.has_dynamic_partition(EVAL_SETS, eval_set_id):
         instance.add_dynamic_partitions(EVAL_SETS, [eval_set_id])
     defs = build_definitions(
-        storage_root=storage.uri, direct=direct, runner_output_dir=str(runner_output.parent)
+        storage_root=storage.uri,
+        direct=direct,
+        runner_output_dir=str(runner_output.parent),
+        deployment="local",
     )
     job = defs.resolve_job_def(EVAL_SET_PIPELINE)
     run_id = str(uuid.uuid4())
@@ -273,7 +276,10 @@ def _run_scan_cells(
     if new_eval_sets:
         instance.add_dynamic_partitions(EVAL_SETS, new_eval_sets)
     defs = build_definitions(
-        storage_root=storage.uri, direct=direct, runner_output_dir=str(runner_output.parent)
+        storage_root=storage.uri,
+        direct=direct,
+        runner_output_dir=str(runner_output.parent),
+        deployment="local",
     )
     job = defs.resolve_job_def(SCAN_PIPELINE)
     console.print(f"scan [bold]{scan_id}[/bold]: {len(eval_set_ids)} eval set(s)")

@@ -117,9 +117,10 @@ class RunnerConfig(StrictModel):
         default=None, description="Runner image tag to use on Kubernetes instead of the deployment's default."
     )
     cpu: Annotated[Quantity, AfterValidator(_check_cpu)] | None = Field(
-        default=None, description="CPU request for the run's pod, e.g. 2, 0.5 or 500m."
+        default=None, description="CPU request for the run's pod on Kubernetes, e.g. 2, 0.5 or 500m."
     )
     memory: Annotated[Quantity, AfterValidator(_check_memory)] | None = Field(
         default=None,
-        description="Memory request for the run's pod as a Kubernetes quantity, e.g. 16Gi or 512Mi.",
+        description="Memory for the run's pod on Kubernetes (its request and limit) as a Kubernetes quantity, "
+        "e.g. 16Gi or 512Mi.",
     )

@@ -250,3 +250,38 @@ transcripts:
     assert outcome.complete
     scans = {s.key: s.scans for s in outcome.scanners}
     assert (scans.get("scan_filter", 0), scans.get("own_where"), scans.get("own_limit")) == (0, 8, 2)
+
+
+@pytest.mark.parametrize("shared_buffer", [True, False])
+def test_a_resume_on_a_new_pod_skips_finished_transcripts_only_with_a_shared_scan_buffer(
+    log_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, shared_buffer: bool
+) -> None:
+    """Why the Kubernetes launcher gives scan runs ``SCOUT_SCANBUFFER_DIR`` on a volume that outlives pods: Scout
+    knows which transcripts a scan finished from its local buffer (local file operations only, so no ``s3://``),
+    which by default is under the machine's data folder. A new pod has a new data folder, here another
+    ``XDG_DATA_HOME``; the scan's results folder is the same."""
+    assert scan_scanners.flaky
+    calls = tmp_path / "calls.txt"
+    monkeypatch.setenv("HAWK_TEST_FLAKY_CALLS", str(calls))
+    if shared_buffer:
+        monkeypatch.setenv("SCOUT_SCANBUFFER_DIR", str(tmp_path / "scanbuffer-volume"))
+    else:
+        monkeypatch.delenv("SCOUT_SCANBUFFER_DIR", raising=False)
+    plan = _plan(
+        log_dir, tmp_path / "results", ScannerSpec(key="flaky", name="hawk_example_scanners/test_flaky")
+    )
+    samples = _sample_ids(log_dir)
+    failing = {t for t, sample_id in samples.items() if scan_scanners.fails(sample_id)}
+
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "pod-1"))
+    monkeypatch.setenv("HAWK_TEST_FLAKY_FAIL", "1")
+    first = execute_scan(plan, ConsoleReporter())
+    assert not first.complete and first.errors == len(failing)
+
+    calls.write_text("")
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "pod-2"))
+    monkeypatch.setenv("HAWK_TEST_FLAKY_FAIL", "0")
+    second = execute_scan(plan, ConsoleReporter())
+    assert second.complete and second.scan_locations == first.scan_locations
+    rescanned = sorted(calls.read_text().split())
+    assert rescanned == sorted(failing if shared_buffer else samples)

@@ -1,0 +1,376 @@
+"""Each eval set's sandbox namespace on Kubernetes: its name, the objects in it, creating, deleting and sweeping them.
+
+Inspect's Kubernetes sandbox (``k8s_sandbox``) installs each sample's sandbox into ``INSPECT_K8S_DEFAULT_NAMESPACE``.
+Giving every eval set its own namespace means the runner's service account needs rights there only (a RoleBinding
+to a ClusterRole the chart defines), never cluster-wide, and a NetworkPolicy keeps the sandboxes away from the rest
+of the cluster. The launcher creates all three before the run's Job exists, so the namespace is ready when Inspect
+starts; the daemon side deletes it when the eval set is deleted, or a grace period after its last run ended.
+
+Plain functions over the official ``kubernetes`` client; no Dagster here (the launcher and the cleanup sensor wire
+them in).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import ipaddress
+import json
+import re
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from hawk_dagster.config.ids import validate_eval_set_id
+
+MAX_NAME_LENGTH = 63
+"""Namespace names are DNS-1123 labels."""
+_LABEL_RE = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+_PREFIX_RE = re.compile(r"^[a-z0-9][-a-z0-9]*$")
+MAX_PREFIX_LENGTH = 40
+_HASH_LENGTH = 8
+
+MANAGED_BY_LABEL = "app.kubernetes.io/managed-by"
+MANAGED_BY = "hawk-dagster"
+EVAL_SET_LABEL = "hawk/eval-set-id"
+"""On the sandbox namespace and on the eval set's run pods (the NetworkPolicy admits those pods only)."""
+RUNS_NAMESPACE_LABEL = "hawk/runs-namespace"
+"""Which deployment's runs the namespace serves, so two deployments in one cluster never sweep each other's."""
+NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name"
+"""Set by Kubernetes on every namespace (1.21+): how a NetworkPolicy names one namespace."""
+
+ROLE_BINDING_NAME = "hawk-runner"
+NETWORK_POLICY_NAME = "hawk-sandbox"
+DNS_NAMESPACE = "kube-system"
+DNS_POD_LABELS = {"k8s-app": "kube-dns"}
+"""Cluster DNS as kubeadm, EKS, GKE and AKS label it (CoreDNS included); other resolvers go in the egress allow-list."""
+PROTOCOLS = ("TCP", "UDP", "SCTP")
+
+
+class SandboxError(RuntimeError):
+    """The sandbox namespace cannot be used for this eval set (someone else's namespace, or one being deleted)."""
+
+
+@dataclass(frozen=True)
+class EgressRule:
+    """Sandboxes may open connections to ``cidr`` on ``ports`` (all ports when empty) over ``protocol``."""
+
+    cidr: str
+    ports: tuple[int, ...] = ()
+    protocol: str = "TCP"
+
+    def __post_init__(self) -> None:
+        try:
+            ipaddress.ip_network(self.cidr, strict=True)
+        except ValueError as exc:
+            raise ValueError(f"sandbox egress: {self.cidr!r} is not a CIDR block ({exc})") from None
+        for port in self.ports:
+            if isinstance(port, bool) or not isinstance(port, int) or not 1 <= port <= 65535:
+                raise ValueError(f"sandbox egress to {self.cidr}: port {port!r} is not in 1..65535")
+        if self.protocol not in PROTOCOLS:
+            raise ValueError(f"sandbox egress to {self.cidr}: protocol must be one of {', '.join(PROTOCOLS)}")
+
+    @classmethod
+    def from_config(cls, value: Mapping[str, Any]) -> EgressRule:
+        return cls(
+            cidr=str(value["cidr"]),
+            ports=tuple(value.get("ports") or ()),
+            protocol=str(value.get("protocol") or "TCP"),
+        )
+
+
+@dataclass(frozen=True)
+class SandboxPolicy:
+    """How sandbox namespaces are named and what their NetworkPolicy and RoleBinding allow."""
+
+    prefix: str = "hawk-sbx-"
+    runner_cluster_role: str = "hawk-sandbox-runner"
+    egress_allow: tuple[EgressRule, ...] = ()
+    allow_intra_namespace: bool = True
+    """Sandbox pods of the eval set may reach each other (multi-service sandboxes: an agent and its target)."""
+
+    def __post_init__(self) -> None:
+        if not _PREFIX_RE.match(self.prefix) or len(self.prefix) > MAX_PREFIX_LENGTH:
+            raise ValueError(
+                f"sandbox namespace prefix {self.prefix!r} must be 1 to {MAX_PREFIX_LENGTH} lowercase letters, "
+                "digits and '-', starting with a letter or digit (e.g. 'hawk-sbx-')"
+            )
+        if not self.runner_cluster_role:
+            raise ValueError("the sandbox runner ClusterRole name must not be empty")
+
+
+def sandbox_namespace(prefix: str, eval_set_id: str) -> str:
+    """``<prefix><eval set id>``; cut and suffixed with a hash of the id when that exceeds 63 characters, so two
+    long ids never share a namespace."""
+    validate_eval_set_id(eval_set_id)
+    name = prefix + eval_set_id
+    if len(name) > MAX_NAME_LENGTH:
+        digest = hashlib.sha256(eval_set_id.encode()).hexdigest()[:_HASH_LENGTH]
+        name = name[: MAX_NAME_LENGTH - _HASH_LENGTH - 1].rstrip("-") + "-" + digest
+    if not _LABEL_RE.match(name):  # a prefix of dashes cut down to nothing; not reachable with a valid prefix
+        raise ValueError(f"sandbox namespace name {name!r} is not a DNS label")
+    return name
+
+
+@dataclass(frozen=True)
+class SandboxManifests:
+    """The three objects of one eval set's sandbox, as the API takes them."""
+
+    namespace: dict[str, Any]
+    role_binding: dict[str, Any]
+    network_policy: dict[str, Any]
+
+    @property
+    def name(self) -> str:
+        return str(self.namespace["metadata"]["name"])
+
+
+def sandbox_manifests(
+    policy: SandboxPolicy, eval_set_id: str, *, runs_namespace: str, runner_service_account: str
+) -> SandboxManifests:
+    """The namespace, the RoleBinding that lets the run's service account use the ClusterRole there, and the
+    NetworkPolicy: ingress only from the eval set's run pods (and, if allowed, from its own sandboxes), egress only
+    to cluster DNS, the allow-list (and, if allowed, its own sandboxes)."""
+    name = sandbox_namespace(policy.prefix, eval_set_id)
+    labels = {MANAGED_BY_LABEL: MANAGED_BY, EVAL_SET_LABEL: eval_set_id, RUNS_NAMESPACE_LABEL: runs_namespace}
+    namespace = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name, "labels": labels}}
+    role_binding = {
+        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "kind": "RoleBinding",
+        "metadata": {"name": ROLE_BINDING_NAME, "namespace": name, "labels": dict(labels)},
+        "roleRef": {
+            "apiGroup": "rbac.authorization.k8s.io",
+            "kind": "ClusterRole",
+            "name": policy.runner_cluster_role,
+        },
+        "subjects": [{"kind": "ServiceAccount", "name": runner_service_account, "namespace": runs_namespace}],
+    }
+    runner_pods = {
+        "namespaceSelector": {"matchLabels": {NAMESPACE_NAME_LABEL: runs_namespace}},
+        "podSelector": {"matchLabels": {EVAL_SET_LABEL: eval_set_id}},
+    }
+    same_namespace: dict[str, Any] = {"podSelector": {}}
+    ingress: list[dict[str, Any]] = [{"from": [runner_pods]}]
+    egress: list[dict[str, Any]] = [
+        {
+            "to": [
+                {
+                    "namespaceSelector": {"matchLabels": {NAMESPACE_NAME_LABEL: DNS_NAMESPACE}},
+                    "podSelector": {"matchLabels": dict(DNS_POD_LABELS)},
+                }
+            ],
+            "ports": [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}],
+        }
+    ]
+    if policy.allow_intra_namespace:
+        ingress.append({"from": [same_namespace]})
+        egress.append({"to": [same_namespace]})
+    for rule in policy.egress_allow:
+        allowed: dict[str, Any] = {"to": [{"ipBlock": {"cidr": rule.cidr}}]}
+        if rule.ports:
+            allowed["ports"] = [{"protocol": rule.protocol, "port": port} for port in rule.ports]
+        egress.append(allowed)
+    network_policy = {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "NetworkPolicy",
+        "metadata": {"name": NETWORK_POLICY_NAME, "namespace": name, "labels": dict(labels)},
+        "spec": {
+            "podSelector": {},
+            "policyTypes": ["Ingress", "Egress"],
+            "ingress": ingress,
+            "egress": egress,
+        },
+    }
+    return SandboxManifests(namespace, role_binding, network_policy)
+
+
+def _apis(api_client: Any) -> tuple[Any, Any, Any]:
+    import kubernetes.client as k8s
+
+    return (
+        k8s.CoreV1Api(api_client),
+        k8s.RbacAuthorizationV1Api(api_client),
+        k8s.NetworkingV1Api(api_client),
+    )
+
+
+def _status(exc: BaseException) -> int | None:
+    status = getattr(exc, "status", None)
+    return status if isinstance(status, int) else None
+
+
+def ensure_sandbox(api_client: Any, manifests: SandboxManifests) -> None:
+    """Create the namespace, RoleBinding and NetworkPolicy, or bring existing ones up to date (a rerun of the eval
+    set after a settings change). Raises ``SandboxError`` for a namespace of that name that is not this eval set's,
+    or one that is being deleted."""
+    from kubernetes.client.rest import ApiException
+
+    core, rbac, networking = _apis(api_client)
+    name = manifests.name
+    try:
+        core.create_namespace(manifests.namespace)
+    except ApiException as exc:
+        if _status(exc) != 409:
+            raise
+        _check_existing(core.read_namespace(name, _preload_content=False), manifests)
+    for create, patch, body in (
+        (
+            rbac.create_namespaced_role_binding,
+            rbac.patch_namespaced_role_binding,
+            manifests.role_binding,
+        ),
+        (
+            networking.create_namespaced_network_policy,
+            networking.patch_namespaced_network_policy,
+            manifests.network_policy,
+        ),
+    ):
+        try:
+            create(name, body)
+        except ApiException as exc:
+            if _status(exc) != 409:
+                raise
+            patch(body["metadata"]["name"], name, body)
+
+
+def _check_existing(response: Any, manifests: SandboxManifests) -> None:
+    existing = json.loads(response.data)
+    metadata = existing.get("metadata") or {}
+    labels = metadata.get("labels") or {}
+    wanted = manifests.namespace["metadata"]["labels"]
+    if labels.get(MANAGED_BY_LABEL) != MANAGED_BY or labels.get(EVAL_SET_LABEL) != wanted[EVAL_SET_LABEL]:
+        raise SandboxError(
+            f"namespace {manifests.name!r} exists but is not the sandbox namespace of eval set "
+            f"{wanted[EVAL_SET_LABEL]!r} (labels {labels}); refusing to grant the runner rights in it"
+        )
+    if labels.get(RUNS_NAMESPACE_LABEL) != wanted[RUNS_NAMESPACE_LABEL]:
+        raise SandboxError(
+            f"sandbox namespace {manifests.name!r} belongs to the deployment running in namespace "
+            f"{labels.get(RUNS_NAMESPACE_LABEL)!r}, not {wanted[RUNS_NAMESPACE_LABEL]!r}; use another "
+            "sandbox_namespace_prefix for this deployment"
+        )
+    if metadata.get("deletionTimestamp") or (existing.get("status") or {}).get("phase") == "Terminating":
+        raise SandboxError(
+            f"sandbox namespace {manifests.name!r} is being deleted (its eval set finished or was deleted); "
+            "launch the run again once it is gone"
+        )
+
+
+def delete_sandbox(api_client: Any, name: str) -> bool:
+    """Delete a sandbox namespace (and with it everything in it); False when there was none."""
+    from kubernetes.client.rest import ApiException
+
+    core, _, _ = _apis(api_client)
+    try:
+        core.delete_namespace(name)
+    except ApiException as exc:
+        if _status(exc) == 404:
+            return False
+        raise
+    return True
+
+
+@dataclass(frozen=True)
+class EvalSetActivity:
+    """What the Dagster instance knows of an eval set's runs."""
+
+    running: bool
+    """A run of the eval set is queued, starting, running or being cancelled."""
+    last_finished: dt.datetime | None = None
+    """When its latest finished run ended (None: no finished run)."""
+
+
+@dataclass(frozen=True)
+class SweepDecision:
+    namespace: str
+    eval_set_id: str
+    remove: bool
+    reason: str
+
+
+@dataclass
+class SweepResult:
+    deleted: list[str] = field(default_factory=list)
+    kept: list[SweepDecision] = field(default_factory=list)
+
+
+def sweep_decisions(
+    namespaces: Iterable[Mapping[str, Any]],
+    *,
+    runs_namespace: str,
+    activity: Callable[[str], EvalSetActivity],
+    grace: dt.timedelta,
+    now: dt.datetime,
+) -> list[SweepDecision]:
+    """Which of the listed namespaces to delete: ours (labels checked here, whatever the server filtered), serving
+    this deployment, whose eval set has no unfinished run and whose last run ended ``grace`` ago or more. An eval set
+    without any run counts from the namespace's creation."""
+    decisions = []
+    for namespace in namespaces:
+        metadata = namespace.get("metadata") or {}
+        labels = metadata.get("labels") or {}
+        eval_set_id = labels.get(EVAL_SET_LABEL)
+        if (
+            labels.get(MANAGED_BY_LABEL) != MANAGED_BY
+            or labels.get(RUNS_NAMESPACE_LABEL) != runs_namespace
+            or not isinstance(eval_set_id, str)
+        ):
+            continue
+        name = str(metadata.get("name"))
+        if metadata.get("deletionTimestamp"):
+            decisions.append(SweepDecision(name, eval_set_id, False, "already being deleted"))
+            continue
+        seen = activity(eval_set_id)
+        if seen.running:
+            decisions.append(
+                SweepDecision(name, eval_set_id, False, "a run of the eval set has not finished")
+            )
+            continue
+        since, what = seen.last_finished, "its last run ended"
+        if since is None:
+            since, what = _created(metadata), "it was created"
+        if since is None:
+            decisions.append(SweepDecision(name, eval_set_id, False, "no run and no creation time"))
+            continue
+        age = now - since
+        remove = age >= grace
+        decisions.append(SweepDecision(name, eval_set_id, remove, f"{what} {_seconds(age)} s ago"))
+    return decisions
+
+
+def _created(metadata: Mapping[str, Any]) -> dt.datetime | None:
+    value = metadata.get("creationTimestamp")
+    if not isinstance(value, str):
+        return None
+    try:
+        created = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return created if created.tzinfo else created.replace(tzinfo=dt.UTC)
+
+
+def _seconds(age: dt.timedelta) -> int:
+    return int(age.total_seconds())
+
+
+def sweep_sandboxes(
+    api_client: Any,
+    *,
+    runs_namespace: str,
+    activity: Callable[[str], EvalSetActivity],
+    grace: dt.timedelta,
+    now: dt.datetime,
+) -> SweepResult:
+    """Delete the sandbox namespaces whose eval set finished ``grace`` ago (see ``sweep_decisions``)."""
+    core, _, _ = _apis(api_client)
+    selector = f"{MANAGED_BY_LABEL}={MANAGED_BY},{RUNS_NAMESPACE_LABEL}={runs_namespace}"
+    listed = json.loads(core.list_namespace(label_selector=selector, _preload_content=False).data)
+    result = SweepResult()
+    for decision in sweep_decisions(
+        listed.get("items") or [], runs_namespace=runs_namespace, activity=activity, grace=grace, now=now
+    ):
+        if decision.remove and delete_sandbox(api_client, decision.namespace):
+            result.deleted.append(decision.namespace)
+        elif not decision.remove:
+            result.kept.append(decision)
+    return result
