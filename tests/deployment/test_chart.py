@@ -622,6 +622,8 @@ def test_the_scan_buffer_is_a_shared_volume_in_every_run_pod(
         assert pvc["spec"]["accessModes"] == ["ReadWriteMany"] and pvc["spec"]["storageClassName"] == "efs"
         assert pvc["spec"]["resources"]["requests"]["storage"] == "200Gi"
         assert pvc["metadata"]["annotations"]["helm.sh/resource-policy"] == "keep"
+        for version in KUBERNETES_VERSIONS:
+            kubernetes_validate.validate(pvc, version, strict=True)
     else:
         assert claims == []
     assert instance_yaml(manifests)["run_launcher"]["config"]["scan_buffer_dir"] == "/var/lib/hawk-scanbuffer"
