@@ -22,9 +22,10 @@ import datetime as dt
 import json
 import os
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
-from dagster import Array, BoolSource, Field, IntSource, Noneable, Shape, StringSource
+from dagster import Array, BoolSource, Enum, EnumValue, Field, IntSource, Map, Noneable, Shape, StringSource
 from dagster._core.events import EngineEventData
 from dagster._core.launcher import LaunchRunContext, ResumeRunContext
 from dagster._core.storage.dagster_run import FINISHED_STATUSES, NOT_FINISHED_STATUSES, DagsterRun, RunsFilter
@@ -43,8 +44,16 @@ from hawk_dagster.deployment.run_settings import (
     run_target,
 )
 from hawk_dagster.deployment.sandboxes import (
+    DEFAULT_DNS_NAMESPACE,
+    DEFAULT_DNS_POD_LABELS,
+    DEFAULT_DNS_PORT,
+    POD_SECURITY_STANDARDS,
+    PROTOCOLS,
+    PROVIDERS,
+    DnsTarget,
     EgressRule,
     EvalSetActivity,
+    SandboxError,
     SandboxPolicy,
     SweepResult,
     delete_sandbox,
@@ -60,6 +69,143 @@ from hawk_dagster.storage.submissions import SubmissionNotFoundError
 DEFAULT_SANDBOX_PREFIX = "hawk-sbx-"
 DEFAULT_SANDBOX_CLUSTER_ROLE = "hawk-sandbox-runner"
 DEFAULT_CLEANUP_GRACE_SECONDS = 3600
+DEFAULT_POD_SECURITY_STANDARD = "baseline"
+
+
+def _string_map(description: str) -> Field:
+    return Field(Map(str, str), is_required=False, default_value={}, description=description)  # type: ignore[no-untyped-call]
+
+
+def _enum(name: str, values: tuple[str, ...]) -> Enum:
+    return Enum(name, [EnumValue(value) for value in values])
+
+
+EGRESS_RULE = Shape(  # type: ignore[no-untyped-call]
+    {
+        "name": Field(
+            StringSource, is_required=False, default_value="", description="What the destination is."
+        ),
+        "cidrs": Field(Array(StringSource), description="Addresses (ipBlock cidr), at least one."),
+        "except": Field(
+            Array(StringSource),
+            is_required=False,
+            default_value=[],
+            description="Addresses inside cidrs kept closed.",
+        ),
+        "ports": Field(
+            Array(
+                Shape(  # type: ignore[no-untyped-call]
+                    {
+                        "port": Field(IntSource),
+                        "protocol": Field(
+                            _enum("HawkSandboxProtocol", PROTOCOLS), is_required=False, default_value="TCP"
+                        ),
+                    }
+                )
+            ),
+            is_required=False,
+            default_value=[],
+            description="[] = every port.",
+        ),
+    }
+)
+
+SANDBOX_CONFIG = Shape(  # type: ignore[no-untyped-call]
+    {
+        "enabled": Field(
+            BoolSource,
+            is_required=False,
+            default_value=True,
+            description="A namespace per eval set for its Inspect sandboxes. False: no namespace, no "
+            "INSPECT_K8S_DEFAULT_NAMESPACE (Inspect's k8s sandbox uses its own default; the runner needs rights there "
+            "from the operator), and no cleanup.",
+        ),
+        "namespace_prefix": Field(
+            StringSource,
+            is_required=False,
+            default_value=DEFAULT_SANDBOX_PREFIX,
+            description="Sandbox namespaces are named <prefix><eval set id> (cut to 63 characters with a hash).",
+        ),
+        "namespace_labels": _string_map("More labels of sandbox namespaces (not the launcher's own)."),
+        "namespace_annotations": _string_map("Annotations of sandbox namespaces."),
+        "pod_security_standard": Field(
+            Noneable(_enum("HawkPodSecurityStandard", POD_SECURITY_STANDARDS)),
+            is_required=False,
+            default_value=DEFAULT_POD_SECURITY_STANDARD,
+            description="pod-security.kubernetes.io/enforce on sandbox namespaces; null: no label.",
+        ),
+        "delete_namespace_on_finish": Field(
+            BoolSource,
+            is_required=False,
+            default_value=True,
+            description="The sandbox_cleanup sensor deletes a namespace cleanup_grace_seconds after its eval set's "
+            "last run ended; false: namespaces stay until deleted by hand (or with the eval set).",
+        ),
+        "cleanup_grace_seconds": Field(
+            IntSource,
+            is_required=False,
+            default_value=DEFAULT_CLEANUP_GRACE_SECONDS,
+            description="How long after the eval set's last run ended its namespace is deleted.",
+        ),
+        "runner_cluster_role": Field(
+            StringSource,
+            is_required=False,
+            default_value=DEFAULT_SANDBOX_CLUSTER_ROLE,
+            description="ClusterRole bound, in each sandbox namespace only, to the run pods' service account.",
+        ),
+        "runner_service_account": Field(
+            Noneable(StringSource),
+            is_required=False,
+            default_value=None,
+            description="The service account (in job_namespace) the RoleBinding names; a run whose pod would use "
+            "another one is refused. Null: the run pod's own (service_account_name, or a run's tag).",
+        ),
+        "allow_intra_namespace": Field(
+            BoolSource,
+            is_required=False,
+            default_value=True,
+            description="Let an eval set's sandbox pods reach each other (multi-service sandboxes).",
+        ),
+        "network_policy": Field(
+            Shape(  # type: ignore[no-untyped-call]
+                {
+                    "enabled": Field(BoolSource, is_required=False, default_value=True),
+                    "provider": Field(
+                        _enum("HawkSandboxPolicyProvider", PROVIDERS),
+                        is_required=False,
+                        default_value="kubernetes",
+                        description="networking.k8s.io/v1 NetworkPolicy (Cilium enforces it too).",
+                    ),
+                    "dns": Field(
+                        Shape(  # type: ignore[no-untyped-call]
+                            {
+                                "namespace": Field(
+                                    StringSource, is_required=False, default_value=DEFAULT_DNS_NAMESPACE
+                                ),
+                                "pod_labels": Field(
+                                    Map(str, str),  # type: ignore[no-untyped-call]
+                                    is_required=False,
+                                    default_value=dict(DEFAULT_DNS_POD_LABELS),
+                                ),
+                                "port": Field(IntSource, is_required=False, default_value=DEFAULT_DNS_PORT),
+                            }
+                        ),
+                        is_required=False,
+                        description="The cluster DNS sandboxes may query (UDP and TCP).",
+                    ),
+                    "egress": Field(
+                        Array(EGRESS_RULE),
+                        is_required=False,
+                        default_value=[],
+                        description="Where sandboxes may connect besides DNS (and each other).",
+                    ),
+                }
+            ),
+            is_required=False,
+            description="The NetworkPolicy in each sandbox namespace.",
+        ),
+    }
+)
 
 HAWK_CONFIG_FIELDS: dict[str, Field] = {
     "storage_root": Field(
@@ -69,44 +215,7 @@ HAWK_CONFIG_FIELDS: dict[str, Field] = {
         description="The storage root holding submitted configs (s3://bucket/prefix or a folder every pod mounts); "
         "default: HAWK_STORAGE_ROOT of the launching process. Passed to run pods as HAWK_STORAGE_ROOT.",
     ),
-    "sandbox_namespace_prefix": Field(
-        StringSource,
-        is_required=False,
-        default_value=DEFAULT_SANDBOX_PREFIX,
-        description="Sandbox namespaces are named <prefix><eval set id> (cut to 63 characters with a hash).",
-    ),
-    "sandbox_runner_cluster_role": Field(
-        StringSource,
-        is_required=False,
-        default_value=DEFAULT_SANDBOX_CLUSTER_ROLE,
-        description="ClusterRole bound, in each sandbox namespace only, to the run pods' service account.",
-    ),
-    "sandbox_egress_allow": Field(
-        Array(
-            Shape(  # type: ignore[no-untyped-call]
-                {
-                    "cidr": Field(StringSource, description="e.g. 10.20.0.0/16"),
-                    "ports": Field(Array(int), is_required=False, default_value=[], description="[] = all"),
-                    "protocol": Field(StringSource, is_required=False, default_value="TCP"),
-                }
-            )
-        ),
-        is_required=False,
-        default_value=[],
-        description="Where sandboxes may connect besides cluster DNS (UDP/TCP 53 to kube-dns in kube-system).",
-    ),
-    "sandbox_allow_intra_namespace": Field(
-        BoolSource,
-        is_required=False,
-        default_value=True,
-        description="Let an eval set's sandbox pods reach each other (multi-service sandboxes).",
-    ),
-    "sandbox_cleanup_grace_seconds": Field(
-        IntSource,
-        is_required=False,
-        default_value=DEFAULT_CLEANUP_GRACE_SECONDS,
-        description="A sandbox namespace is deleted this long after its eval set's last run ended.",
-    ),
+    "sandbox": Field(SANDBOX_CONFIG, is_required=False, description="Each eval set's sandbox namespace."),
     "scan_buffer_dir": Field(
         Noneable(StringSource),
         is_required=False,
@@ -117,6 +226,53 @@ HAWK_CONFIG_FIELDS: dict[str, Field] = {
 }
 
 
+@dataclass(frozen=True)
+class SandboxSettings:
+    """The launcher's ``sandbox`` block, checked: the policy plus what the launcher itself does with it."""
+
+    enabled: bool
+    policy: SandboxPolicy
+    delete_on_finish: bool
+    cleanup_grace: dt.timedelta
+    runner_service_account: str | None
+
+    @classmethod
+    def from_config(cls, value: Mapping[str, Any] | None) -> SandboxSettings:
+        """From the processed config (Dagster filled the defaults); missing keys take the same defaults, so a
+        launcher built in code gets what dagster.yaml would."""
+        value = value or {}
+        network = value.get("network_policy") or {}
+        dns = network.get("dns") or {}
+        grace = int(value.get("cleanup_grace_seconds", DEFAULT_CLEANUP_GRACE_SECONDS))
+        if grace < 0:
+            raise ValueError("sandbox.cleanup_grace_seconds must not be negative")
+        provider = network.get("provider", "kubernetes")
+        if provider not in PROVIDERS:
+            raise ValueError(f"sandbox.network_policy.provider {provider!r}: only {', '.join(PROVIDERS)}")
+        policy = SandboxPolicy(
+            prefix=value.get("namespace_prefix", DEFAULT_SANDBOX_PREFIX),
+            runner_cluster_role=value.get("runner_cluster_role", DEFAULT_SANDBOX_CLUSTER_ROLE),
+            egress_allow=tuple(EgressRule.from_config(rule) for rule in network.get("egress") or ()),
+            allow_intra_namespace=bool(value.get("allow_intra_namespace", True)),
+            namespace_labels=dict(value.get("namespace_labels") or {}),
+            namespace_annotations=dict(value.get("namespace_annotations") or {}),
+            pod_security_standard=value.get("pod_security_standard", DEFAULT_POD_SECURITY_STANDARD),
+            network_policy=bool(network.get("enabled", True)),
+            dns=DnsTarget(
+                namespace=dns.get("namespace", DEFAULT_DNS_NAMESPACE),
+                pod_labels=dict(dns.get("pod_labels", DEFAULT_DNS_POD_LABELS)),
+                port=dns.get("port", DEFAULT_DNS_PORT),
+            ),
+        )
+        return cls(
+            enabled=bool(value.get("enabled", True)),
+            policy=policy,
+            delete_on_finish=bool(value.get("delete_namespace_on_finish", True)),
+            cleanup_grace=dt.timedelta(seconds=grace),
+            runner_service_account=value.get("runner_service_account") or None,
+        )
+
+
 class HawkK8sRunLauncher(K8sRunLauncher):
     """``K8sRunLauncher`` that sizes each run's pod from its submitted config and prepares its sandbox namespace."""
 
@@ -124,33 +280,25 @@ class HawkK8sRunLauncher(K8sRunLauncher):
         self,
         *,
         storage_root: str | None = None,
-        sandbox_namespace_prefix: str = DEFAULT_SANDBOX_PREFIX,
-        sandbox_runner_cluster_role: str = DEFAULT_SANDBOX_CLUSTER_ROLE,
-        sandbox_egress_allow: list[Mapping[str, Any]] | None = None,
-        sandbox_allow_intra_namespace: bool = True,
-        sandbox_cleanup_grace_seconds: int = DEFAULT_CLEANUP_GRACE_SECONDS,
+        sandbox: Mapping[str, Any] | None = None,
         scan_buffer_dir: str | None = None,
         inst_data: ConfigurableClassData | None = None,
         **k8s_config: Any,
     ) -> None:
-        self.sandbox_policy = SandboxPolicy(
-            prefix=sandbox_namespace_prefix,
-            runner_cluster_role=sandbox_runner_cluster_role,
-            egress_allow=tuple(EgressRule.from_config(rule) for rule in sandbox_egress_allow or []),
-            allow_intra_namespace=sandbox_allow_intra_namespace,
-        )
-        if sandbox_cleanup_grace_seconds < 0:
-            raise ValueError("sandbox_cleanup_grace_seconds must not be negative")
+        self.sandbox = SandboxSettings.from_config(sandbox)
         if scan_buffer_dir is not None and ("://" in scan_buffer_dir or not scan_buffer_dir.startswith("/")):
             raise ValueError(
                 f"scan_buffer_dir {scan_buffer_dir!r} must be an absolute path in the run pod (a mounted volume): "
                 "Scout writes its scan buffer with local file operations only"
             )
         self.storage_root_setting = storage_root
-        self.cleanup_grace = dt.timedelta(seconds=sandbox_cleanup_grace_seconds)
         self.scan_buffer_dir = scan_buffer_dir
         self._sandbox_api_client: Any = None
         super().__init__(inst_data=inst_data, **k8s_config)
+
+    @property
+    def sandbox_policy(self) -> SandboxPolicy:
+        return self.sandbox.policy
 
     @classmethod
     def config_type(cls) -> Any:
@@ -209,7 +357,7 @@ class HawkK8sRunLauncher(K8sRunLauncher):
         runner, problem = self._runner_settings(storage, target)
         env = {STORAGE_ROOT_ENV: storage.uri}
         namespace = None
-        if target.kind == "eval_set":
+        if target.kind == "eval_set" and self.sandbox.enabled:
             namespace = sandbox_namespace(self.sandbox_policy.prefix, target.eval_set_id)
             env[SANDBOX_NAMESPACE_ENV] = namespace
         elif self.scan_buffer_dir:
@@ -235,12 +383,21 @@ class HawkK8sRunLauncher(K8sRunLauncher):
             details.update(_runner_details(runner))
         if namespace is not None:
             container_context = self.get_container_context_for_run(updated)
-            service_account = container_context.run_k8s_config.pod_spec_config.get("service_account_name")
+            pod_account = str(
+                container_context.run_k8s_config.pod_spec_config.get("service_account_name") or "default"
+            )
+            bound = self.sandbox.runner_service_account
+            if bound is not None and bound != pod_account:
+                raise SandboxError(
+                    f"the run's pod would run as service account {pod_account!r}, but sandbox rights are granted "
+                    f"to {bound!r} only (sandbox.runner_service_account); refusing to launch a runner that could "
+                    "not use its sandbox namespace"
+                )
             manifests = sandbox_manifests(
                 self.sandbox_policy,
                 target.eval_set_id,
                 runs_namespace=str(container_context.namespace),
-                runner_service_account=str(service_account or "default"),
+                runner_service_account=bound or pod_account,
             )
             ensure_sandbox(self.sandbox_api_client, manifests)
             details["sandbox namespace"] = namespace
@@ -269,19 +426,24 @@ class HawkK8sRunLauncher(K8sRunLauncher):
             return None, str(exc).splitlines()[0]
 
     def delete_sandbox(self, eval_set_id: str) -> bool:
-        """Delete an eval set's sandbox namespace (for deleting the eval set); False when it had none."""
+        """Delete an eval set's sandbox namespace (for deleting the eval set); False when it had none (or
+        sandboxes are off)."""
+        if not self.sandbox.enabled:
+            return False
         return delete_sandbox(
             self.sandbox_api_client, sandbox_namespace(self.sandbox_policy.prefix, eval_set_id)
         )
 
     def cleanup_finished_sandboxes(self, now: dt.datetime | None = None) -> SweepResult:
         """Delete the sandbox namespaces of eval sets with no unfinished run whose last run ended at least
-        ``sandbox_cleanup_grace_seconds`` ago."""
+        ``sandbox.cleanup_grace_seconds`` ago; nothing when sandboxes are off or kept after their runs."""
+        if not (self.sandbox.enabled and self.sandbox.delete_on_finish):
+            return SweepResult()
         return sweep_sandboxes(
             self.sandbox_api_client,
             runs_namespace=self.job_namespace,
             activity=self.eval_set_activity,
-            grace=self.cleanup_grace,
+            grace=self.sandbox.cleanup_grace,
             now=now or dt.datetime.now(dt.UTC),
         )
 

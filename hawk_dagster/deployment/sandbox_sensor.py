@@ -19,7 +19,8 @@ def sandbox_cleanup_sensor() -> dg.SensorDefinition:
         minimum_interval_seconds=INTERVAL_SECONDS,
         default_status=dg.DefaultSensorStatus.RUNNING,
         description="Every 5 minutes: deletes each eval set's sandbox namespace once no run of the eval set is "
-        "unfinished and its last run ended sandbox_cleanup_grace_seconds ago (HawkK8sRunLauncher's settings).",
+        "unfinished and its last run ended sandbox.cleanup_grace_seconds ago (HawkK8sRunLauncher's settings; "
+        "none with sandbox.enabled or sandbox.delete_namespace_on_finish false).",
     )
     def sandbox_cleanup(context: dg.SensorEvaluationContext) -> dg.SkipReason:
         # Imported here: the Kubernetes client is no cost the code location pays at load.

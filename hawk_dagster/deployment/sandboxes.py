@@ -38,56 +38,133 @@ RUNS_NAMESPACE_LABEL = "hawk/runs-namespace"
 """Which deployment's runs the namespace serves, so two deployments in one cluster never sweep each other's."""
 NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name"
 """Set by Kubernetes on every namespace (1.21+): how a NetworkPolicy names one namespace."""
+POD_SECURITY_LABEL = "pod-security.kubernetes.io/enforce"
+POD_SECURITY_PREFIX = "pod-security.kubernetes.io/"
+POD_SECURITY_STANDARDS = ("privileged", "baseline", "restricted")
+RESERVED_LABELS = (MANAGED_BY_LABEL, EVAL_SET_LABEL, RUNS_NAMESPACE_LABEL, NAMESPACE_NAME_LABEL)
+"""Labels the launcher sets and the sweep trusts: configured namespace labels may not name them."""
 
 ROLE_BINDING_NAME = "hawk-runner"
 NETWORK_POLICY_NAME = "hawk-sandbox"
-DNS_NAMESPACE = "kube-system"
-DNS_POD_LABELS = {"k8s-app": "kube-dns"}
-"""Cluster DNS as kubeadm, EKS, GKE and AKS label it (CoreDNS included); other resolvers go in the egress allow-list."""
+DEFAULT_DNS_NAMESPACE = "kube-system"
+DEFAULT_DNS_POD_LABELS = {"k8s-app": "kube-dns"}
+"""Cluster DNS as kubeadm, EKS, GKE and AKS label it (CoreDNS included)."""
+DEFAULT_DNS_PORT = 53
 PROTOCOLS = ("TCP", "UDP", "SCTP")
+PROVIDERS = ("kubernetes",)
+"""Sandbox policies are networking.k8s.io/v1 NetworkPolicies, which Cilium enforces too; no CiliumNetworkPolicy (so
+no DNS-name destinations) in sandboxes."""
 
 
 class SandboxError(RuntimeError):
     """The sandbox namespace cannot be used for this eval set (someone else's namespace, or one being deleted)."""
 
 
-@dataclass(frozen=True)
-class EgressRule:
-    """Sandboxes may open connections to ``cidr`` on ``ports`` (all ports when empty) over ``protocol``."""
+def _check_port(where: str, port: object) -> int:
+    if isinstance(port, bool) or not isinstance(port, int) or not 1 <= port <= 65535:
+        raise ValueError(f"{where}: port {port!r} is not in 1..65535")
+    return port
 
-    cidr: str
-    ports: tuple[int, ...] = ()
+
+def _check_protocol(where: str, protocol: str) -> str:
+    if protocol not in PROTOCOLS:
+        raise ValueError(f"{where}: protocol must be one of {', '.join(PROTOCOLS)}, not {protocol!r}")
+    return protocol
+
+
+def _network(where: str, cidr: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
+    try:
+        return ipaddress.ip_network(cidr, strict=True)
+    except ValueError as exc:
+        raise ValueError(f"{where}: {cidr!r} is not a CIDR block ({exc})") from None
+
+
+@dataclass(frozen=True)
+class EgressPort:
+    port: int
     protocol: str = "TCP"
 
+
+@dataclass(frozen=True)
+class EgressRule:
+    """Sandboxes may open connections to ``cidrs`` (but not ``except_``) on ``ports`` (all ports when empty)."""
+
+    cidrs: tuple[str, ...]
+    except_: tuple[str, ...] = ()
+    ports: tuple[EgressPort, ...] = ()
+    name: str = ""
+
     def __post_init__(self) -> None:
-        try:
-            ipaddress.ip_network(self.cidr, strict=True)
-        except ValueError as exc:
-            raise ValueError(f"sandbox egress: {self.cidr!r} is not a CIDR block ({exc})") from None
+        where = f"sandbox egress {self.name or ', '.join(self.cidrs) or '(unnamed)'}"
+        if not self.cidrs:
+            raise ValueError(
+                f"{where}: needs at least one CIDR block (an entry without one would allow everything)"
+            )
+        networks = [_network(where, cidr) for cidr in self.cidrs]
+        for excluded in self.except_:
+            inner = _network(where, excluded)
+            if not any(inner.version == net.version and inner.subnet_of(net) for net in networks):  # type: ignore[arg-type]
+                raise ValueError(f"{where}: except {excluded!r} is inside none of its cidrs")
         for port in self.ports:
-            if isinstance(port, bool) or not isinstance(port, int) or not 1 <= port <= 65535:
-                raise ValueError(f"sandbox egress to {self.cidr}: port {port!r} is not in 1..65535")
-        if self.protocol not in PROTOCOLS:
-            raise ValueError(f"sandbox egress to {self.cidr}: protocol must be one of {', '.join(PROTOCOLS)}")
+            _check_port(where, port.port)
+            _check_protocol(where, port.protocol)
 
     @classmethod
     def from_config(cls, value: Mapping[str, Any]) -> EgressRule:
         return cls(
-            cidr=str(value["cidr"]),
-            ports=tuple(value.get("ports") or ()),
-            protocol=str(value.get("protocol") or "TCP"),
+            cidrs=tuple(str(c) for c in value.get("cidrs") or ()),
+            except_=tuple(str(c) for c in value.get("except") or ()),
+            ports=tuple(
+                EgressPort(port=p["port"], protocol=str(p.get("protocol") or "TCP"))
+                for p in value.get("ports") or ()
+            ),
+            name=str(value.get("name") or ""),
         )
+
+    def ip_blocks(self) -> list[dict[str, Any]]:
+        """One ipBlock per CIDR, each with the excepts inside it (Kubernetes refuses an except outside its cidr)."""
+        blocks = []
+        for cidr in self.cidrs:
+            net = ipaddress.ip_network(cidr)
+            inside = [
+                e
+                for e in self.except_
+                if ipaddress.ip_network(e).version == net.version and ipaddress.ip_network(e).subnet_of(net)  # type: ignore[arg-type]
+            ]
+            blocks.append({"ipBlock": {"cidr": cidr, **({"except": inside} if inside else {})}})
+        return blocks
+
+
+@dataclass(frozen=True)
+class DnsTarget:
+    """The cluster DNS sandboxes may query: pods with ``pod_labels`` in ``namespace``, UDP and TCP ``port``."""
+
+    namespace: str = DEFAULT_DNS_NAMESPACE
+    pod_labels: Mapping[str, str] = field(default_factory=lambda: dict(DEFAULT_DNS_POD_LABELS))
+    port: int = DEFAULT_DNS_PORT
+
+    def __post_init__(self) -> None:
+        if not _LABEL_RE.match(self.namespace):
+            raise ValueError(f"sandbox DNS namespace {self.namespace!r} is not a namespace name")
+        _check_port("sandbox DNS", self.port)
 
 
 @dataclass(frozen=True)
 class SandboxPolicy:
-    """How sandbox namespaces are named and what their NetworkPolicy and RoleBinding allow."""
+    """How sandbox namespaces are named and labelled, and what their NetworkPolicy and RoleBinding allow."""
 
     prefix: str = "hawk-sbx-"
     runner_cluster_role: str = "hawk-sandbox-runner"
     egress_allow: tuple[EgressRule, ...] = ()
     allow_intra_namespace: bool = True
     """Sandbox pods of the eval set may reach each other (multi-service sandboxes: an agent and its target)."""
+    namespace_labels: Mapping[str, str] = field(default_factory=dict)
+    namespace_annotations: Mapping[str, str] = field(default_factory=dict)
+    pod_security_standard: str | None = "baseline"
+    """``pod-security.kubernetes.io/enforce`` on the namespace; None: no label (the cluster's default applies)."""
+    network_policy: bool = True
+    """Put the NetworkPolicy in the namespace (False: the operator's CNI policies decide)."""
+    dns: DnsTarget = field(default_factory=DnsTarget)
 
     def __post_init__(self) -> None:
         if not _PREFIX_RE.match(self.prefix) or len(self.prefix) > MAX_PREFIX_LENGTH:
@@ -97,6 +174,20 @@ class SandboxPolicy:
             )
         if not self.runner_cluster_role:
             raise ValueError("the sandbox runner ClusterRole name must not be empty")
+        if (
+            self.pod_security_standard is not None
+            and self.pod_security_standard not in POD_SECURITY_STANDARDS
+        ):
+            raise ValueError(
+                f"sandbox pod_security_standard must be one of {', '.join(POD_SECURITY_STANDARDS)}, "
+                f"not {self.pod_security_standard!r}"
+            )
+        for key in self.namespace_labels:
+            if key in RESERVED_LABELS or key.startswith(POD_SECURITY_PREFIX):
+                raise ValueError(
+                    f"sandbox namespace label {key!r} is the launcher's own (set pod_security_standard for "
+                    "pod-security.kubernetes.io/enforce)"
+                )
 
 
 def sandbox_namespace(prefix: str, eval_set_id: str) -> str:
@@ -114,11 +205,11 @@ def sandbox_namespace(prefix: str, eval_set_id: str) -> str:
 
 @dataclass(frozen=True)
 class SandboxManifests:
-    """The three objects of one eval set's sandbox, as the API takes them."""
+    """The objects of one eval set's sandbox, as the API takes them (no NetworkPolicy when the policy has none)."""
 
     namespace: dict[str, Any]
     role_binding: dict[str, Any]
-    network_policy: dict[str, Any]
+    network_policy: dict[str, Any] | None
 
     @property
     def name(self) -> str:
@@ -133,7 +224,13 @@ def sandbox_manifests(
     to cluster DNS, the allow-list (and, if allowed, its own sandboxes)."""
     name = sandbox_namespace(policy.prefix, eval_set_id)
     labels = {MANAGED_BY_LABEL: MANAGED_BY, EVAL_SET_LABEL: eval_set_id, RUNS_NAMESPACE_LABEL: runs_namespace}
-    namespace = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name, "labels": labels}}
+    namespace_labels = {**policy.namespace_labels, **labels}
+    if policy.pod_security_standard is not None:
+        namespace_labels[POD_SECURITY_LABEL] = policy.pod_security_standard
+    namespace_metadata: dict[str, Any] = {"name": name, "labels": namespace_labels}
+    if policy.namespace_annotations:
+        namespace_metadata["annotations"] = dict(policy.namespace_annotations)
+    namespace = {"apiVersion": "v1", "kind": "Namespace", "metadata": namespace_metadata}
     role_binding = {
         "apiVersion": "rbac.authorization.k8s.io/v1",
         "kind": "RoleBinding",
@@ -155,21 +252,26 @@ def sandbox_manifests(
         {
             "to": [
                 {
-                    "namespaceSelector": {"matchLabels": {NAMESPACE_NAME_LABEL: DNS_NAMESPACE}},
-                    "podSelector": {"matchLabels": dict(DNS_POD_LABELS)},
+                    "namespaceSelector": {"matchLabels": {NAMESPACE_NAME_LABEL: policy.dns.namespace}},
+                    "podSelector": {"matchLabels": dict(policy.dns.pod_labels)},
                 }
             ],
-            "ports": [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}],
+            "ports": [
+                {"protocol": "UDP", "port": policy.dns.port},
+                {"protocol": "TCP", "port": policy.dns.port},
+            ],
         }
     ]
     if policy.allow_intra_namespace:
         ingress.append({"from": [same_namespace]})
         egress.append({"to": [same_namespace]})
     for rule in policy.egress_allow:
-        allowed: dict[str, Any] = {"to": [{"ipBlock": {"cidr": rule.cidr}}]}
+        allowed: dict[str, Any] = {"to": rule.ip_blocks()}
         if rule.ports:
-            allowed["ports"] = [{"protocol": rule.protocol, "port": port} for port in rule.ports]
+            allowed["ports"] = [{"protocol": port.protocol, "port": port.port} for port in rule.ports]
         egress.append(allowed)
+    if not policy.network_policy:
+        return SandboxManifests(namespace, role_binding, None)
     network_policy = {
         "apiVersion": "networking.k8s.io/v1",
         "kind": "NetworkPolicy",
@@ -213,18 +315,20 @@ def ensure_sandbox(api_client: Any, manifests: SandboxManifests) -> None:
         if _status(exc) != 409:
             raise
         _check_existing(core.read_namespace(name, _preload_content=False), manifests)
-    for create, patch, body in (
-        (
-            rbac.create_namespaced_role_binding,
-            rbac.patch_namespaced_role_binding,
-            manifests.role_binding,
-        ),
-        (
-            networking.create_namespaced_network_policy,
-            networking.patch_namespaced_network_policy,
-            manifests.network_policy,
-        ),
-    ):
+        # Labels and annotations as configured now (a new Pod Security level reaches a rerun's namespace too).
+        core.patch_namespace(name, {"metadata": manifests.namespace["metadata"]})
+    objects: list[tuple[Callable[..., Any], Callable[..., Any], dict[str, Any]]] = [
+        (rbac.create_namespaced_role_binding, rbac.patch_namespaced_role_binding, manifests.role_binding)
+    ]
+    if manifests.network_policy is not None:
+        objects.append(
+            (
+                networking.create_namespaced_network_policy,
+                networking.patch_namespaced_network_policy,
+                manifests.network_policy,
+            )
+        )
+    for create, patch, body in objects:
         try:
             create(name, body)
         except ApiException as exc:
@@ -247,7 +351,7 @@ def _check_existing(response: Any, manifests: SandboxManifests) -> None:
         raise SandboxError(
             f"sandbox namespace {manifests.name!r} belongs to the deployment running in namespace "
             f"{labels.get(RUNS_NAMESPACE_LABEL)!r}, not {wanted[RUNS_NAMESPACE_LABEL]!r}; use another "
-            "sandbox_namespace_prefix for this deployment"
+            "sandbox.namespace_prefix for this deployment"
         )
     if metadata.get("deletionTimestamp") or (existing.get("status") or {}).get("phase") == "Terminating":
         raise SandboxError(

@@ -174,6 +174,38 @@ BAD_VALUES = [
         "/sandbox/extraRules/0/verbs/0",
         id="wildcard-verb",
     ),
+    pytest.param(
+        {"sandbox": {"networkPolicy": {"egress": [{"name": "pypi", "fqdns": ["pypi.org"]}]}}},
+        "/sandbox/networkPolicy/egress/0",
+        id="sandbox-egress-by-dns-name",  # sandbox policies are plain NetworkPolicies, also under Cilium
+    ),
+    pytest.param(
+        {
+            "sandbox": {
+                "networkPolicy": {
+                    "egress": [{"name": "db", "cidrs": ["10.0.0.0/8"], "ports": [{"port": "db"}]}]
+                }
+            }
+        },
+        "/sandbox/networkPolicy/egress/0/ports/0/port",
+        id="sandbox-egress-named-port",
+    ),
+    pytest.param(
+        {"sandbox": {"namespaceLabels": {"app.kubernetes.io/managed-by": "me"}}},
+        "invalid propertyName 'app.kubernetes.io/managed-by'",  # Helm's validator names the key, not the path
+        id="sandbox-label-the-sweep-trusts",
+    ),
+    pytest.param(
+        {"sandbox": {"namespaceLabels": {"pod-security.kubernetes.io/enforce": "privileged"}}},
+        "invalid propertyName 'pod-security.kubernetes.io/enforce'",
+        id="sandbox-pod-security-label",
+    ),
+    pytest.param(
+        {"sandbox": {"cleanupGraceSeconds": -1}}, "/sandbox/cleanupGraceSeconds", id="negative-grace"
+    ),
+    pytest.param(
+        {"scanBuffer": {"mountPath": "scanbuffer"}}, "/scanBuffer/mountPath", id="relative-scan-buffer"
+    ),
     pytest.param({"networkPolicy": {"provider": "calico"}}, "/networkPolicy/provider", id="provider"),
     pytest.param(
         {"networkPolicy": {"runnerEgress": [{"name": "everything", "ports": [{"port": 443}]}]}},
@@ -238,7 +270,8 @@ def test_strict_validation_rejects_an_unknown_field() -> None:
 
 # --- dagster.yaml: the launcher, storage, queue, compute logs --------------------------------------------------
 
-HAWK_LAUNCHER_KEYS = {"sandbox"}
+HAWK_LAUNCHER_KEYS = {"sandbox", "scan_buffer_dir"}
+"""Keys of HawkK8sRunLauncher beside dagster-k8s's (scan_buffer_dir with scanBuffer.enabled only)."""
 SANDBOX_KEYS = {
     "enabled",
     "namespace_prefix",
@@ -246,8 +279,10 @@ SANDBOX_KEYS = {
     "namespace_annotations",
     "pod_security_standard",
     "delete_namespace_on_finish",
+    "cleanup_grace_seconds",
     "runner_cluster_role",
     "runner_service_account",
+    "allow_intra_namespace",
     "network_policy",
 }
 
@@ -285,7 +320,7 @@ def test_the_launcher_is_ours_with_dagster_k8s_config(variant: str) -> None:
     )
     config = dict(launcher["config"])
     k8s_keys = set(K8sRunLauncher.config_type())
-    assert set(config) - k8s_keys == HAWK_LAUNCHER_KEYS
+    assert "sandbox" in config and set(config) - k8s_keys <= HAWK_LAUNCHER_KEYS
     assert set(config["sandbox"]) == SANDBOX_KEYS
     standard = {k: v for k, v in config.items() if k not in HAWK_LAUNCHER_KEYS}
     processed = _process(K8sRunLauncher.config_type(), standard)
@@ -305,15 +340,18 @@ def test_launcher_settings_follow_values() -> None:
     assert production["labels"]["team"] == "evals" and production["labels"]["hawk/role"] == "runner"
     sandbox = production["sandbox"]
     assert sandbox["namespace_prefix"] == "hawk-sb-"
+    assert sandbox["namespace_labels"] == {"app.kubernetes.io/instance": RELEASE}
     assert sandbox["runner_cluster_role"] == f"{RELEASE}-sandbox-runner"
-    assert sandbox["network_policy"]["provider"] == "cilium"
+    assert sandbox["runner_service_account"] == production["service_account_name"] == f"{RELEASE}-runner"
+    assert sandbox["cleanup_grace_seconds"] == 7200 and sandbox["allow_intra_namespace"] is True
+    # Cilium for the chart's pods; sandboxes still get a plain NetworkPolicy (Cilium enforces it).
+    assert sandbox["network_policy"]["provider"] == "kubernetes"
     assert sandbox["network_policy"]["egress"] == [
         {
-            "name": "pypi",
-            "cidrs": [],
-            "except": [],
+            "name": "package-mirror",
+            "cidrs": ["10.0.48.0/24"],
+            "except": ["10.0.48.128/25"],
             "ports": [{"port": 443, "protocol": "TCP"}],
-            "fqdns": ["pypi.org", "files.pythonhosted.org"],
         }
     ]
     assert sandbox["network_policy"]["dns"] == {
@@ -326,14 +364,26 @@ def test_launcher_settings_follow_values() -> None:
     assert off["run_launcher"]["config"]["sandbox"]["network_policy"]["enabled"] is False
 
 
-def test_the_launcher_config_fits_the_hawk_launcher_when_it_exists() -> None:
-    """Checked against HawkK8sRunLauncher's own schema once hawk_dagster.deployment.k8s_launcher exists."""
-    if importlib.util.find_spec("hawk_dagster.deployment.k8s_launcher") is None:
-        pytest.skip("hawk_dagster.deployment.k8s_launcher is not in this tree yet")
-    from hawk_dagster.deployment.k8s_launcher import HawkK8sRunLauncher
+SANDBOX_OFF = {
+    "sandbox": {"enabled": False, "deleteNamespaceOnFinish": False, "networkPolicy": {"enabled": False}}
+}
 
-    for values in VARIANTS.values():
-        _process(HawkK8sRunLauncher.config_type(), instance_yaml(render(values))["run_launcher"]["config"])
+
+@pytest.mark.parametrize("values", [*VARIANTS.values(), SANDBOX_OFF], ids=[*VARIANTS, "sandbox-off"])
+def test_the_launcher_config_fits_the_hawk_launcher(values: dict[str, Any]) -> None:
+    """HawkK8sRunLauncher's own schema takes the whole rendered config, and its settings are the values'
+    (tests/deployment/test_k8s_launcher.py launches runs with this config on the Kubernetes emulator)."""
+    from hawk_dagster.deployment.k8s_launcher import HawkK8sRunLauncher, SandboxSettings
+
+    rendered = instance_yaml(render(values))["run_launcher"]["config"]
+    processed = _process(HawkK8sRunLauncher.config_type(), rendered)
+    settings = SandboxSettings.from_config(processed["sandbox"])
+    sandbox = {**VARIANTS["default"], **values}.get("sandbox", {})
+    assert settings.enabled is sandbox.get("enabled", True)
+    assert settings.policy.prefix == sandbox.get("namespacePrefix", "hawk-sandbox-")
+    assert settings.policy.network_policy is sandbox.get("networkPolicy", {}).get("enabled", True)
+    assert settings.policy.pod_security_standard == "baseline"
+    assert settings.runner_service_account == f"{RELEASE}-runner"
 
 
 @pytest.mark.parametrize("variant", VARIANTS)
@@ -464,7 +514,11 @@ def _run_pod_job(manifests: list[dict[str, Any]], tags: dict[str, str], tmp_path
             }
         )
     )
-    config = {k: v for k, v in instance_yaml(manifests)["run_launcher"]["config"].items() if k != "sandbox"}
+    config = {
+        k: v
+        for k, v in instance_yaml(manifests)["run_launcher"]["config"].items()
+        if k not in HAWK_LAUNCHER_KEYS
+    }
     processed = _process(
         K8sRunLauncher.config_type(),
         {**config, "load_incluster_config": False, "kubeconfig_file": str(kubeconfig)},
@@ -540,6 +594,71 @@ def test_production_forbids_run_tags_other_k8s_fields(tmp_path: Path) -> None:
         _run_pod_job(render(VARIANTS["production"]), {"dagster-k8s/config": json.dumps(tag)}, tmp_path)
 
 
+def test_the_scan_buffer_is_off_by_default(tmp_path: Path) -> None:
+    manifests = render()
+    assert not of_kind(manifests, "PersistentVolumeClaim")
+    assert "scan_buffer_dir" not in instance_yaml(manifests)["run_launcher"]["config"]
+    job, _ = _run_pod_job(manifests, {}, tmp_path)
+    assert "scanbuffer" not in {v["name"] for v in job["spec"]["template"]["spec"]["volumes"]}
+
+
+@pytest.mark.parametrize(
+    ("values", "claim"),
+    [
+        ({"scanBuffer": {"enabled": True, "storageClass": "efs", "size": "200Gi"}}, "hawk-scanbuffer"),
+        ({"scanBuffer": {"enabled": True, "existingClaim": "shared-rwx"}}, "shared-rwx"),
+    ],
+    ids=["chart-claim", "existing-claim"],
+)
+def test_the_scan_buffer_is_a_shared_volume_in_every_run_pod(
+    values: dict[str, Any], claim: str, tmp_path: Path
+) -> None:
+    values = {**values, "runLauncher": {"config": {"k8sRunLauncher": {"jobNamespace": "hawk-runs"}}}}
+    manifests = render(values)
+    claims = of_kind(manifests, "PersistentVolumeClaim")
+    if claim == "hawk-scanbuffer":
+        [pvc] = claims
+        assert (pvc["metadata"]["name"], pvc["metadata"]["namespace"]) == (claim, "hawk-runs")
+        assert pvc["spec"]["accessModes"] == ["ReadWriteMany"] and pvc["spec"]["storageClassName"] == "efs"
+        assert pvc["spec"]["resources"]["requests"]["storage"] == "200Gi"
+        assert pvc["metadata"]["annotations"]["helm.sh/resource-policy"] == "keep"
+        for version in KUBERNETES_VERSIONS:
+            kubernetes_validate.validate(pvc, version, strict=True)
+    else:
+        assert claims == []
+    assert instance_yaml(manifests)["run_launcher"]["config"]["scan_buffer_dir"] == "/var/lib/hawk-scanbuffer"
+    job, _ = _run_pod_job(manifests, {}, tmp_path)
+    kubernetes_validate.validate(job, KUBERNETES_VERSIONS[-1], strict=True)
+    spec = job["spec"]["template"]["spec"]
+    volumes = {v["name"]: v for v in spec["volumes"]}
+    assert volumes["scanbuffer"]["persistentVolumeClaim"] == {"claimName": claim}
+    mounts = {m["name"]: m["mountPath"] for m in spec["containers"][0]["volumeMounts"]}
+    assert mounts["scanbuffer"] == "/var/lib/hawk-scanbuffer"
+
+
+def test_hawk_knows_it_runs_on_kubernetes_and_the_code_location_has_the_instance() -> None:
+    """definitions.py reads HAWK_DEPLOYMENT (the sandbox_cleanup sensor exists only with kubernetes); the sensor
+    loads the instance's launcher from DAGSTER_HOME/dagster.yaml in the code location pod."""
+    manifests = render(PLANTED)
+    for namespace in (
+        NAMESPACE,
+        "hawk-runs",
+    ):  # the run pods' namespace has its copy (run pods load definitions)
+        env = next(m for m in of_kind(manifests, "ConfigMap") if m["metadata"]["namespace"] == namespace)
+        assert env["metadata"]["name"] == "hawk-env" and env["data"]["HAWK_DEPLOYMENT"] == "kubernetes"
+    spec = find(manifests, "Deployment", "hawk-code-hawk")["spec"]["template"]["spec"]
+    assert spec["serviceAccountName"] == "hawk-code-location"
+    [container] = spec["containers"]
+    assert {"configMapRef": {"name": "hawk-env"}} in container["envFrom"]
+    env = {e["name"]: e for e in container["env"]}
+    assert env["DAGSTER_HOME"]["value"] == "/opt/dagster/dagster_home"
+    assert "DAGSTER_PG_PASSWORD" in env  # the sensor reads run records from Dagster's storage
+    mounts = {m["name"]: m["mountPath"] for m in container["volumeMounts"]}
+    volumes = {v["name"]: v for v in spec["volumes"]}
+    assert mounts["instance"] == "/opt/dagster/dagster_home"
+    assert volumes["instance"]["configMap"]["name"] == "hawk-instance"
+
+
 # --- containers: resources, security, probes -------------------------------------------------------------------
 
 
@@ -605,12 +724,16 @@ ROLE_RULES = {
         ("", "pods/log"): {"get"},
         ("", "events"): {"list"},
     },
+    # hawk_dagster.deployment.sandboxes.ensure_sandbox: create_namespace, read_namespace and patch_namespace
+    # when it exists; create (409: patch) of the RoleBinding and the NetworkPolicy; bind for the runner role.
     ("ClusterRole", "hawk-sandbox-launcher"): {
-        ("", "namespaces"): {"get", "list", "create", "patch", "delete"},
-        ("rbac.authorization.k8s.io", "rolebindings"): {"get", "create", "delete"},
-        ("networking.k8s.io", "networkpolicies"): {"get", "create", "patch", "delete"},
+        ("", "namespaces"): {"create", "get", "patch"},
+        ("rbac.authorization.k8s.io", "rolebindings"): {"create", "patch"},
+        ("networking.k8s.io", "networkpolicies"): {"create", "patch"},
         ("rbac.authorization.k8s.io", "clusterroles"): {"bind"},
     },
+    # sweep_sandboxes (the code location's sandbox_cleanup sensor): list_namespace, delete_namespace.
+    ("ClusterRole", "hawk-sandbox-cleanup"): {("", "namespaces"): {"list", "delete"}},
     ("ClusterRole", "hawk-sandbox-runner"): {
         ("", "pods"): {"get", "list", "watch", "create", "delete"},
         ("", "pods/exec"): {"get", "create"},
@@ -675,6 +798,7 @@ def test_each_role_has_its_own_service_account_and_bindings_match() -> None:
         ("hawk-webserver", NAMESPACE, "hawk-webserver"),
         ("hawk-daemon", NAMESPACE, "hawk-daemon"),
         ("hawk-sandbox-launcher", NAMESPACE, "hawk-daemon"),
+        ("hawk-sandbox-cleanup", NAMESPACE, "hawk-code-location"),
     }
     # The run Roles live where the runs are; the sandbox runner role is bound by the launcher, never here.
     assert find(manifests, "Role", "hawk-daemon")["metadata"]["namespace"] == "hawk-runs"
@@ -694,9 +818,9 @@ def test_sandbox_rights_exist_only_with_sandboxes() -> None:
     assert not of_kind(manifests, "ValidatingAdmissionPolicy")
 
 
-def test_cilium_sandboxes_may_get_cilium_policies_too() -> None:
+def test_under_cilium_sandboxes_still_get_plain_policies_and_the_runner_its_extra_rules() -> None:
     launcher = find(render(VARIANTS["production"]), "ClusterRole", "hawk-sandbox-launcher")
-    assert _rules(launcher)[("cilium.io", "ciliumnetworkpolicies")] == {"get", "create", "patch", "delete"}
+    assert _rules(launcher) == ROLE_RULES[("ClusterRole", "hawk-sandbox-launcher")]  # no cilium.io
     runner = find(render(VARIANTS["production"]), "ClusterRole", "hawk-sandbox-runner")
     assert _rules(runner)[("apps", "statefulsets")] == {"get", "list", "watch", "create", "patch", "delete"}
 
@@ -705,13 +829,17 @@ def test_the_sandbox_guard_holds_the_launcher_to_sandbox_namespaces() -> None:
     manifests = render(VARIANTS["production"])
     policy = find(manifests, "ValidatingAdmissionPolicy", "hawk-sandbox-guard")
     [condition] = policy["spec"]["matchConditions"]
-    assert condition["expression"] == "request.userInfo.username == 'system:serviceaccount:evals:hawk-daemon'"
+    assert condition["expression"] == (
+        "request.userInfo.username == 'system:serviceaccount:evals:hawk-daemon' || "
+        "request.userInfo.username == 'system:serviceaccount:evals:hawk-code-location'"
+    )
     expressions = [v["expression"] for v in policy["spec"]["validations"]]
     assert "request.name.startsWith('hawk-sb-')" in expressions[0]
     assert "request.namespace.startsWith('hawk-sb-')" in expressions[0]
-    assert "object.roleRef.name == 'hawk-sandbox-runner'" in expressions[1]
+    assert "object.roleRef.name == 'hawk-sandbox-runner'" in expressions[2]
+    assert "s.name == 'hawk-runner' && s.namespace == 'hawk-runs'" in expressions[2]
     resources = {r["resources"][0] for r in policy["spec"]["matchConstraints"]["resourceRules"]}
-    assert resources == {"namespaces", "rolebindings", "networkpolicies", "ciliumnetworkpolicies"}
+    assert resources == {"namespaces", "rolebindings", "networkpolicies"}
     binding = find(manifests, "ValidatingAdmissionPolicyBinding", "hawk-sandbox-guard")
     assert binding["spec"] == {"policyName": "hawk-sandbox-guard", "validationActions": ["Deny"]}
 
@@ -747,8 +875,17 @@ def _request(
     }
 
 
-def _binding(role_kind: str, role: str) -> dict[str, Any]:
-    return {"roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": role_kind, "name": role}}
+CLEANUP = "system:serviceaccount:evals:hawk-code-location"
+
+
+def _binding(
+    role_kind: str, role: str, subject: tuple[str, str, str] = ("ServiceAccount", "hawk-runner", "evals")
+) -> dict[str, Any]:
+    kind, name, namespace = subject
+    return {
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": role_kind, "name": role},
+        "subjects": [{"kind": kind, "name": name, "namespace": namespace}],
+    }
 
 
 @pytest.mark.parametrize(
@@ -779,7 +916,26 @@ def _binding(role_kind: str, role: str) -> dict[str, Any]:
             _binding("ClusterRole", "hawk-sandbox-runner"),
             False,
         ),
+        (
+            _request("rolebindings", "CREATE", "runner", "hawk-sandbox-abc"),
+            _binding("ClusterRole", "hawk-sandbox-runner", ("ServiceAccount", "default", "kube-system")),
+            False,
+        ),
+        (
+            _request("rolebindings", "CREATE", "runner", "hawk-sandbox-abc"),
+            _binding("ClusterRole", "hawk-sandbox-runner", ("Group", "system:authenticated", "")),
+            False,
+        ),
         (_request("rolebindings", "DELETE", "runner", "hawk-sandbox-abc"), None, True),
+        (_request("namespaces", "UPDATE", "hawk-sandbox-abc"), {}, True),  # the launcher's patch of labels
+        (_request("namespaces", "DELETE", "hawk-sandbox-abc", user=CLEANUP), None, True),
+        (_request("namespaces", "DELETE", "evals", user=CLEANUP), None, False),
+        (_request("namespaces", "CREATE", "hawk-sandbox-abc", user=CLEANUP), {}, False),
+        (
+            _request("networkpolicies", "DELETE", "hawk-sandbox", "hawk-sandbox-abc", user=CLEANUP),
+            None,
+            False,
+        ),
         (_request("networkpolicies", "CREATE", "sandbox", "hawk-sandbox-abc"), {}, True),
         (_request("networkpolicies", "DELETE", "hawk-runner", "evals"), None, False),
         (_request("namespaces", "DELETE", "kube-system", user="system:serviceaccount:ops:admin"), None, None),

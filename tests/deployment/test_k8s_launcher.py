@@ -1,6 +1,10 @@
 """The Kubernetes launcher against kmock's Kubernetes emulator: a real Dagster instance launches real runs of hawk's
 jobs (created as the daemon creates them), and the objects they leave in the emulator are read back, compared field by
-field and validated strictly against Kubernetes' own schemas."""
+field and validated strictly against Kubernetes' own schemas.
+
+The launcher's config is the one the Helm chart renders into dagster.yaml (deploy/helm/hawk, rendered by Helm's engine
+as in test_chart.py), with only the cluster connection swapped for the emulator's, so the chart and the launcher
+cannot drift apart: the instance validates it against HawkK8sRunLauncher's schema when it loads the launcher."""
 
 from __future__ import annotations
 
@@ -35,6 +39,7 @@ from hawk_dagster.names import EVAL_LOGS, EVAL_WAREHOUSE, K8S_CONFIG_TAG, SCAN_P
 from hawk_dagster.partitions import EVAL_SETS, SCANS, scan_cell_key, scan_cells_partitions
 from hawk_dagster.storage.root import StorageRoot
 from tests.deployment.k8s_emulator import Emulator, kubernetes_emulator, patched_parse_path
+from tests.deployment.test_chart import instance_yaml, render
 from tests.scans.submitted import submitted_scan
 
 RUNS_NAMESPACE = "hawk-runs"
@@ -57,24 +62,59 @@ runner:
 RUNNER = "  cpu: 2\n  memory: 16Gi\n  image_tag: '2.1'\n  environment: {NOT_FOR_THE_POD: 'x'}\n"
 
 
-def launcher_config(kubeconfig: Path, root: str) -> dict[str, Any]:
-    return {
-        "service_account_name": "hawk-runner",
-        "instance_config_map": "hawk-instance",
-        "postgres_password_secret": "hawk-postgres",
-        "job_namespace": RUNS_NAMESPACE,
-        "load_incluster_config": False,
-        "kubeconfig_file": str(kubeconfig),
-        "image_pull_policy": "IfNotPresent",
-        "env_config_maps": ["hawk-env"],
-        "resources": {"requests": {"cpu": "500m", "memory": "1Gi"}, "limits": {"cpu": "4", "memory": "2Gi"}},
-        "volumes": [{"name": "scanbuffer", "persistentVolumeClaim": {"claimName": "hawk-scanbuffer"}}],
-        "volume_mounts": [{"name": "scanbuffer", "mountPath": SCAN_BUFFER}],
-        "storage_root": root,
-        "sandbox_egress_allow": [{"cidr": "10.20.0.0/16", "ports": [443]}],
-        "sandbox_cleanup_grace_seconds": 600,
-        "scan_buffer_dir": SCAN_BUFFER,
-    }
+CHART_VALUES: dict[str, Any] = {
+    "postgresql": {"existingSecret": "hawk-postgres"},
+    "runLauncher": {
+        "config": {
+            "k8sRunLauncher": {
+                "jobNamespace": RUNS_NAMESPACE,
+                "resources": {
+                    "requests": {"cpu": "500m", "memory": "1Gi"},
+                    "limits": {"cpu": "4", "memory": "2Gi"},
+                },
+            }
+        }
+    },
+    "scanBuffer": {"enabled": True, "existingClaim": "hawk-scanbuffer", "mountPath": SCAN_BUFFER},
+    "sandbox": {
+        "namespacePrefix": "hawk-sbx-",
+        "namespaceLabels": {"team": "evals"},
+        "namespaceAnnotations": {"owner": "evals@example.org"},
+        "cleanupGraceSeconds": 600,
+        "networkPolicy": {
+            "egress": [
+                {
+                    "name": "internal",
+                    "cidrs": ["10.20.0.0/16", "192.0.2.0/24"],
+                    "except": ["10.20.99.0/24"],
+                    "ports": [{"port": 443}, {"port": 8443, "protocol": "TCP"}],
+                }
+            ]
+        },
+    },
+}
+"""The chart's values for these tests (release hawk: service account hawk-runner, ClusterRole hawk-sandbox-runner)."""
+
+
+def _merge(base: dict[str, Any], more: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in more.items():
+        merged[key] = (
+            _merge(merged[key], value)
+            if isinstance(value, dict) and isinstance(merged.get(key), dict)
+            else value
+        )
+    return merged
+
+
+def launcher_config(kubeconfig: Path, values: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The run_launcher config the chart renders for CHART_VALUES (and ``values``), on the emulator."""
+    rendered = instance_yaml(render(_merge(CHART_VALUES, values or {})))["run_launcher"]
+    assert (rendered["module"], rendered["class"]) == (
+        "hawk_dagster.deployment.k8s_launcher",
+        "HawkK8sRunLauncher",
+    )
+    return {**rendered["config"], "load_incluster_config": False, "kubeconfig_file": str(kubeconfig)}
 
 
 @dataclass
@@ -178,7 +218,8 @@ class Deployment:
 def deployment(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest
 ) -> Iterator[Deployment]:
-    """The deployment; parametrized indirectly, the parameter is more launcher config."""
+    """The deployment; parametrized indirectly, the parameter is more chart values. The storage root comes from
+    HAWK_STORAGE_ROOT, as in the chart's pods."""
     monkeypatch.setattr(parsing, "parse_path", patched_parse_path)
     root = str(tmp_path / "root")
     monkeypatch.setenv("HAWK_STORAGE_ROOT", root)  # for hawk's definitions, loaded as the code location
@@ -188,7 +229,7 @@ def deployment(
             "run_launcher": {
                 "module": "hawk_dagster.deployment.k8s_launcher",
                 "class": "HawkK8sRunLauncher",
-                "config": {**launcher_config(kubeconfig, root), **getattr(request, "param", {})},
+                "config": launcher_config(kubeconfig, getattr(request, "param", {})),
             }
         }
         with (
@@ -265,9 +306,13 @@ def test_an_eval_set_run_gets_its_runner_settings_and_a_sandbox_namespace(deploy
     validate_strictly(ns)
     assert ns["metadata"]["labels"] == {
         "app.kubernetes.io/managed-by": "hawk-dagster",
+        "app.kubernetes.io/instance": "hawk",
+        "team": "evals",
         "hawk/eval-set-id": "k8s-grid",
         "hawk/runs-namespace": RUNS_NAMESPACE,
+        "pod-security.kubernetes.io/enforce": "baseline",
     }
+    assert ns["metadata"]["annotations"] == {"owner": "evals@example.org"}
 
     binding = deployment.emulator.read(
         f"/apis/rbac.authorization.k8s.io/v1/namespaces/{namespace}/rolebindings/hawk-runner"
@@ -313,7 +358,13 @@ def test_an_eval_set_run_gets_its_runner_settings_and_a_sandbox_namespace(deploy
             "ports": [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}],
         },
         {"to": [{"podSelector": {}}]},
-        {"to": [{"ipBlock": {"cidr": "10.20.0.0/16"}}], "ports": [{"protocol": "TCP", "port": 443}]},
+        {
+            "to": [
+                {"ipBlock": {"cidr": "10.20.0.0/16", "except": ["10.20.99.0/24"]}},
+                {"ipBlock": {"cidr": "192.0.2.0/24"}},
+            ],
+            "ports": [{"protocol": "TCP", "port": 443}, {"protocol": "TCP", "port": 8443}],
+        },
     ]
 
 
@@ -346,10 +397,10 @@ def test_a_scan_cell_run_gets_the_scans_settings_and_the_scan_buffer(
     assert env["SCOUT_SCANBUFFER_DIR"] == SCAN_BUFFER
     assert env["HAWK_STORAGE_ROOT"] == deployment.storage.uri
     assert "INSPECT_K8S_DEFAULT_NAMESPACE" not in env  # scanners run no sandboxes
-    assert main["volumeMounts"] == [{"name": "scanbuffer", "mountPath": SCAN_BUFFER}]
-    assert job["spec"]["template"]["spec"]["volumes"] == [
-        {"name": "scanbuffer", "persistentVolumeClaim": {"claimName": "hawk-scanbuffer"}}
-    ]
+    assert {"name": "scanbuffer", "mountPath": SCAN_BUFFER} in main["volumeMounts"]
+    assert {"name": "scanbuffer", "persistentVolumeClaim": {"claimName": "hawk-scanbuffer"}} in job["spec"][
+        "template"
+    ]["spec"]["volumes"]
     labels = job["spec"]["template"]["metadata"]["labels"]
     assert labels["hawk/scan-id"] == "scan-k8s" and labels["hawk/scan-eval-set-id"] == "es-a"
     assert "hawk/eval-set-id" not in labels  # the eval set's sandboxes do not admit scan pods
@@ -492,7 +543,7 @@ def test_sandboxes_are_removed_a_grace_period_after_the_last_run_and_on_delete(
     assert launcher.delete_sandbox("deleted-later") is False
 
 
-@pytest.mark.parametrize("deployment", [{"sandbox_cleanup_grace_seconds": 0}], indirect=True)
+@pytest.mark.parametrize("deployment", [{"sandbox": {"cleanupGraceSeconds": 0}}], indirect=True)
 def test_the_kubernetes_deployments_sensor_cleans_up_through_the_instances_launcher(
     deployment: Deployment,
 ) -> None:
@@ -520,30 +571,166 @@ def test_the_sensor_does_nothing_under_another_launcher() -> None:
     assert "not HawkK8sRunLauncher" in str(result.skip_message)
 
 
-def test_the_config_schema_extends_dagster_k8s_and_checks_hawks_fields(tmp_path: Path) -> None:
+def test_the_config_schema_extends_dagster_k8s_with_a_sandbox_block_and_checks_it(tmp_path: Path) -> None:
     from dagster_k8s import K8sRunLauncher
 
     schema = HawkK8sRunLauncher.config_type()
-    assert set(K8sRunLauncher.config_type()) < set(schema)
-    assert {
-        "storage_root",
-        "sandbox_namespace_prefix",
-        "sandbox_runner_cluster_role",
-        "sandbox_egress_allow",
-        "sandbox_allow_intra_namespace",
-        "sandbox_cleanup_grace_seconds",
-        "scan_buffer_dir",
-    } <= set(schema)
+    assert set(schema) - set(K8sRunLauncher.config_type()) == {"storage_root", "sandbox", "scan_buffer_dir"}
     base = {"service_account_name": "sa", "instance_config_map": "cm", "load_incluster_config": False}
     kubeconfig = Kubeconfig(tmp_path)
+    rule = {"name": "x", "cidrs": ["10.0.0.0/8"]}
     for bad, message in (
         ({"scan_buffer_dir": "s3://bucket/buffer"}, "must be an absolute path"),
-        ({"sandbox_namespace_prefix": "Hawk_"}, "sandbox namespace prefix"),
-        ({"sandbox_egress_allow": [{"cidr": "10.0.0.1/8"}]}, "not a CIDR block"),
-        ({"sandbox_egress_allow": [{"cidr": "10.0.0.0/8", "ports": [70000]}]}, "not in 1..65535"),
+        ({"sandbox": {"namespace_prefix": "Hawk_"}}, "sandbox namespace prefix"),
+        ({"sandbox": {"network_policy": {"egress": [{"cidrs": ["10.0.0.1/8"]}]}}}, "not a CIDR block"),
+        ({"sandbox": {"network_policy": {"egress": [{"cidrs": []}]}}}, "at least one CIDR"),
+        (
+            {"sandbox": {"network_policy": {"egress": [{**rule, "except": ["192.168.0.0/16"]}]}}},
+            "inside none of its cidrs",
+        ),
+        (
+            {"sandbox": {"network_policy": {"egress": [{**rule, "ports": [{"port": 70000}]}]}}},
+            "not in 1..65535",
+        ),
+        ({"sandbox": {"namespace_labels": {"hawk/eval-set-id": "x"}}}, "the launcher's own"),
+        ({"sandbox": {"namespace_labels": {"pod-security.kubernetes.io/warn": "x"}}}, "the launcher's own"),
+        ({"sandbox": {"cleanup_grace_seconds": -1}}, "must not be negative"),
+        ({"sandbox": {"network_policy": {"dns": {"namespace": "Kube_System"}}}}, "not a namespace name"),
     ):
         with pytest.raises(ValueError, match=message):
             HawkK8sRunLauncher(**base, kubeconfig_file=kubeconfig.path, **bad)
+    # What Dagster refuses before the launcher sees it: providers other than plain NetworkPolicies, unknown keys.
+    from dagster._config import process_config, resolve_to_config_type
+
+    for bad_config in (
+        {"sandbox": {"network_policy": {"provider": "cilium"}}},
+        {"sandbox": {"pod_security_standard": "strict"}},
+        {"sandbox": {"network_policy": {"egress": [{**rule, "fqdns": ["pypi.org"]}]}}},
+        {"sandbox_namespace_prefix": "hawk-sbx-"},  # the flat fields of before
+    ):
+        assert not process_config(resolve_to_config_type(schema), {**base, **bad_config}).success, bad_config
+
+
+@pytest.mark.parametrize(
+    "deployment", [{"sandbox": {"enabled": False, "networkPolicy": {"enabled": False}}}], indirect=True
+)
+def test_with_sandboxes_off_an_eval_set_gets_no_namespace_and_nothing_is_swept(
+    deployment: Deployment,
+) -> None:
+    run = deployment.launch(deployment.submit_eval_set("no-sandbox"))
+    job = deployment.job(run)
+    assert "INSPECT_K8S_DEFAULT_NAMESPACE" not in env_of(job)
+    assert container(job)["resources"]["requests"] == {"cpu": "2", "memory": "16Gi"}  # settings still apply
+    assert deployment.emulator.read("/api/v1/namespaces/hawk-sbx-no-sandbox") is None
+    assert deployment.launcher.delete_sandbox("no-sandbox") is False
+    far_future = dt.datetime.now(dt.UTC) + dt.timedelta(days=30)
+    assert deployment.launcher.cleanup_finished_sandboxes(now=far_future).deleted == []
+
+
+@pytest.mark.parametrize(
+    "deployment",
+    [{"sandbox": {"deleteNamespaceOnFinish": False, "podSecurityStandard": "restricted"}}],
+    indirect=True,
+)
+def test_namespaces_kept_on_finish_are_not_swept(deployment: Deployment) -> None:
+    run = deployment.launch(deployment.submit_eval_set("kept"))
+    deployment.instance.report_run_failed(run)
+    far_future = dt.datetime.now(dt.UTC) + dt.timedelta(days=30)
+    result = deployment.launcher.cleanup_finished_sandboxes(now=far_future)
+    assert result.deleted == [] and result.kept == []
+    ns = deployment.emulator.read("/api/v1/namespaces/hawk-sbx-kept")
+    assert ns is not None and ns["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] == "restricted"
+
+
+@pytest.mark.parametrize("deployment", [{"sandbox": {"networkPolicy": {"enabled": False}}}], indirect=True)
+def test_without_a_sandbox_policy_the_namespace_has_only_the_binding(deployment: Deployment) -> None:
+    deployment.launch(deployment.submit_eval_set("open"))
+    assert deployment.emulator.read("/api/v1/namespaces/hawk-sbx-open") is not None
+    assert (
+        deployment.emulator.read(
+            "/apis/networking.k8s.io/v1/namespaces/hawk-sbx-open/networkpolicies/hawk-sandbox"
+        )
+        is None
+    )
+    assert (
+        deployment.emulator.read(
+            "/apis/rbac.authorization.k8s.io/v1/namespaces/hawk-sbx-open/rolebindings/hawk-runner"
+        )
+        is not None
+    )
+
+
+def test_a_run_whose_pod_would_use_another_service_account_is_refused(deployment: Deployment) -> None:
+    """sandbox.runner_service_account (the chart's runner account) is the only one granted sandbox rights; a run
+    tag naming another account for the pod does not move the grant."""
+    run = deployment.submit_eval_set("other-account")
+    tag = json.dumps({"pod_spec_config": {"service_account_name": "someone-else"}})
+    deployment.instance.add_run_tags(run.run_id, {K8S_CONFIG_TAG: tag})
+    with pytest.raises(SandboxError, match="'someone-else', but sandbox rights are granted to 'hawk-runner'"):
+        deployment.instance.launch_run(run.run_id, deployment.workspace)
+    assert deployment.emulator.read("/api/v1/namespaces/hawk-sbx-other-account") is None
+
+
+def _verb(method: str, url: str) -> tuple[str, str, str]:
+    """(apiGroup, resource, RBAC verb) of a request to the API, as the API server authorizes it."""
+    path = url.split("://", 1)[-1].split("/", 1)[1].split("?", 1)[0].strip("/").split("/")
+    group = "" if path[0] == "api" else path[1]
+    rest = path[2:] if path[0] == "api" else path[3:]
+    if rest[0] == "namespaces" and len(rest) > 2:
+        rest = rest[2:]  # namespaced: /namespaces/<ns>/<resource>[/<name>[/<sub>]]
+    resource = rest[0] + (f"/{rest[2]}" if len(rest) > 2 else "")
+    named = len(rest) > 1
+    verb = {"POST": "create", "PATCH": "patch", "PUT": "update", "DELETE": "delete"}.get(method)
+    if verb is None:
+        verb = "get" if named else "list"
+    return group, resource, verb
+
+
+@pytest.mark.parametrize("deployment", [{"sandbox": {"cleanupGraceSeconds": 0}}], indirect=True)
+def test_the_charts_rbac_is_exactly_what_the_launcher_and_the_sweep_call(
+    deployment: Deployment, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every call the launcher (in the daemon) and the sandbox_cleanup sweep (in the code location) make to the API,
+    recorded as RBAC verbs, against the chart's roles: sandbox objects need every verb the chart grants, no more."""
+    from kubernetes.client import rest
+
+    calls: list[tuple[str, str, str]] = []
+    original = rest.RESTClientObject.request
+
+    def record(self: Any, method: str, url: str, *args: Any, **kwargs: Any) -> Any:
+        calls.append(_verb(method, url))
+        return original(self, method, url, *args, **kwargs)
+
+    monkeypatch.setattr(rest.RESTClientObject, "request", record)
+    manifests = render(CHART_VALUES)
+    roles = {m["metadata"]["name"]: m for m in manifests if m["kind"] in ("Role", "ClusterRole")}
+
+    def granted(*names: str) -> set[tuple[str, str, str]]:
+        return {
+            (group, resource, verb)
+            for name in names
+            for rule in roles[name]["rules"]
+            for group in rule["apiGroups"]
+            for resource in rule["resources"]
+            for verb in rule["verbs"]
+            if verb != "bind"
+        }
+
+    # The daemon: a new sandbox, then a rerun that finds it (409: read, patch).
+    first = deployment.launch(deployment.submit_eval_set("audited"))
+    deployment.instance.report_run_failed(first)
+    deployment.launch(deployment.create_run(ASSET_JOB, {"dagster/partition": "audited"}, [EVAL_LOGS]))
+    daemon = set(calls)
+    sandbox_kinds = {"namespaces", "rolebindings", "networkpolicies"}
+    assert {c for c in daemon if c[1] in sandbox_kinds} == granted("hawk-sandbox-launcher")
+    assert daemon <= granted("hawk-sandbox-launcher", "hawk-daemon")
+    # The code location's sweep.
+    calls.clear()
+    for run in deployment.instance.get_runs():
+        if not run.is_finished:
+            deployment.instance.report_run_failed(run)
+    assert deployment.launcher.cleanup_finished_sandboxes().deleted == ["hawk-sbx-audited"]
+    assert set(calls) == granted("hawk-sandbox-cleanup")
 
 
 class Kubeconfig:

@@ -9,6 +9,8 @@ from typing import Any
 import pytest
 
 from hawk_dagster.deployment.sandboxes import (
+    DnsTarget,
+    EgressPort,
     EgressRule,
     EvalSetActivity,
     SandboxPolicy,
@@ -48,29 +50,83 @@ def test_ids_and_prefixes_that_cannot_name_a_namespace_are_refused() -> None:
 
 
 def test_egress_rules_are_checked_when_the_launcher_is_configured() -> None:
-    assert EgressRule.from_config({"cidr": "10.0.0.0/8", "ports": [443, 80]}) == EgressRule(
-        "10.0.0.0/8", (443, 80), "TCP"
+    assert EgressRule.from_config(
+        {"name": "a", "cidrs": ["10.0.0.0/8"], "ports": [{"port": 443}, {"port": 80, "protocol": "UDP"}]}
+    ) == EgressRule(("10.0.0.0/8",), (), (EgressPort(443, "TCP"), EgressPort(80, "UDP")), "a")
+    assert EgressRule.from_config({"cidrs": ["fd00::/8"], "except": ["fd00:1::/32"]}).except_ == (
+        "fd00:1::/32",
     )
-    assert EgressRule.from_config({"cidr": "fd00::/8", "protocol": "UDP"}).protocol == "UDP"
     for bad, message in (
-        ({"cidr": "10.0.0.1/8"}, "not a CIDR block"),
-        ({"cidr": "example.com"}, "not a CIDR block"),
-        ({"cidr": "10.0.0.0/8", "ports": [0]}, "not in 1..65535"),
-        ({"cidr": "10.0.0.0/8", "protocol": "ICMP"}, "protocol must be one of"),
+        ({"cidrs": ["10.0.0.1/8"]}, "not a CIDR block"),
+        ({"cidrs": ["example.com"]}, "not a CIDR block"),
+        ({"cidrs": []}, "at least one CIDR block"),
+        ({"cidrs": ["10.0.0.0/8"], "except": ["10.0.0.0/7"]}, "inside none of its cidrs"),
+        ({"cidrs": ["10.0.0.0/8"], "except": ["fd00::/8"]}, "inside none of its cidrs"),
+        ({"cidrs": ["10.0.0.0/8"], "ports": [{"port": 0}]}, "not in 1..65535"),
+        ({"cidrs": ["10.0.0.0/8"], "ports": [{"port": 53, "protocol": "ICMP"}]}, "protocol must be one of"),
     ):
         with pytest.raises(ValueError, match=message):
             EgressRule.from_config(bad)
 
 
+def test_each_cidr_gets_the_excepts_inside_it() -> None:
+    rule = EgressRule(
+        ("10.0.0.0/8", "192.168.0.0/16", "fd00::/8"), ("10.1.0.0/16", "192.168.1.0/24", "10.2.0.0/16")
+    )
+    assert rule.ip_blocks() == [
+        {"ipBlock": {"cidr": "10.0.0.0/8", "except": ["10.1.0.0/16", "10.2.0.0/16"]}},
+        {"ipBlock": {"cidr": "192.168.0.0/16", "except": ["192.168.1.0/24"]}},
+        {"ipBlock": {"cidr": "fd00::/8"}},
+    ]
+
+
 def test_without_intra_namespace_traffic_only_runner_pods_dns_and_the_allow_list_remain() -> None:
-    policy = SandboxPolicy(egress_allow=(EgressRule("192.0.2.0/24"),), allow_intra_namespace=False)
+    policy = SandboxPolicy(
+        egress_allow=(EgressRule(("192.0.2.0/24",)),),
+        allow_intra_namespace=False,
+        dns=DnsTarget(namespace="dns", pod_labels={"app": "coredns"}, port=5353),
+    )
     manifests = sandbox_manifests(policy, "grid-1", runs_namespace="runs", runner_service_account="runner")
+    assert manifests.network_policy is not None
     spec = manifests.network_policy["spec"]
     assert [rule["from"][0]["podSelector"] for rule in spec["ingress"]] == [
         {"matchLabels": {"hawk/eval-set-id": "grid-1"}}
     ]
+    assert spec["egress"][0] == {
+        "to": [
+            {
+                "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "dns"}},
+                "podSelector": {"matchLabels": {"app": "coredns"}},
+            }
+        ],
+        "ports": [{"protocol": "UDP", "port": 5353}, {"protocol": "TCP", "port": 5353}],
+    }
     assert [rule["to"][0] for rule in spec["egress"]][1:] == [{"ipBlock": {"cidr": "192.0.2.0/24"}}]
     assert "ports" not in spec["egress"][1]  # an entry without ports allows every port
+
+
+def test_namespace_labels_annotations_and_pod_security() -> None:
+    policy = SandboxPolicy(
+        namespace_labels={"team": "evals"}, namespace_annotations={"a": "b"}, pod_security_standard=None
+    )
+    metadata = sandbox_manifests(policy, "g", runs_namespace="runs", runner_service_account="r").namespace[
+        "metadata"
+    ]
+    assert metadata["labels"] == {
+        "team": "evals",
+        "app.kubernetes.io/managed-by": "hawk-dagster",
+        "hawk/eval-set-id": "g",
+        "hawk/runs-namespace": "runs",
+    }
+    assert metadata["annotations"] == {"a": "b"}
+    with pytest.raises(ValueError, match="pod_security_standard must be one of"):
+        SandboxPolicy(pod_security_standard="strict")
+    assert (
+        sandbox_manifests(
+            SandboxPolicy(network_policy=False), "g", runs_namespace="runs", runner_service_account="r"
+        ).network_policy
+        is None
+    )
 
 
 def namespace(

@@ -248,13 +248,17 @@ affinity:
 {{- dict "postgres" (dict "postgres_db" $db) | toYaml -}}
 {{- end -}}
 
-{{/* The launcher's config: dagster_k8s.K8sRunLauncher's keys, plus hawk's sandbox block. */}}
+{{/* The launcher's config: dagster_k8s.K8sRunLauncher's keys, plus hawk's sandbox block and scan_buffer_dir. */}}
 {{- define "hawk.launcherConfig" -}}
 {{- $root := . -}}
 {{- $k := .Values.runLauncher.config.k8sRunLauncher -}}
 {{- $labels := merge (include "hawk.runnerLabels" . | fromYaml) (deepCopy $k.labels) -}}
 {{- $mounts := list (dict "name" "tmp" "mountPath" "/tmp") (dict "name" "work" "mountPath" .Values.workDir) -}}
 {{- $volumes := list (dict "name" "tmp" "emptyDir" (dict "sizeLimit" .Values.runner.tmpSizeLimit)) (dict "name" "work" "emptyDir" (dict "sizeLimit" .Values.runner.workDirSizeLimit)) -}}
+{{- if .Values.scanBuffer.enabled -}}
+{{- $mounts = append $mounts (dict "name" "scanbuffer" "mountPath" .Values.scanBuffer.mountPath) -}}
+{{- $volumes = append $volumes (dict "name" "scanbuffer" "persistentVolumeClaim" (dict "claimName" (include "hawk.scanBufferClaim" .))) -}}
+{{- end -}}
 {{- $envConfigMaps := prepend $k.envConfigMaps (include "hawk.envConfigMap" .) -}}
 {{- $rk := $k.runK8sConfig -}}
 {{- $container := deepCopy (default dict $rk.containerConfig) -}}
@@ -297,37 +301,51 @@ affinity:
 {{- $_ := set $cfg "only_allow_user_defined_k8s_config_fields" . -}}
 {{- end -}}
 {{- $_ := set $cfg "sandbox" (include "hawk.sandboxConfig" . | fromYaml) -}}
+{{- if .Values.scanBuffer.enabled -}}
+{{- $_ := set $cfg "scan_buffer_dir" .Values.scanBuffer.mountPath -}}
+{{- end -}}
 {{- toYaml $cfg -}}
 {{- end -}}
 
-{{/* What HawkK8sRunLauncher needs to make a sandbox namespace per eval set. */}}
+{{/*
+HawkK8sRunLauncher's sandbox block (hawk_dagster.deployment.k8s_launcher.SANDBOX_CONFIG; tests feed it to the
+launcher). Sandbox policies are plain NetworkPolicies under either provider: Cilium enforces them, and the launcher
+makes no CiliumNetworkPolicy, so sandbox egress has no fqdns.
+*/}}
 {{- define "hawk.sandboxConfig" -}}
 {{- $s := .Values.sandbox -}}
 {{- $np := .Values.networkPolicy -}}
 {{- $egress := list -}}
 {{- range $s.networkPolicy.egress -}}
-{{- $rule := dict "name" .name "cidrs" (default list .cidrs) "except" (default list .except) "ports" (default list .ports) -}}
-{{- if .fqdns -}}
-{{- $_ := set $rule "fqdns" .fqdns -}}
+{{- $ports := list -}}
+{{- range (default list .ports) -}}
+{{- $ports = append $ports (dict "port" (int .port) "protocol" (default "TCP" .protocol)) -}}
 {{- end -}}
-{{- $egress = append $egress $rule -}}
+{{- $egress = append $egress (dict "name" .name "cidrs" .cidrs "except" (default list .except) "ports" $ports) -}}
 {{- end -}}
 {{- $cfg := dict
     "enabled" $s.enabled
     "namespace_prefix" $s.namespacePrefix
-    "namespace_labels" (merge (dict "app.kubernetes.io/managed-by" "hawk" "app.kubernetes.io/instance" .Release.Name) (deepCopy $s.namespaceLabels))
+    "namespace_labels" (merge (dict "app.kubernetes.io/instance" .Release.Name) (deepCopy $s.namespaceLabels))
     "namespace_annotations" $s.namespaceAnnotations
     "pod_security_standard" $s.podSecurityStandard
     "delete_namespace_on_finish" $s.deleteNamespaceOnFinish
+    "cleanup_grace_seconds" (int $s.cleanupGraceSeconds)
     "runner_cluster_role" (include "hawk.sandboxRunnerRole" .)
     "runner_service_account" (include "hawk.serviceAccountName" (dict "root" . "role" "runner"))
+    "allow_intra_namespace" $s.networkPolicy.allowIntraNamespace
     "network_policy" (dict
         "enabled" (and $s.networkPolicy.enabled $np.enabled)
-        "provider" $np.provider
+        "provider" "kubernetes"
         "dns" (dict "namespace" $np.dns.namespace "pod_labels" $np.dns.podLabels "port" (int $np.dns.port))
         "egress" $egress)
 -}}
 {{- toYaml $cfg -}}
+{{- end -}}
+
+{{/* The scan buffer's claim: the operator's, else the chart's (scanBuffer.enabled). */}}
+{{- define "hawk.scanBufferClaim" -}}
+{{- default (printf "%s-scanbuffer" (include "hawk.fullname" .)) .Values.scanBuffer.existingClaim -}}
 {{- end -}}
 
 {{/*
