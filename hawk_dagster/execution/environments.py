@@ -12,7 +12,6 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -22,6 +21,8 @@ from importlib.metadata import distribution
 from pathlib import Path
 
 from uv import find_uv_bin
+
+from hawk_dagster.storage.whole_folder import building_folder
 
 RUNNER_DIST = "hawk-runner"
 
@@ -124,19 +125,11 @@ def runner_python(packages: list[str], cache_dir: Path, *, extras: list[str] | N
         return
     target = cache_dir / key
     if not (target / READY_MARKER).exists():
-        staging = Path(tempfile.mkdtemp(prefix=f"{key}.", dir=cache_dir))
-        try:
+        with building_folder(target, READY_MARKER) as staging:
             build_runner_venv(packages, staging / "venv", extras=extras)
             (staging / READY_MARKER).write_text(
                 json.dumps({"packages": packages, "extras": extras or []}) + "\n"
             )
-            try:
-                staging.rename(target)
-            except OSError:  # another run finished the same environment first
-                if not (target / READY_MARKER).exists():
-                    raise
-        finally:
-            shutil.rmtree(staging, ignore_errors=True)
     yield target / "venv" / "bin" / "python"
 
 

@@ -30,8 +30,6 @@ from __future__ import annotations
 import hashlib
 import json
 import posixpath
-import shutil
-import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,6 +37,7 @@ from typing import Any
 
 from hawk_dagster.config.carried import CarriedFilesError
 from hawk_dagster.storage.root import StorageRoot
+from hawk_dagster.storage.whole_folder import building_folder
 
 CARRIED = "configs/.carried"
 MANIFEST = "manifest.json"
@@ -177,9 +176,7 @@ class CarriedFiles:
             return target
         remote = self.storage.path(*CARRIED.split("/"), bundle_id)
         manifest = self._read_manifest(remote.joinpath(MANIFEST), bundle_id)
-        self.cache_dir.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=f".{bundle_id}.", dir=self.cache_dir))
-        try:
+        with building_folder(target, MANIFEST) as staging:
             for f in manifest.files:
                 try:
                     data = remote.joinpath(FILES, *f.path.split("/")).read_bytes()
@@ -195,13 +192,6 @@ class CarriedFiles:
                 local.write_bytes(data)
             (staging / FILES).mkdir(exist_ok=True)
             (staging / MANIFEST).write_text(manifest.dumps())
-            try:
-                staging.rename(target)
-            except OSError:  # another process finished the same bundle first
-                if not (target / MANIFEST).is_file():
-                    raise
-        finally:
-            shutil.rmtree(staging, ignore_errors=True)
         return target
 
 
