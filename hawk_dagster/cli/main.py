@@ -61,6 +61,10 @@ class LazyCommand:
 
 
 COMMANDS = {
+    "access": LazyCommand(
+        "hawk_dagster.cli.access:access_group",
+        "Model-group access: check the model-groups file, recompute eval sets' and scans' groups.",
+    ),
     "dev": LazyCommand(
         "hawk_dagster.cli.dev:dev",
         "Start the Dagster UI and daemon (sensors, automation) for the storage root.",

@@ -40,11 +40,19 @@ def import_scan_cell_results(
     eval_logs_data_version: str | None,
 ) -> ScanImportReport:
     """Import one cell's Scout results, recording which ``eval_logs`` materialisation the cell read."""
+    import dataclasses
+
+    from hawk_dagster.access.stored_groups import record_scan_groups
     from hawk_dagster.warehouse.ingest.scan_import import import_scan_cell
 
+    scan = load_submitted_scan(storage, scan_id)
+    # the scan's groups with this cell's eval set among its sources (a standing scan gains sources as they land)
+    groups = record_scan_groups(
+        storage, scan_id, scan.loaded.config, [*scan.resolution.eval_set_ids, eval_set_id]
+    ).groups
     return import_scan_cell(
         engine,
-        scan_record(load_submitted_scan(storage, scan_id)),
+        dataclasses.replace(scan_record(scan), model_groups=groups),
         eval_set_id=eval_set_id,
         results_dir=storage.scan_results_dir(scan_id, eval_set_id),
         eval_logs_run_id=eval_logs_run_id,
