@@ -44,6 +44,10 @@ class StoredGroups:
     sources: tuple[str, ...] = ()
     """A scan's source eval sets (empty for eval sets)."""
 
+    @property
+    def groups_set(self) -> frozenset[str]:
+        return frozenset(self.groups)
+
     def to_json(self) -> str:
         return (
             json.dumps(
@@ -149,6 +153,21 @@ def current_rules(storage: StorageRoot) -> ModelAccessRules:
     from hawk_dagster.access.settings import access_settings_from_env
 
     return load_rules_for(storage, access_settings_from_env())
+
+
+def required_for_submission(storage: StorageRoot, config: EvalSetConfig | ScanConfig) -> frozenset[str]:
+    """The groups a principal must hold to submit ``config`` to ``storage`` now (``policy.can_submit``): its models'
+    groups, and for a scan also every group of every eval set its sources select today. Raises ``ConfigError`` for
+    an unusable model-groups file, and ``scans.sources.UnknownEvalSetError`` for a scan naming an unknown eval set."""
+    rules = current_rules(storage)
+    if isinstance(config, EvalSetConfig):
+        return required_groups(config, rules)
+    from hawk_dagster.scans.sources import resolve_eval_sets
+
+    sources = resolve_eval_sets(storage, config)
+    return scan_stored_groups(
+        config, rules, sources=sources, source_groups=eval_set_groups_of(storage, sources, rules)
+    ).groups_set
 
 
 def record_eval_set_groups(

@@ -124,3 +124,27 @@ def test_import_adds_the_logs_models_and_grows_readers(tmp_path_factory: pytest.
     report = import_eval_set_logs(warehouse_engine, storage, "es-1")  # does not raise
     assert report.ok
     assert read_stored_groups(storage, "evals", "es-1") == stored
+
+
+def test_what_a_submission_requires(tmp_path_factory: pytest.TempPathFactory) -> None:
+    from hawk_dagster.access.policy import can_submit
+    from hawk_dagster.access.principal import principal_from_permissions
+    from hawk_dagster.access.settings import AccessSettings
+    from hawk_dagster.access.stored_groups import required_for_submission
+
+    storage = StorageRoot(str(tmp_path_factory.mktemp("root")))
+    storage.path().mkdir(parents=True, exist_ok=True)
+    storage.path("model-groups.yaml").write_text(RULES)
+    _submit(storage, "es-1", "openai/gpt-5")
+    eval_set = load_eval_set_config("x.yaml", text=_config("es-2", "anthropic/c")).config
+    assert required_for_submission(storage, eval_set) == {"judges"}
+    scan = load_scan_config(
+        "sc.yaml",
+        text="scanners:\n  - package: inspect-scout\n    items:\n      - name: llm_scanner\n"
+        "models:\n  - items:\n      - name: anthropic/judge\n"
+        "transcripts:\n  sources:\n    - eval_set_id_pattern: 'es-*'\n",
+    ).config
+    required = required_for_submission(storage, scan)
+    assert required == {"frontier", "judges"}
+    judges_only = principal_from_permissions("u", ["model-access-judges"], AccessSettings())
+    assert not can_submit(judges_only, required), "a scan needs its sources' groups too"
