@@ -9,12 +9,15 @@ import re
 import stat
 import subprocess
 import sys
+import time
 import uuid
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from keyrings.alt.file import PlaintextKeyring
 
+from hawk_dagster.auth.session import can_open_browser
 from hawk_dagster.auth.token_store import KEYRING_SERVICE, StoredTokens
 from hawk_dagster.auth.tokens import TokenVerifier
 from tests.auth.oidc_provider import OidcProvider
@@ -144,6 +147,55 @@ def test_access_token_refreshes_and_keeps_the_rotated_token(
         tokens.append(result.stdout.strip())
         seen.append(stored_refresh_token())
     assert len(set(tokens)) == 3 and len(set(seen)) == 4
+
+
+def test_login_opens_the_browser_when_there_is_one(
+    oidc_provider: OidcProvider, user: str, tmp_path: Path
+) -> None:
+    """The "browser" (``BROWSER``, as webbrowser reads it) is a script recording the URL; the test then does what the
+    user does on that page, taking the code from the URL."""
+    opened = tmp_path / "opened.txt"
+    browser = tmp_path / "browser.sh"
+    browser.write_text(f'#!/bin/sh\necho "$1" > {opened}\n')
+    browser.chmod(0o755)
+    env = {**_env(oidc_provider, tmp_path, "keyring.backends.fail.Keyring"), "BROWSER": f"{browser} %s"}
+    process = subprocess.Popen(
+        [*HAWK, "login"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        stdin=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not opened.exists() or not opened.read_text().strip():
+            assert process.poll() is None and time.monotonic() < deadline, "hawk login opened no browser"
+            time.sleep(0.1)
+        url = opened.read_text().strip()
+        assert url.startswith(f"{oidc_provider.issuer}/device?user_code=")
+        oidc_provider.approve_device(parse_qs(urlsplit(url).query)["user_code"][0], user)
+        out, err = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 0, err
+    assert "A browser window was opened for you." in err and f"Signed in as {user}@hawk.test" in out
+
+
+def test_a_broken_browser_does_not_fail_the_login(
+    oidc_provider: OidcProvider, user: str, tmp_path: Path
+) -> None:
+    env = _env(oidc_provider, tmp_path, "keyring.backends.fail.Keyring")
+    env["BROWSER"] = str(tmp_path / "no-such-browser")
+    assert "Signed in as" in _login(oidc_provider, env, user)
+
+
+def test_browser_only_with_a_display() -> None:
+    on_linux = sys.platform not in ("darwin", "win32")
+    assert can_open_browser({}) is not on_linux
+    assert can_open_browser({"DISPLAY": ":0"}) and can_open_browser({"WAYLAND_DISPLAY": "wayland-0"})
+    assert can_open_browser({"BROWSER": "wslview"})
 
 
 def test_commands_explain_missing_settings(tmp_path: Path) -> None:
