@@ -73,6 +73,10 @@ COMMANDS = {
         "hawk_dagster.cli.submit:submit_eval_set",
         "Validate CONFIG and submit it to the deployment at HAWK_STORAGE_ROOT (e.g. s3://bucket/prefix).",
     ),
+    "logs": LazyCommand(
+        "hawk_dagster.cli.logs:logs",
+        "Print an eval set's Dagster events and runner output; -f follows until its run ends.",
+    ),
     "list": LazyCommand(
         "hawk_dagster.cli.results:list_group", "List eval sets, evals, samples and scans from the warehouse."
     ),
@@ -93,7 +97,12 @@ COMMANDS = {
     ),
     "schema": LazyCommand(
         "hawk_dagster.cli.config_commands:schema",
-        "Print the JSON Schema of a config KIND (for editors and the YAML language server).",
+        "Print the JSON Schema of a config KIND (for editors and the YAML language server), or of `hawk status`'s "
+        "report.",
+    ),
+    "status": LazyCommand(
+        "hawk_dagster.cli.status:status",
+        "Print a JSON report on an eval set: runs, each cell's progress, errors by kind, warehouse import.",
     ),
     "transcript": LazyCommand(
         "hawk_dagster.cli.transcript:transcript",
