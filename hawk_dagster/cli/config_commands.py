@@ -127,9 +127,14 @@ def _scan_text(summary: dict[str, Any]) -> str:
 
 
 @click.command()
-@click.argument("kind", type=click.Choice(["eval-set", "scan"]))
+@click.argument("kind", type=click.Choice(["eval-set", "scan", "status"]))
 def schema(kind: str) -> None:
-    """Print the JSON Schema of a config KIND (for editors and the YAML language server)."""
+    """Print the JSON Schema of a config KIND (for editors and the YAML language server), or of `hawk status`'s report."""
+    if kind == "status":
+        from hawk_dagster.monitoring.report import status_schema
+
+        click.echo(json.dumps(status_schema(), indent=2))
+        return
     from hawk_dagster.config.schema import eval_set_json_schema, scan_json_schema
 
     click.echo(json.dumps(eval_set_json_schema() if kind == "eval-set" else scan_json_schema(), indent=2))

@@ -188,7 +188,7 @@ def _report(
     from rich.markup import escape
 
     from hawk_dagster.cli.live_view import results_table
-    from hawk_dagster.cli.run_failures import step_failures
+    from hawk_dagster.monitoring.run_failures import step_failures
 
     logs = _materialization_metadata(result, EVAL_LOGS)
     warehouse = _materialization_metadata(result, EVAL_WAREHOUSE)
@@ -274,9 +274,9 @@ def _run_scan_cells(
     from rich.markup import escape
 
     from hawk_dagster.cli.console import stdout_console
-    from hawk_dagster.cli.run_failures import step_failures
     from hawk_dagster.definitions import build_definitions
     from hawk_dagster.deployment.local_instance import local_instance
+    from hawk_dagster.monitoring.run_failures import step_failures
     from hawk_dagster.partitions import EVAL_SETS, SCANS, scan_cell_key
 
     console = stdout_console()

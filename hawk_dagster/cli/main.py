@@ -65,6 +65,10 @@ COMMANDS = {
         "hawk_dagster.cli.access:access_group",
         "Model-group access: check the model-groups file, recompute eval sets' and scans' groups.",
     ),
+    "auth": LazyCommand(
+        "hawk_dagster.cli.auth:auth_group",
+        "Print the signed-in user's tokens, for scripts and other tools (`hawk login` first).",
+    ),
     "dev": LazyCommand(
         "hawk_dagster.cli.dev:dev",
         "Start the Dagster UI and daemon (sensors, automation) for the storage root.",
@@ -72,6 +76,10 @@ COMMANDS = {
     "eval-set": LazyCommand(
         "hawk_dagster.cli.submit:submit_eval_set",
         "Validate CONFIG and submit it to the deployment at HAWK_STORAGE_ROOT (e.g. s3://bucket/prefix).",
+    ),
+    "logs": LazyCommand(
+        "hawk_dagster.cli.logs:logs",
+        "Print an eval set's Dagster events and runner output; -f follows until its run ends.",
     ),
     "list": LazyCommand(
         "hawk_dagster.cli.results:list_group", "List eval sets, evals, samples and scans from the warehouse."
@@ -83,9 +91,22 @@ COMMANDS = {
         "hawk_dagster.cli.scan:scan_group",
         "Work with scans: submit them to a deployment, resume them, export their results.",
     ),
+    "login": LazyCommand(
+        "hawk_dagster.cli.auth:login",
+        "Sign in to the deployment's OpenID provider (device flow) and keep the tokens for later commands.",
+    ),
+    "logout": LazyCommand(
+        "hawk_dagster.cli.auth:logout",
+        "Forget the stored tokens, revoking the refresh token at the provider first.",
+    ),
     "schema": LazyCommand(
         "hawk_dagster.cli.config_commands:schema",
-        "Print the JSON Schema of a config KIND (for editors and the YAML language server).",
+        "Print the JSON Schema of a config KIND (for editors and the YAML language server), or of `hawk status`'s "
+        "report.",
+    ),
+    "status": LazyCommand(
+        "hawk_dagster.cli.status:status",
+        "Print a JSON report on an eval set: runs, each cell's progress, errors by kind, warehouse import.",
     ),
     "transcript": LazyCommand(
         "hawk_dagster.cli.transcript:transcript",

@@ -47,6 +47,7 @@ from hawk_dagster.deployment.sandboxes import (
     DEFAULT_DNS_NAMESPACE,
     DEFAULT_DNS_POD_LABELS,
     DEFAULT_DNS_PORT,
+    DEFAULT_SANDBOX_PREFIX,
     POD_SECURITY_STANDARDS,
     PROTOCOLS,
     PROVIDERS,
@@ -66,7 +67,6 @@ from hawk_dagster.names import K8S_CONFIG_TAG, PARTITION_TAG
 from hawk_dagster.storage.root import STORAGE_ROOT_ENV, StorageRoot
 from hawk_dagster.storage.submissions import SubmissionNotFoundError
 
-DEFAULT_SANDBOX_PREFIX = "hawk-sbx-"
 DEFAULT_SANDBOX_CLUSTER_ROLE = "hawk-sandbox-runner"
 DEFAULT_CLEANUP_GRACE_SECONDS = 3600
 DEFAULT_POD_SECURITY_STANDARD = "baseline"

@@ -149,11 +149,15 @@ class DnsTarget:
         _check_port("sandbox DNS", self.port)
 
 
+DEFAULT_SANDBOX_PREFIX = "hawk-sandbox-"
+"""The chart's default (sandbox.namespacePrefix), so a launcher configured by hand names namespaces alike."""
+
+
 @dataclass(frozen=True)
 class SandboxPolicy:
     """How sandbox namespaces are named and labelled, and what their NetworkPolicy and RoleBinding allow."""
 
-    prefix: str = "hawk-sbx-"
+    prefix: str = DEFAULT_SANDBOX_PREFIX
     runner_cluster_role: str = "hawk-sandbox-runner"
     egress_allow: tuple[EgressRule, ...] = ()
     allow_intra_namespace: bool = True
@@ -170,7 +174,7 @@ class SandboxPolicy:
         if not _PREFIX_RE.match(self.prefix) or len(self.prefix) > MAX_PREFIX_LENGTH:
             raise ValueError(
                 f"sandbox namespace prefix {self.prefix!r} must be 1 to {MAX_PREFIX_LENGTH} lowercase letters, "
-                "digits and '-', starting with a letter or digit (e.g. 'hawk-sbx-')"
+                "digits and '-', starting with a letter or digit (e.g. 'hawk-sandbox-')"
             )
         if not self.runner_cluster_role:
             raise ValueError("the sandbox runner ClusterRole name must not be empty")

@@ -11,6 +11,7 @@ import base64
 import copy
 import importlib.util
 import json
+import shutil
 import sys
 from collections.abc import Iterator
 from functools import cache
@@ -222,6 +223,17 @@ BAD_VALUES = [
         {"runLauncher": {"config": {"k8sRunLauncher": {"jobNamespace": "Runs"}}}},
         "/runLauncher/config/k8sRunLauncher/jobNamespace",
         id="job-namespace",
+    ),
+    pytest.param({"apiServer": {"enabled": True}}, "/apiServer/oidc", id="api-without-issuer"),
+    pytest.param(
+        {"apiServer": {"enabled": True, "oidc": {"issuer": "https://id.example", "audience": ""}}},
+        "/apiServer/oidc/audience",
+        id="api-without-audience",
+    ),
+    pytest.param(
+        {"apiServer": {"corsOrigins": ["https://hawk.example/"]}},
+        "/apiServer/corsOrigins/0",
+        id="cors-origin-path",
     ),
     pytest.param({"dagsterWebserver": {"replicas": 2}}, "/dagsterWebserver", id="unknown-key"),
     pytest.param(
@@ -787,6 +799,7 @@ def test_each_role_has_its_own_service_account_and_bindings_match() -> None:
         (NAMESPACE, "hawk-code-location"),
         ("hawk-runs", "hawk-runner"),
         (NAMESPACE, "hawk-migrate"),
+        (NAMESPACE, "hawk-api"),
     } == accounts
     bound = {
         (b["roleRef"]["name"], s["namespace"], s["name"])
@@ -1169,3 +1182,94 @@ def test_every_value_is_in_the_schema_and_the_reference() -> None:
                 walk(child, node["properties"][key], f"{path}.{key}")
 
     walk(values, schema, "")
+
+
+# --- the API service ----------------------------------------------------------------------------------------------
+
+API_VALUES: dict[str, Any] = {
+    "apiServer": {
+        "enabled": True,
+        "oidc": {"issuer": "https://id.example/", "audience": "https://hawk.example", "clientId": "hawk-cli"},
+    }
+}
+
+
+def test_the_api_service_is_off_until_an_issuer_is_given() -> None:
+    assert not [m for m in render() if m["metadata"]["name"].endswith("-api")]
+
+
+def test_the_template_refuses_an_api_without_an_issuer_even_without_the_schema(tmp_path: Path) -> None:
+    # The schema names the field; the template's own guard holds when a schema-less tool renders the chart.
+    stripped = tmp_path / "hawk"
+    shutil.copytree(CHART, stripped)
+    (stripped / "values.schema.json").unlink()
+    with helm.Chart.load(stripped) as loaded, pytest.raises(helm.HelmError) as error:
+        loaded.render({"apiServer": {"enabled": True}}, name=RELEASE, namespace=NAMESPACE, is_install=True)
+    assert "apiServer.oidc.issuer is required" in str(error.value)
+
+
+def test_the_api_service_runs_hawk_serve_with_sign_in_and_access_settings() -> None:
+    manifests = render(VARIANTS["production"])
+    deployment = find(manifests, "Deployment", f"{RELEASE}-api")
+    spec = deployment["spec"]["template"]["spec"]
+    assert spec["serviceAccountName"] == f"{RELEASE}-api"
+    (container,) = spec["containers"]
+    assert container["command"] == ["hawk", "serve"]
+    assert container["args"] == ["--host=0.0.0.0", "--port=8080"]
+    env = {e["name"]: e.get("value", e.get("valueFrom")) for e in container["env"]}
+    assert env["HAWK_OIDC_ISSUER"] == "https://acme.eu.auth0.com/"
+    assert env["HAWK_OIDC_AUDIENCE"] == "https://hawk.acme.example"
+    assert env["HAWK_OIDC_CLIENT_ID"] == "hawk-cli"
+    assert env["HAWK_OIDC_PERMISSIONS_CLAIM"] == "permissions"
+    assert env["HAWK_MODEL_GROUPS_FILE"] == "s3://acme-evals/prod/model-groups.yaml"
+    assert env["HAWK_ACCESS_GROUP_PREFIX"] == "model-access-"
+    assert env["HAWK_ACCESS_EDIT_PERMISSION"] == "hawk:edit"
+    assert env["HAWK_ACCESS_ADMIN_PERMISSION"] == "hawk:admin"
+    assert env["HAWK_ACCESS_DEFAULT_GROUP"] == "restricted"
+    assert env["HAWK_API_CORS_ORIGINS"] == "https://hawk.acme.example"
+    assert env["HAWK_API_MAX_BODY_BYTES"] == "2097152"
+    assert env["HAWK_WAREHOUSE_URL"] == {"secretKeyRef": {"name": "hawk-warehouse", "key": "url"}}
+    # No Dagster instance in the API: neither its password nor dagster.yaml.
+    assert "DAGSTER_PG_PASSWORD" not in env and "DAGSTER_HOME" not in env
+    assert container["envFrom"] == [{"configMapRef": {"name": f"{RELEASE}-env"}}]
+    assert container["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": "http"}
+    assert container["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "http"}
+    service = find(manifests, "Service", f"{RELEASE}-api")
+    assert service["spec"]["ports"] == [{"name": "http", "port": 80, "targetPort": "http", "protocol": "TCP"}]
+    ingress = find(manifests, "Ingress", f"{RELEASE}-api")
+    assert ingress["spec"]["ingressClassName"] == "alb"
+    (rule,) = ingress["spec"]["rules"]
+    assert rule["host"] == "hawk.acme.example"
+    assert rule["http"]["paths"][0]["backend"]["service"] == {
+        "name": f"{RELEASE}-api",
+        "port": {"name": "http"},
+    }
+    policy = find(manifests, "NetworkPolicy", f"{RELEASE}-api")
+    assert policy["spec"]["ingress"][0]["from"] == VARIANTS["production"]["apiServer"]["ingressFrom"]
+    account = find(manifests, "ServiceAccount", f"{RELEASE}-api")
+    assert account["metadata"]["annotations"]["eks.amazonaws.com/role-arn"].endswith("role/hawk-dagster")
+
+
+def test_the_api_service_holds_no_kubernetes_rights() -> None:
+    manifests = render(API_VALUES)
+    for binding in of_kind(manifests, "RoleBinding") + of_kind(manifests, "ClusterRoleBinding"):
+        assert all(subject["name"] != f"{RELEASE}-api" for subject in binding.get("subjects", [])), binding
+    container = find(manifests, "Deployment", f"{RELEASE}-api")["spec"]["template"]["spec"]["containers"][0]
+    names = {e["name"] for e in container["env"]}
+    assert {"HAWK_OIDC_ISSUER", "HAWK_OIDC_AUDIENCE", "HAWK_OIDC_CLIENT_ID"} <= names
+    assert "HAWK_API_CORS_ORIGINS" not in names and "HAWK_MODEL_GROUPS_FILE" not in names
+    assert not of_kind(manifests, "Ingress")
+
+
+@pytest.mark.parametrize("kube_version", KUBERNETES_VERSIONS)
+def test_the_api_manifests_validate_strictly(kube_version: str) -> None:
+    for manifest in render(API_VALUES):
+        if manifest["metadata"]["name"].endswith("-api"):
+            kubernetes_validate.validate(manifest, kube_version, strict=True)
+
+
+def test_the_chart_and_the_launcher_name_sandbox_namespaces_alike_by_default() -> None:
+    from hawk_dagster.deployment.sandboxes import DEFAULT_SANDBOX_PREFIX
+
+    values = yaml.safe_load((CHART / "values.yaml").read_text())
+    assert values["sandbox"]["namespacePrefix"] == DEFAULT_SANDBOX_PREFIX

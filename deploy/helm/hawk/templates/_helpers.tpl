@@ -126,13 +126,14 @@ hawk/role: runner
 
 {{/*
 Environment variables from Secrets, as a list of dicts: (dict "root" $ "warehouse" true "storage" true).
-The Dagster PostgreSQL password (but not for run pods: the launcher adds it from postgres_password_secret); the
-warehouse URL and S3 keys only for the processes that use them.
+The Dagster PostgreSQL password (but not for run pods: the launcher adds it from postgres_password_secret; nor for
+processes without a Dagster instance: "dagster" false); the warehouse URL and S3 keys only for the processes that
+use them.
 */}}
 {{- define "hawk.secretEnv" -}}
 {{- $root := .root -}}
 {{- $env := list -}}
-{{- if not .runPod -}}
+{{- if not (or .runPod (eq (toString .dagster) "false")) -}}
 {{- $env = append $env (dict "name" "DAGSTER_PG_PASSWORD" "valueFrom" (dict "secretKeyRef" (dict "name" (include "hawk.postgresqlSecretName" $root) "key" "postgresql-password"))) -}}
 {{- end -}}
 {{- if .warehouse -}}
@@ -397,4 +398,39 @@ the release's service accounts exist and talks to no cluster API).
 checksum/instance: {{ include "hawk.instanceYaml" (dict "root" . "migrate" false) | sha256sum }}
 checksum/env: {{ include (print .Template.BasePath "/configmap-env.yaml") . | sha256sum }}
 checksum/secrets: {{ include (print .Template.BasePath "/secrets.yaml") . | sha256sum }}
+{{- end -}}
+
+{{/* The API service's settings (hawk serve): sign-in and access control. Plain values: no secret here. */}}
+{{- define "hawk.apiServerEnv" -}}
+{{- $a := .Values.apiServer -}}
+{{- $env := list
+    (dict "name" "HAWK_OIDC_ISSUER" "value" $a.oidc.issuer)
+    (dict "name" "HAWK_OIDC_AUDIENCE" "value" $a.oidc.audience)
+    (dict "name" "HAWK_OIDC_PERMISSIONS_CLAIM" "value" $a.oidc.permissionsClaim)
+    (dict "name" "HAWK_ACCESS_GROUP_PREFIX" "value" $a.access.groupPrefix)
+    (dict "name" "HAWK_ACCESS_EDIT_PERMISSION" "value" $a.access.editPermission)
+    (dict "name" "HAWK_ACCESS_ADMIN_PERMISSION" "value" $a.access.adminPermission)
+-}}
+{{- with $a.oidc.clientId -}}
+{{- $env = append $env (dict "name" "HAWK_OIDC_CLIENT_ID" "value" .) -}}
+{{- end -}}
+{{- with $a.oidc.scopes -}}
+{{- $env = append $env (dict "name" "HAWK_OIDC_SCOPES" "value" .) -}}
+{{- end -}}
+{{- with $a.access.modelGroupsFile -}}
+{{- $env = append $env (dict "name" "HAWK_MODEL_GROUPS_FILE" "value" .) -}}
+{{- end -}}
+{{- with $a.access.defaultGroup -}}
+{{- $env = append $env (dict "name" "HAWK_ACCESS_DEFAULT_GROUP" "value" .) -}}
+{{- end -}}
+{{- with $a.corsOrigins -}}
+{{- $env = append $env (dict "name" "HAWK_API_CORS_ORIGINS" "value" (join "," .)) -}}
+{{- end -}}
+{{- with $a.maxBodyBytes -}}
+{{- $env = append $env (dict "name" "HAWK_API_MAX_BODY_BYTES" "value" (toString (int .))) -}}
+{{- end -}}
+{{- range $name, $value := $a.env -}}
+{{- $env = append $env (dict "name" $name "value" ($value | toString)) -}}
+{{- end -}}
+{{- toYaml $env -}}
 {{- end -}}

@@ -7,7 +7,7 @@ from pathlib import Path
 import dagster as dg
 from dagster_shared.error import SerializableErrorInfo
 
-from hawk_dagster.cli.run_failures import failure_reason, step_failures
+from hawk_dagster.monitoring.run_failures import failure_reason, step_failures
 
 
 def _error(message: str, cause: SerializableErrorInfo | None = None) -> SerializableErrorInfo:

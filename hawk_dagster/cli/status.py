@@ -1,0 +1,33 @@
+"""``hawk status``: an eval set's state as one JSON document (schema: ``hawk schema status``)."""
+
+from __future__ import annotations
+
+import click
+
+from hawk_dagster.cli.common import fail_bad_input
+
+
+@click.command("status")
+@click.argument("eval_set_id", required=False)
+def status(eval_set_id: str | None) -> None:
+    """Print a JSON report on an eval set: runs, each cell's progress, errors by kind, warehouse import.
+
+    EVAL_SET_ID defaults to the last eval set run from this machine. Works while it runs (progress from the runner)
+    and after (from its logs, Dagster's run history and the warehouse).
+    """
+    from hawk_dagster.cli.eval_set_target import eval_set_id_or_last, existing_instance, existing_warehouse
+    from hawk_dagster.monitoring.status import UnknownEvalSetError, build_status
+    from hawk_dagster.storage.root import StorageRoot
+
+    storage = StorageRoot.from_env()
+    eval_set_id = eval_set_id_or_last(storage, eval_set_id)
+    try:
+        report = build_status(
+            storage,
+            eval_set_id,
+            instance=existing_instance(storage),
+            engine=existing_warehouse(storage),
+        )
+    except UnknownEvalSetError as ex:
+        fail_bad_input(str(ex))
+    click.echo(report.model_dump_json(indent=2))

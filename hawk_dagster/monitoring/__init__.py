@@ -1,0 +1,1 @@
+"""Watching an eval set: its status report (``hawk status``) and its log stream (``hawk logs``)."""
