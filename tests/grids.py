@@ -42,3 +42,49 @@ def write_grid(folder: Path, name: str = "grid.yaml", **overrides: object) -> Pa
     path = folder / name
     path.write_text(yaml.safe_dump(config, sort_keys=False))
     return path
+
+
+GATED_TASK = """
+from pathlib import Path
+
+import anyio
+from inspect_ai import Task, task
+from inspect_ai.dataset import Sample
+from inspect_ai.scorer import match
+from inspect_ai.solver import Generate, Solver, TaskState, generate, solver
+
+
+@solver
+def wait_for(gate: str) -> Solver:
+    async def solve(state: TaskState, generate: Generate) -> TaskState:
+        while not Path(gate).exists():
+            await anyio.sleep(0.1)
+        return state
+
+    return solve
+
+
+@task
+def gated(n: int, gate: str) -> Task:
+    samples = [Sample(input=f"What is {i} + 1?", target=str(i + 1)) for i in range(n)]
+    return Task(dataset=samples, solver=[wait_for(gate), generate()], scorer=match())
+"""
+
+
+def write_gated_grid(folder: Path, eval_set_id: str, gate: Path, samples: int = 4) -> Path:
+    """One task of ``samples`` samples that each wait until the file ``gate`` exists (a run that surely runs
+    while a test looks at it), on the careful mock model."""
+    config = write_grid(
+        folder,
+        eval_set_id=eval_set_id,
+        tasks=[
+            {
+                "path": "tasks/gated.py",
+                "items": [{"name": "gated", "args": {"n": samples, "gate": str(gate)}}],
+            }
+        ],
+        agents=[],
+        models=[{"items": [{"name": "hawk-mock/careful"}]}],
+    )
+    (folder / "tasks" / "gated.py").write_text(GATED_TASK)
+    return config

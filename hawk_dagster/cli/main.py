@@ -69,6 +69,10 @@ COMMANDS = {
         "hawk_dagster.cli.auth:auth_group",
         "Print the signed-in user's tokens, for scripts and other tools (`hawk login` first).",
     ),
+    "delete": LazyCommand(
+        "hawk_dagster.cli.delete:delete",
+        "Stop an eval set's runs, remove its sandbox namespace, and hide it from listings (its logs are kept).",
+    ),
     "dev": LazyCommand(
         "hawk_dagster.cli.dev:dev",
         "Start the Dagster UI and daemon (sensors, automation) for the storage root.",

@@ -86,12 +86,21 @@ def list_group() -> None:
 @click.option("--limit", default=20, show_default=True, type=click.IntRange(1))
 @click.option("--offset", default=0, type=click.IntRange(0))
 @click.option("--format", "output_format", type=FORMATS, default="table", show_default=True)
-def list_eval_sets(search: str | None, limit: int, offset: int, output_format: str) -> None:
+@click.option(
+    "--include-deleted", is_flag=True, help="Also eval sets `hawk delete` has hidden (with who and when)."
+)
+def list_eval_sets(
+    search: str | None, limit: int, offset: int, output_format: str, include_deleted: bool
+) -> None:
     """Eval sets, newest first, with task, model and sample counts."""
     from hawk_dagster.warehouse.read.queries import list_eval_sets as query
 
-    page = query(warehouse_engine(), search=search, limit=limit, offset=offset)
+    page = query(
+        warehouse_engine(), search=search, limit=limit, offset=offset, include_deleted=include_deleted
+    )
     columns = ["eval_set_id", "name", "tags", "created_by", "created_at", "tasks", "models", "samples"]
+    if include_deleted:
+        columns += ["deleted_at", "deleted_by"]
     _emit(page.rows, columns, output_format, f"Eval sets ({len(page.rows)} of {page.total})")
 
 
@@ -152,6 +161,7 @@ def list_scans(search: str | None, limit: int, offset: int, output_format: str) 
 @click.option("--score-max", type=float, help="Highest score to keep.")
 @click.option("--search", "text", help="Text in the sample (id, input, target, output) or its transcript.")
 @click.option("--invalid/--valid", default=None, help="Only invalidated samples, or only valid ones.")
+@click.option("--include-deleted", is_flag=True, help="Also samples of eval sets `hawk delete` has hidden.")
 @click.option("--sort", default="completed_at", show_default=True, help="Column to sort on.")
 @click.option("--desc", is_flag=True, help="Sort descending.")
 @click.option("--limit", default=50, show_default=True, type=click.IntRange(1))
@@ -169,6 +179,7 @@ def list_samples(
     score_max: float | None,
     text: str | None,
     invalid: bool | None,
+    include_deleted: bool,
     sort: str,
     desc: bool,
     limit: int,
@@ -183,7 +194,8 @@ def list_samples(
     try:
         f = queries.SampleFilter(
             eval_set_ids=ids, task=task, model=model, statuses=statuses, scorer=scorer, score_min=score_min,
-            score_max=score_max, text=text, invalid=invalid, sort=sort, descending=desc, limit=limit, offset=offset,
+            score_max=score_max, text=text, invalid=invalid, include_deleted=include_deleted, sort=sort, descending=desc,
+            limit=limit, offset=offset,
         )  # fmt: skip
     except ValueError as ex:
         fail_bad_input(str(ex))

@@ -10,6 +10,9 @@ the event, or the pid was reused by something else.
 
 from __future__ import annotations
 
+import os
+import signal
+
 import psutil
 from dagster._core.events import DagsterEventType
 from dagster._core.launcher import CheckRunHealthResult, DefaultRunLauncher, WorkerStatus
@@ -40,18 +43,40 @@ class LocalRunLauncher(DefaultRunLauncher):
         return True
 
     def check_run_worker_health(self, run: DagsterRun) -> CheckRunHealthResult:
-        records = self._instance.get_records_for_run(
-            run.run_id, of_type=DagsterEventType.RUN_START, limit=1
-        ).records
-        if not records:
+        started = self._start(run.run_id)
+        if started is None:
             # Not started yet: run monitoring's start timeout covers a worker that never starts.
             return CheckRunHealthResult(WorkerStatus.RUNNING, "the run has not started yet")
-        entry = records[0].event_log_entry
-        pid = entry.dagster_event.pid if entry.dagster_event is not None else None
+        pid, timestamp = started
         if pid is None:
             return CheckRunHealthResult(WorkerStatus.UNKNOWN, "the run's start event has no process id")
-        if process_alive(pid, entry.timestamp):
+        if process_alive(pid, timestamp):
             return CheckRunHealthResult(WorkerStatus.RUNNING, f"process {pid} is running")
         return CheckRunHealthResult(
             WorkerStatus.FAILED, f"the process running it (pid {pid}) is gone: it was killed or crashed"
         )
+
+    def terminate(self, run_id: str) -> bool:
+        """Dagster's termination for runs in a run worker; a run ``hawk local`` executes in its own process (no
+        worker to ask) gets SIGINT, as Ctrl-C would: the runner is told to stop and the run ends cancelled."""
+        run = self._instance.get_run_by_id(run_id)
+        if run is None or run.is_finished:
+            return False
+        if self._get_grpc_client_for_termination(run_id) is not None:  # type: ignore[no-untyped-call]
+            return bool(super().terminate(run_id))  # type: ignore[no-untyped-call]
+        started = self._start(run_id)
+        if started is None or started[0] is None or not process_alive(started[0], started[1]):
+            return False
+        self._instance.report_run_canceling(run)
+        os.kill(started[0], signal.SIGINT)
+        return True
+
+    def _start(self, run_id: str) -> tuple[int | None, float] | None:
+        """The pid in the run's RUN_START event and the event's time; None before the run started."""
+        records = self._instance.get_records_for_run(
+            run_id, of_type=DagsterEventType.RUN_START, limit=1
+        ).records
+        if not records:
+            return None
+        entry = records[0].event_log_entry
+        return (entry.dagster_event.pid if entry.dagster_event is not None else None), entry.timestamp

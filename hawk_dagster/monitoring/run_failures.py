@@ -20,6 +20,8 @@ def failure_reason(error: SerializableErrorInfo | None, description: str | None 
         return " ".join(description.split())
     if error is None:
         return "no reason was recorded"
+    if error.cls_name == "DagsterExecutionInterruptedError":
+        return "cancelled (by `hawk delete`, Ctrl-C or the Dagster UI)"
     while error.cause is not None:
         error = error.cause
     lines = error.message.strip().splitlines()

@@ -14,7 +14,7 @@ import pytest
 import sqlalchemy as sa
 
 from tests.cli.conftest import HawkEnv
-from tests.grids import write_grid
+from tests.grids import write_gated_grid
 
 pytestmark = pytest.mark.slow
 
@@ -36,44 +36,10 @@ def _wait_for(what: str, probe: Any, timeout: float) -> Any:
     pytest.fail(f"timed out waiting for {what}")
 
 
-GATED_TASK = """
-from pathlib import Path
-
-import anyio
-from inspect_ai import Task, task
-from inspect_ai.dataset import Sample
-from inspect_ai.scorer import match
-from inspect_ai.solver import Generate, Solver, TaskState, generate, solver
-
-
-@solver
-def wait_for(gate: str) -> Solver:
-    async def solve(state: TaskState, generate: Generate) -> TaskState:
-        while not Path(gate).exists():
-            await anyio.sleep(0.1)
-        return state
-
-    return solve
-
-
-@task
-def gated(n: int, gate: str) -> Task:
-    samples = [Sample(input=f"What is {i} + 1?", target=str(i + 1)) for i in range(n)]
-    return Task(dataset=samples, solver=[wait_for(gate), generate()], scorer=match())
-"""
-
-
 def test_status_and_logs_while_running_and_after(hawk_env: HawkEnv, tmp_path: Path) -> None:
     # The samples wait for a file the test creates: the run is surely running while the test looks at it.
     gate = tmp_path / "release"
-    config = write_grid(
-        tmp_path / "cfg",
-        eval_set_id="watched",
-        tasks=[{"path": "tasks/gated.py", "items": [{"name": "gated", "args": {"n": 8, "gate": str(gate)}}]}],
-        agents=[],
-        models=[{"items": [{"name": "hawk-mock/careful"}]}],
-    )
-    (tmp_path / "cfg" / "tasks" / "gated.py").write_text(GATED_TASK)
+    config = write_gated_grid(tmp_path / "cfg", "watched", gate, samples=8)
     run = hawk_env.popen("local", "eval-set", str(config), "--skip-confirm")
     try:
 

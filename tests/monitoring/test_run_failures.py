@@ -52,3 +52,12 @@ def test_through_dagster_a_raised_error_and_a_failure(tmp_path: Path) -> None:
         ("explodes", "ConnectionRefusedError: warehouse at /tmp/pg is not answering"),
         ("refuses", "eval set x's log folder is in use"),
     ]
+
+
+def test_an_interrupted_step_reads_as_cancelled() -> None:
+    interrupted = SerializableErrorInfo(
+        message="dagster._core.errors.DagsterExecutionInterruptedError\n",
+        stack=[],
+        cls_name="DagsterExecutionInterruptedError",
+    )
+    assert failure_reason(interrupted) == "cancelled (by `hawk delete`, Ctrl-C or the Dagster UI)"

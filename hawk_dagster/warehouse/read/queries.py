@@ -85,6 +85,16 @@ def _visible_evals(viewer: Principal | None) -> list[ColumnElement[bool]]:
     return [Sample.eval_pk.in_(visible)]
 
 
+def _not_deleted() -> ColumnElement[bool]:
+    """Samples of eval sets ``hawk delete`` has not hidden: a hashed anti-join on the (few) deleted ones' evals."""
+    deleted = (
+        select(Eval.pk)
+        .join(EvalSet, EvalSet.eval_set_id == Eval.eval_set_id)
+        .where(EvalSet.deleted_at.is_not(None))
+    )
+    return Sample.eval_pk.not_in(deleted)
+
+
 # ---------------------------------------------------------------------------------------------------- eval sets
 
 
@@ -95,9 +105,10 @@ def list_eval_sets(
     limit: int = 50,
     offset: int = 0,
     viewer: Principal | None = None,
+    include_deleted: bool = False,
 ) -> Page:
     """Eval sets, newest first, with tags and task / model / sample counts; ``search`` matches id, name, submitter
-    or a tag."""
+    or a tag. Deleted ones (``hawk delete``) only with ``include_deleted``, and then with who deleted them when."""
     evals = (
         select(
             Eval.eval_set_id.label("eval_set_id"),
@@ -123,12 +134,15 @@ def list_eval_sets(
             func.coalesce(evals.c.tasks, 0).label("tasks"),
             func.coalesce(evals.c.models, 0).label("models"),
             func.coalesce(samples.c.samples, 0).label("samples"),
+            *((EvalSet.deleted_at, EvalSet.deleted_by) if include_deleted else ()),
         )
         .outerjoin(evals, evals.c.eval_set_id == EvalSet.eval_set_id)
         .outerjoin(samples, samples.c.eval_set_id == EvalSet.eval_set_id)
     )
     if viewer is not None:
         query = query.where(visible_clause(viewer, EvalSet.model_groups))
+    if not include_deleted:
+        query = query.where(EvalSet.deleted_at.is_(None))
     if search:
         tag = func.unnest(EvalSet.tags).table_valued("tag").render_derived()
         a_tag_matches = exists(select(1).select_from(tag).where(_contains_any(search, tag.c.tag)))
@@ -202,6 +216,8 @@ class SampleFilter:
     score_max: float | None = None
     text: str | None = None
     invalid: bool | None = None
+    include_deleted: bool = False
+    """Also samples of eval sets ``hawk delete`` has hidden."""
     sort: str = "completed_at"
     descending: bool = False
     limit: int = 50
@@ -341,6 +357,8 @@ def _sample_filters(
     chosen = _scorer_lateral(f.scorer) if f.scorer else None
     score = chosen.c.value if chosen is not None else Sample.headline_value
     conditions: list[ColumnElement[bool]] = _visible_evals(viewer)
+    if not f.include_deleted:
+        conditions.append(_not_deleted())
     if f.eval_set_ids:
         conditions.append(Eval.eval_set_id.in_(list(f.eval_set_ids)))
     if f.task:

@@ -134,6 +134,11 @@ class EvalSet(Base):
     model_groups: Mapped[list[str]] = mapped_column(
         ARRAY(Text), default=default_model_groups, comment=MODEL_GROUPS_COMMENT
     )
+    # revision 0008
+    deleted_at: Mapped[datetime | None] = mapped_column(
+        comment="When hawk delete hid the eval set (NULL: not deleted)"
+    )
+    deleted_by: Mapped[str | None] = mapped_column(comment="Who deleted the eval set")
 
     evals: Mapped[list[Eval]] = relationship(back_populates="eval_set", passive_deletes=True)
 
@@ -141,6 +146,7 @@ class EvalSet(Base):
         CheckConstraint("eval_set_id <> ''", name="eval_set_id_not_empty"),
         CheckConstraint(MODEL_GROUPS_NOT_EMPTY_SQL, name="model_groups_not_empty"),
         Index("ix_eval_set_model_groups", "model_groups", postgresql_using="gin"),
+        Index("ix_eval_set_deleted", "eval_set_id", postgresql_where=text("deleted_at IS NOT NULL")),
     )
 
 
