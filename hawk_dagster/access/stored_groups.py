@@ -12,6 +12,7 @@ when they do the column is never the more open one: groups only grow between ref
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 from collections.abc import Collection, Iterable, Mapping
@@ -26,7 +27,7 @@ from hawk_dagster.config.yaml_source import UnreadableFileError, read_bounded
 from hawk_dagster.storage.root import EVALS, SCANS, StorageRoot
 
 if TYPE_CHECKING:
-    from sqlalchemy import Engine
+    from sqlalchemy import Connection, Engine
 
 logger = logging.getLogger(__name__)
 
@@ -237,7 +238,13 @@ def _from_submission(storage: StorageRoot, eval_set_id: str, rules: ModelAccessR
 # --------------------------------------------------------------------------------------------------- at import
 
 
-def log_models(engine: Engine, eval_set_id: str) -> set[str]:
+def groups_lock_key(item_id: str) -> int:
+    """The advisory lock that serialises updates of one eval set's groups (an import's and a refresh's)."""
+    digest = hashlib.blake2b(f"hawk-model-groups:{item_id}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
+def log_models(conn: Connection, eval_set_id: str) -> set[str]:
     """Every model the imported logs of an eval set show: evals' models, model roles, and models samples called."""
     from sqlalchemy import select, union
 
@@ -253,8 +260,7 @@ def log_models(engine: Engine, eval_set_id: str) -> set[str]:
         .join(Eval, Eval.pk == Sample.eval_pk)
         .where(Eval.eval_set_id == eval_set_id),
     )
-    with engine.connect() as conn:
-        return {m for m in conn.execute(query).scalars() if m and m != "none/none"}
+    return {m for m in conn.execute(query).scalars() if m and m != "none/none"}
 
 
 def absorb_log_models(
@@ -262,24 +268,44 @@ def absorb_log_models(
 ) -> StoredGroups:
     """After an import: the eval set's groups from its config and every model its logs used, stored beside the logs
     and in the warehouse; scans reading it grow to include them. Returns what was stored."""
-    rules = current_rules(storage)
-    earlier = read_stored_groups(storage, EVALS, eval_set_id)
-    models = log_models(engine, eval_set_id) | set(earlier.models if earlier is not None else ())
-    if config is not None:
-        stored = eval_set_stored_groups(config, rules, extra_models=models)
-    else:
-        stored = StoredGroups(
-            tuple(sorted(rules.groups_of_models(models))), tuple(sorted(models)), rules.fingerprint
+    return _update_eval_set(engine, storage, eval_set_id, current_rules(storage), config=config)[0]
+
+
+def _update_eval_set(
+    engine: Engine,
+    storage: StorageRoot,
+    eval_set_id: str,
+    rules: ModelAccessRules,
+    *,
+    config: EvalSetConfig | None = None,
+    models: Iterable[str] = (),
+) -> tuple[StoredGroups, bool]:
+    """(what was stored, whether the warehouse row changed). Recompute one eval set's groups from ``config`` (if given), ``models``, the models already recorded and the
+    models its logs show, and write the file and the warehouse, under the eval set's groups lock (so an import's
+    update and a refresh's cannot interleave and leave the smaller set)."""
+    from sqlalchemy import func, select
+
+    with engine.begin() as conn:
+        conn.execute(select(func.pg_advisory_xact_lock(groups_lock_key(eval_set_id))))
+        earlier = read_stored_groups(storage, EVALS, eval_set_id)
+        seen = (
+            set(models) | log_models(conn, eval_set_id) | set(earlier.models if earlier is not None else ())
         )
-    if stored != earlier:
-        write_stored_groups(storage, EVALS, eval_set_id, stored)
-    set_eval_set_groups(engine, eval_set_id, stored.groups)
-    return stored
+        if config is not None:
+            stored = eval_set_stored_groups(config, rules, extra_models=seen)
+        else:
+            stored = StoredGroups(
+                tuple(sorted(rules.groups_of_models(seen))), tuple(sorted(seen)), rules.fingerprint
+            )
+        if stored != earlier:
+            write_stored_groups(storage, EVALS, eval_set_id, stored)
+        changed = _set_eval_set_groups(conn, eval_set_id, stored.groups)
+    return stored, changed
 
 
-def set_eval_set_groups(engine: Engine, eval_set_id: str, groups: Collection[str]) -> None:
-    """Write an eval set's groups into the warehouse, and add them to every scan that read it (a scan requires all
-    groups of its sources; growing it here keeps that true before the next refresh)."""
+def _set_eval_set_groups(conn: Connection, eval_set_id: str, groups: Collection[str]) -> bool:
+    """Write an eval set's groups into the warehouse (True when its row changed), and add them to every scan that
+    read it (a scan requires all groups of its sources; growing it here keeps that true before the next refresh)."""
     from sqlalchemy import func, select, update
 
     from hawk_dagster.warehouse.schema.models import EvalSet, Scan, ScanSource
@@ -287,23 +313,23 @@ def set_eval_set_groups(engine: Engine, eval_set_id: str, groups: Collection[str
     wanted = sorted(set(groups))
     if not wanted:
         raise ValueError("refusing to store an empty group requirement")
-    with engine.begin() as conn:
-        conn.execute(
-            update(EvalSet)
-            .where(EvalSet.eval_set_id == eval_set_id)
-            .values(model_groups=wanted, updated_at=func.now())
-        )
-        readers = conn.execute(
-            select(Scan.pk, Scan.model_groups)
-            .where(Scan.pk.in_(select(ScanSource.scan_pk).where(ScanSource.eval_set_id == eval_set_id)))
-            .with_for_update()
-        ).all()
-        for scan_pk, held in readers:
-            merged = sorted(set(held) | set(wanted))
-            if merged != sorted(set(held)):
-                conn.execute(
-                    update(Scan).where(Scan.pk == scan_pk).values(model_groups=merged, updated_at=func.now())
-                )
+    changed = conn.execute(
+        update(EvalSet)
+        .where(EvalSet.eval_set_id == eval_set_id, EvalSet.model_groups != wanted)
+        .values(model_groups=wanted, updated_at=func.now())
+    ).rowcount
+    readers = conn.execute(
+        select(Scan.pk, Scan.model_groups)
+        .where(Scan.pk.in_(select(ScanSource.scan_pk).where(ScanSource.eval_set_id == eval_set_id)))
+        .with_for_update()
+    ).all()
+    for scan_pk, held in readers:
+        merged = sorted(set(held) | set(wanted))
+        if merged != sorted(set(held)):
+            conn.execute(
+                update(Scan).where(Scan.pk == scan_pk).values(model_groups=merged, updated_at=func.now())
+            )
+    return bool(changed)
 
 
 # ------------------------------------------------------------------------------------------------------ refresh
@@ -352,14 +378,15 @@ def refresh_model_groups(
         if stored is not None and stored.rules_fingerprint == rules.fingerprint:
             eval_groups[eval_set_id] = stored.groups
             continue
-        fresh = (
-            _recomputed(stored, rules, {}, scan=False)
-            if stored is not None
-            else _from_submission(storage, eval_set_id, rules)
-        )
-        if fresh is None:
+        base = stored if stored is not None else _from_submission(storage, eval_set_id, rules)
+        if base is None:
             continue  # no submission: not an eval set of this root (or one that cannot be read)
-        write_stored_groups(storage, EVALS, eval_set_id, fresh)
+        if engine is not None:  # with the models its logs show, under the eval set's groups lock
+            fresh, changed = _update_eval_set(engine, storage, eval_set_id, rules, models=base.models)
+            report.warehouse_eval_sets_updated += changed
+        else:
+            fresh = _recomputed(base, rules, {}, scan=False)
+            write_stored_groups(storage, EVALS, eval_set_id, fresh)
         report.eval_sets_rewritten.append(eval_set_id)
         eval_groups[eval_set_id] = fresh.groups
 
@@ -384,9 +411,8 @@ def refresh_model_groups(
         scan_groups[scan_id] = fresh.groups
 
     if engine is not None:
-        report.warehouse_eval_sets_updated, report.warehouse_scans_updated = _sync_warehouse(
-            engine, eval_groups, scan_groups
-        )
+        evals_synced, report.warehouse_scans_updated = _sync_warehouse(engine, eval_groups, scan_groups)
+        report.warehouse_eval_sets_updated += evals_synced
     logger.info(report.summary())
     return report
 

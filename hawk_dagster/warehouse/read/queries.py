@@ -1,13 +1,13 @@
 """The warehouse's read queries, in one place: the CLI uses them now, the results page will use the same ones.
 
 Every value a user gives (search text, ids, score bounds) travels as a bound parameter; sort columns come from a
-fixed whitelist.
-
-Every function takes ``viewer``: ``None`` is the local, unrestricted CLI; a :class:`~hawk_dagster.access.principal.
-Principal` sees only eval sets and scans whose access groups it holds (``access.policy.visible_clause``, one rule),
-filtered in SQL so pages, counts, totals and exports never include the rest, and an id it may not see raises
-:class:`UnknownIdError` with the very message an absent id gets. Free-text search is one trigram-indexed, case-insensitive ``LIKE`` on ``sample.search_text``, which
+fixed whitelist. Free-text search is one trigram-indexed, case-insensitive ``LIKE`` on ``sample.search_text``, which
 holds the sample's text and its whole transcript in lower case (see ``warehouse.schema.search``).
+
+Every function takes ``viewer``: ``None`` is the local, unrestricted CLI; a
+:class:`~hawk_dagster.access.principal.Principal` sees only eval sets and scans whose access groups it holds
+(``access.policy.visible_clause``, one rule), filtered in SQL so pages, counts, totals and exports never include the
+rest, and an id it may not see raises :class:`UnknownIdError` with the very message an absent id gets.
 """
 
 from __future__ import annotations
