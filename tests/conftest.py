@@ -88,6 +88,12 @@ def _create_database(server_url: str, name: str, template: str = "template0") ->
     return _with_database(server_url, name)
 
 
+def _dagster_url(url: str) -> str:
+    """The URL as dagster-postgres needs it: psycopg2 (SQLAlchemy 2.1 would pick psycopg 3 for ``postgresql://``,
+    under which its ``NOTIFY`` fails)."""
+    return make_url(url).set(drivername="postgresql+psycopg2").render_as_string(hide_password=False)
+
+
 def _drop_database(server_url: str, name: str) -> None:
     with psycopg.connect(_libpq(server_url), autocommit=True) as conn:
         conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
@@ -138,7 +144,7 @@ def _dagster_template(warehouse_url: str) -> Iterator[str]:
 
     name = f"dagster_template_{uuid.uuid4().hex[:12]}"
     url = _create_database(warehouse_url, name)
-    storage = DagsterPostgresStorage(_libpq(url))  # NullPool engines: nothing lingers to block cloning
+    storage = DagsterPostgresStorage(_dagster_url(url))  # NullPool engines: nothing lingers to block cloning
     for part in (storage.run_storage, storage.event_log_storage, storage.schedule_storage):
         part._engine.dispose()  # type: ignore[attr-defined]
     yield name
@@ -150,7 +156,7 @@ def dagster_storage(warehouse_url: str, _dagster_template: str) -> Iterator[dict
     """The ``storage:`` block of a Dagster instance in a fresh database of its own (dropped afterwards)."""
     name = f"dagster_{uuid.uuid4().hex[:16]}"
     url = _create_database(warehouse_url, name, _dagster_template)
-    yield {"postgres": {"postgres_url": _libpq(url)}}
+    yield {"postgres": {"postgres_url": _dagster_url(url)}}
     _drop_database(warehouse_url, name)
 
 
