@@ -162,9 +162,9 @@ class Bench:
         side = HAWK_WARM if warm else HAWK_FRESH
         result = RunResult(side, repeat, wall, cpu, code, run_dir / "output.txt")
         result.samples_s, result.problems = check_logs(root / "evals" / eval_set_id, samples)
-        result.problems += check_warehouse(root, eval_set_id, samples * len(TASKS) * len(MODELS))
-        if self.breakdown and repeat:
+        if self.breakdown and repeat:  # before check_warehouse, which stops the server the instance is on
             result.breakdown = hawk_breakdown(root, eval_set_id, started_epoch, wall)
+        result.problems += check_warehouse(root, eval_set_id, samples * len(TASKS) * len(MODELS))
         return result
 
 
@@ -300,6 +300,8 @@ def hawk_breakdown(
     its phase into the next one)."""
     import dagster as dg
 
+    # hawk ran without HAWK_WAREHOUSE_URL: its instance is on the embedded server, whatever this process's env says.
+    os.environ.pop("HAWK_WAREHOUSE_URL", None)
     with dg.DagsterInstance.from_config(str(root / "dagster")) as instance:
         runs = [r for r in instance.get_runs() if r.tags.get("dagster/partition") == eval_set_id]
         if not runs:

@@ -6,6 +6,11 @@
   embedded PostgreSQL server for the whole session.
 - ``warehouse_engine`` gives each test its own database, cloned from a template migrated once per session
   (``CREATE DATABASE ... TEMPLATE`` takes ~100 ms, far less than migrating), and drops it afterwards.
+- ``dagster_instance`` is a Dagster instance on dagster-postgres's storage (what the local instance and the cluster
+  use), in a database of its own cloned from a template that holds Dagster's tables; ``dagster_storage`` is just
+  that database's ``storage:`` block, for tests that build their instance with other overrides.
+- ``local_root`` is a local root whose local instance (``local_instance(local_root)``) keeps its runs in a fresh
+  database of the test server (as with ``HAWK_WAREHOUSE_URL``), so no test starts an embedded server of its own.
 """
 
 from __future__ import annotations
@@ -16,12 +21,16 @@ import tempfile
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import psycopg
 import pytest
 from psycopg import sql
 from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
+
+if TYPE_CHECKING:
+    import dagster as dg
 
 pytest_plugins = ["tests.s3_fixtures", "tests.config_fixtures", "tests.auth.oidc_provider"]
 
@@ -79,6 +88,12 @@ def _create_database(server_url: str, name: str, template: str = "template0") ->
     return _with_database(server_url, name)
 
 
+def _dagster_url(url: str) -> str:
+    """The URL as dagster-postgres needs it: psycopg2 (SQLAlchemy 2.1 would pick psycopg 3 for ``postgresql://``,
+    under which its ``NOTIFY`` fails)."""
+    return make_url(url).set(drivername="postgresql+psycopg2").render_as_string(hide_password=False)
+
+
 def _drop_database(server_url: str, name: str) -> None:
     with psycopg.connect(_libpq(server_url), autocommit=True) as conn:
         conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
@@ -120,3 +135,45 @@ def warehouse_engine(make_database: Callable[..., str]) -> Iterator[Engine]:
     engine = create_warehouse_engine(make_database())
     yield engine
     engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def _dagster_template(warehouse_url: str) -> Iterator[str]:
+    """A database holding dagster-postgres's tables (creating them takes about a second; cloning ~100 ms)."""
+    from dagster_postgres import DagsterPostgresStorage
+
+    name = f"dagster_template_{uuid.uuid4().hex[:12]}"
+    url = _create_database(warehouse_url, name)
+    storage = DagsterPostgresStorage(_dagster_url(url))  # NullPool engines: nothing lingers to block cloning
+    for part in (storage.run_storage, storage.event_log_storage, storage.schedule_storage):
+        part._engine.dispose()  # type: ignore[attr-defined]
+    yield name
+    _drop_database(warehouse_url, name)
+
+
+@pytest.fixture
+def dagster_storage(warehouse_url: str, _dagster_template: str) -> Iterator[dict[str, Any]]:
+    """The ``storage:`` block of a Dagster instance in a fresh database of its own (dropped afterwards)."""
+    name = f"dagster_{uuid.uuid4().hex[:16]}"
+    url = _create_database(warehouse_url, name, _dagster_template)
+    yield {"postgres": {"postgres_url": _dagster_url(url)}}
+    _drop_database(warehouse_url, name)
+
+
+@pytest.fixture
+def dagster_instance(dagster_storage: dict[str, Any], tmp_path: Path) -> Iterator[dg.DagsterInstance]:
+    """A Dagster instance on dagster-postgres's storage, private to this test."""
+    import dagster as dg
+
+    with dg.instance_for_test(overrides={"storage": dagster_storage}, temp_dir=str(tmp_path)) as instance:
+        yield instance
+
+
+@pytest.fixture
+def local_root(tmp_path: Path, make_database: Callable[..., str], monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A local root whose local Dagster instance is on a fresh database of the test server (``HAWK_WAREHOUSE_URL``;
+    subprocesses inherit it)."""
+    monkeypatch.setenv("HAWK_WAREHOUSE_URL", make_database(migrated=False))
+    root = tmp_path / "root"
+    root.mkdir()
+    return root

@@ -21,12 +21,13 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import requests
+import yaml
 
 REPO = Path(__file__).resolve().parents[1]
 WORKSPACE = REPO / "workspace.yaml"
 BIN = Path(sys.executable).parent
 
-# An instance that sends nothing anywhere; everything else is Dagster's default (SQLite under DAGSTER_HOME).
+# An instance that sends nothing anywhere; its storage is dagster-postgres's when given (as in the cluster).
 DAGSTER_YAML = "telemetry:\n  enabled: false\n"
 
 T = TypeVar("T")
@@ -42,9 +43,14 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def dagster_home(path: Path) -> Path:
+def dagster_home(path: Path, storage: Mapping[str, Any] | None = None) -> Path:
+    """A DAGSTER_HOME with telemetry off and ``storage`` (a ``storage:`` block, e.g. the ``dagster_storage``
+    fixture's) or else Dagster's default SQLite storage."""
     path.mkdir(parents=True, exist_ok=True)
-    (path / "dagster.yaml").write_text(DAGSTER_YAML)
+    config: dict[str, Any] = yaml.safe_load(DAGSTER_YAML)
+    if storage is not None:
+        config["storage"] = dict(storage)
+    (path / "dagster.yaml").write_text(yaml.safe_dump(config))
     return path
 
 

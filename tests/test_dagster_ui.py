@@ -68,10 +68,10 @@ query Keys($key: AssetKeyInput!) {
 """
 
 
-def _server_env(tmp_path: Path, **extra: str) -> dict[str, str]:
+def _server_env(tmp_path: Path, storage: dict[str, Any], **extra: str) -> dict[str, str]:
     return {
         **os.environ,  # keeps the session's isolated XDG_* dirs and INSPECT_DISPLAY=none
-        "DAGSTER_HOME": str(dagster_home(tmp_path / "dagster-home")),
+        "DAGSTER_HOME": str(dagster_home(tmp_path / "dagster-home", storage)),
         "HAWK_STORAGE_ROOT": str(tmp_path / "root"),
         **extra,
     }
@@ -84,9 +84,13 @@ def _repository(server: DagsterServer) -> dict[str, Any]:
     return repo
 
 
-def test_webserver_shows_assets_partitions_automation_and_running_sensors(tmp_path: Path) -> None:
+def test_webserver_shows_assets_partitions_automation_and_running_sensors(
+    tmp_path: Path, dagster_storage: dict[str, Any]
+) -> None:
     command = [str(BIN / "dagster-webserver")]
-    with dagster_server(command, env=_server_env(tmp_path), log_path=tmp_path / "webserver.log") as server:
+    with dagster_server(
+        command, env=_server_env(tmp_path, dagster_storage), log_path=tmp_path / "webserver.log"
+    ) as server:
         nodes = {"/".join(n["assetKey"]["path"]): n for n in server.graphql(ASSETS_QUERY)["assetNodes"]}
         assert set(nodes) == {"eval_logs", "eval_warehouse", "scan_results", "scan_warehouse"}
         scan_warehouse_node = nodes.pop("scan_warehouse")
@@ -193,12 +197,12 @@ def _run_errors(server: DagsterServer, run_id: str) -> list[str]:
 
 
 def test_dropped_config_runs_logs_then_warehouse_by_automation(
-    tmp_path: Path, make_database: Callable[..., str]
+    tmp_path: Path, make_database: Callable[..., str], dagster_storage: dict[str, Any]
 ) -> None:
     """``hawk dev``: the sensor runs eval_logs for a dropped YAML, automation follows with eval_warehouse."""
     url = make_database()
     configs = tmp_path / "root" / "configs" / "eval-sets"
-    env = _server_env(tmp_path, HAWK_WAREHOUSE_URL=url)
+    env = _server_env(tmp_path, dagster_storage, HAWK_WAREHOUSE_URL=url)
     command = [str(BIN / "hawk"), "dev"]
     with dagster_server(command, env=env, log_path=tmp_path / "hawk-dev.log", hawk_dev=True) as server:
         t0 = time.monotonic()

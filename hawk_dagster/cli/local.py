@@ -114,10 +114,12 @@ def local_eval_set(
 def _run_pipeline(
     storage: StorageRoot, state_dir: Path, eval_set_id: str, n_cells: int, direct: bool, runner_output: Path
 ) -> int:
+    from hawk_dagster.deployment.local_instance import local_instance, start_storage_server
+
+    start_storage_server(state_dir)  # the instance's PostgreSQL starts while Dagster is imported
     from hawk_dagster.cli.console import stdout_console
     from hawk_dagster.cli.live_view import RunWatcher
     from hawk_dagster.definitions import build_definitions
-    from hawk_dagster.deployment.local_instance import local_instance
     from hawk_dagster.partitions import EVAL_SETS
 
     console = stdout_console()
@@ -271,11 +273,13 @@ def _run_scan_cells(
     direct: bool,
     runner_output: Path,
 ) -> int:
+    from hawk_dagster.deployment.local_instance import local_instance, start_storage_server
+
+    start_storage_server(state_dir)  # the instance's PostgreSQL starts while Dagster is imported
     from rich.markup import escape
 
     from hawk_dagster.cli.console import stdout_console
     from hawk_dagster.definitions import build_definitions
-    from hawk_dagster.deployment.local_instance import local_instance
     from hawk_dagster.monitoring.run_failures import step_failures
     from hawk_dagster.partitions import EVAL_SETS, SCANS, scan_cell_key
 

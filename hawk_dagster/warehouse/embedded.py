@@ -18,6 +18,9 @@ How the library behaves, and what this module adds (verified against embedded-po
   (``<pgdata>.lease``, beside pgdata because ``initdb`` wants an empty folder). Joins and the watchdog's stop take
   the same file lock (``<pgdata>.lock``), and a join counts as use for the whole idle period, so a server is never
   stopped between a join and the joiner's first connection.
+- **Long-lived users register** (:func:`register_user`): a process that holds no connection for long stretches
+  (the local Dagster instance's webserver, daemon and run workers, whose dagster-postgres storage connects per
+  query) writes its pid into ``<pgdata>.users/``; the watchdog counts those that are still alive as use.
 - Unix socket paths are limited to about 107 bytes. The library first tries ``pgdata`` as the socket directory and,
   when ``pgdata/.s.PGSQL.5432`` is too long, falls back to ``$XDG_RUNTIME_DIR/python_PostgresServer/<hash>``
   (``/tmp/runtime-<uid>/...`` when unset). The URL carries whichever directory was chosen, so long paths work.
@@ -103,6 +106,53 @@ def touch_lease(pgdata: Path) -> None:
         os.utime(lease)
     except FileNotFoundError:
         lease.touch()
+
+
+_registered: set[tuple[Path, int]] = set()
+
+
+def register_user(pgdata: Path) -> None:
+    """Count this process as a user of the server for as long as it lives (once per process; cheap afterwards).
+
+    The file is named by pid and holds the process's start time, so a reused pid does not count (see
+    :func:`registered_users`).
+    """
+    key = (pgdata, os.getpid())
+    if key in _registered:
+        return
+    users = control_file(pgdata, "users")
+    users.mkdir(parents=True, exist_ok=True)
+    (users / str(os.getpid())).write_text(process_start(os.getpid()) or "")
+    _registered.add(key)
+
+
+def registered_users(pgdata: Path) -> int:
+    """How many registered processes are still alive; the files of dead ones are removed."""
+    users = control_file(pgdata, "users")
+    try:
+        entries = list(users.iterdir())
+    except FileNotFoundError:
+        return 0
+    alive = 0
+    for entry in entries:
+        try:
+            pid, started = int(entry.name), entry.read_text()
+        except (ValueError, OSError):
+            continue
+        if pid_alive(pid) and (not started or process_start(pid) == started):
+            alive += 1
+        else:
+            entry.unlink(missing_ok=True)
+    return alive
+
+
+def process_start(pid: int) -> str | None:
+    """The process's start time in clock ticks since boot (``/proc/<pid>/stat`` field 22), None without /proc."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[19]
+    except (OSError, IndexError):
+        return None
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,8 @@
 
 Started (detached) by whoever starts or joins the server without a watchdog; one per data directory (it holds
 ``<pgdata>.watchdog`` locked for its lifetime). Every few seconds it looks at what uses the server: processes
-registered with it that are still alive (SIGKILLed ones no longer count), client connections (the postmaster's
+registered with it that are still alive (SIGKILLed ones no longer count: the library's list of the processes that
+started it, and :func:`~hawk_dagster.warehouse.embedded.register_user`'s), client connections (the postmaster's
 children serving ``[local]`` sessions) and the lease that every join touches. When none of them was seen for the
 idle period it stops the server under the join lock (see :func:`hawk_dagster.warehouse.embedded.stop_if_idle`),
 and it exits as soon as the server is gone, whoever stopped it.
@@ -26,6 +27,7 @@ from hawk_dagster.warehouse.embedded import (
     idle_stop_seconds,
     pid_alive,
     postmaster_status,
+    registered_users,
     stop_if_idle,
 )
 
@@ -38,7 +40,7 @@ def users(pgdata: Path, postmaster_pid: int) -> int:
         pids = json.loads((pgdata / ".handle_pids.json").read_text() or "[]")
     except (OSError, ValueError):
         pids = []
-    registered = sum(1 for pid in pids if isinstance(pid, int) and pid_alive(pid))
+    registered = sum(1 for pid in pids if isinstance(pid, int) and pid_alive(pid)) + registered_users(pgdata)
     try:
         children = psutil.Process(postmaster_pid).children()
     except psutil.NoSuchProcess:

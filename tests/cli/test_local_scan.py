@@ -65,7 +65,7 @@ def _eval_set(root: Path, eval_set_id: str = "es-scan") -> dict[str, str]:
 @pytest.mark.slow
 @pytest.mark.parametrize("direct", [True, False], ids=["direct", "fresh-venv"])
 def test_local_scan_runs_each_scanner_over_its_transcripts(
-    hawk_env: HawkEnv, tmp_path: Path, direct: bool
+    hawk_env: HawkEnv, tmp_path: Path, direct: bool, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     tasks = _eval_set(hawk_env.root)
     engine = create_warehouse_engine(hawk_env.warehouse_url)
@@ -131,6 +131,8 @@ def test_local_scan_runs_each_scanner_over_its_transcripts(
     from hawk_dagster.partitions import scan_cell_key
 
     cell = str(scan_cell_key("stars-1", "es-scan"))
+    # The instance the CLI used: its storage is where HAWK_WAREHOUSE_URL points, as for the warehouse.
+    monkeypatch.setenv("HAWK_WAREHOUSE_URL", hawk_env.warehouse_url)
     instance = dg.DagsterInstance.from_config(str(dagster_home(hawk_env.root)))
     try:
         for asset in ("scan_results", "scan_warehouse"):

@@ -303,6 +303,7 @@ def test_a_submitted_example_runs_through_dagster_to_eval_logs(
     tmp_path: Path,
     make_database: Callable[..., str],
     monkeypatch: pytest.MonkeyPatch,
+    dagster_instance: dg.DagsterInstance,
 ) -> None:
     """`hawk eval-set`, the sensor's tick, then the run it requests, materialised by Dagster from the carried files."""
     monkeypatch.setenv("HAWK_WAREHOUSE_URL", make_database())
@@ -311,18 +312,18 @@ def test_a_submitted_example_runs_through_dagster_to_eval_logs(
     assert proc.returncode == 0, proc.stderr
     eval_set_id = proc.stdout.strip()
 
-    with dg.instance_for_test() as instance:
-        result = tick(Drop(root), instance, None)
-        assert isinstance(result, dg.SensorResult)
-        [request] = result.run_requests or []
-        apply_partitions(instance, result)
-        job = build_definitions(storage_root=root).resolve_job_def(EVAL_SET_PIPELINE)
-        run = job.execute_in_process(
-            instance=instance, partition_key=request.partition_key, tags=request.tags, raise_on_error=False
-        )
-        assert run.success, [e.message for e in run.all_events if e.is_failure]
-        checks = {e.check_name: e.passed for e in run.get_asset_check_evaluations()}
-        assert checks == {"all_cells_succeeded": True, "warehouse_matches_logs": True}
+    instance = dagster_instance
+    result = tick(Drop(root), instance, None)
+    assert isinstance(result, dg.SensorResult)
+    [request] = result.run_requests or []
+    apply_partitions(instance, result)
+    job = build_definitions(storage_root=root).resolve_job_def(EVAL_SET_PIPELINE)
+    run = job.execute_in_process(
+        instance=instance, partition_key=request.partition_key, tags=request.tags, raise_on_error=False
+    )
+    assert run.success, [e.message for e in run.all_events if e.is_failure]
+    checks = {e.check_name: e.passed for e in run.get_asset_check_evaluations()}
+    assert checks == {"all_cells_succeeded": True, "warehouse_matches_logs": True}
 
     log_dir = Path(StorageRoot(root).eval_log_dir(eval_set_id))
     assert len(list(log_dir.glob("*.eval"))) == logs

@@ -216,7 +216,10 @@ class Deployment:
 
 @pytest.fixture
 def deployment(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    request: pytest.FixtureRequest,
+    dagster_storage: dict[str, Any],
 ) -> Iterator[Deployment]:
     """The deployment; parametrized indirectly, the parameter is more chart values. The storage root comes from
     HAWK_STORAGE_ROOT, as in the chart's pods."""
@@ -226,11 +229,12 @@ def deployment(
     with kubernetes_emulator() as emulator:
         kubeconfig = emulator.write_kubeconfig(tmp_path / "kubeconfig")
         overrides = {
+            "storage": dagster_storage,  # PostgreSQL through dagster-postgres, as the chart's instance
             "run_launcher": {
                 "module": "hawk_dagster.deployment.k8s_launcher",
                 "class": "HawkK8sRunLauncher",
                 "config": launcher_config(kubeconfig, getattr(request, "param", {})),
-            }
+            },
         }
         with (
             dg.instance_for_test(overrides=overrides) as instance,

@@ -39,40 +39,43 @@ def _materialize(
 
 
 def test_partition_materialises_logs_for_every_cell_and_warehouse_matches(
-    tmp_path: Path, make_database: Callable[..., str], monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path,
+    make_database: Callable[..., str],
+    monkeypatch: pytest.MonkeyPatch,
+    dagster_instance: dg.DagsterInstance,
 ) -> None:
     url = make_database()
     monkeypatch.setenv("HAWK_WAREHOUSE_URL", url)
     storage = StorageRoot(str(tmp_path / "root"))
     _submit(storage, write_grid(tmp_path / "cfg", tags=["nightly"], metadata={"team": "evals"}), "e2e-grid")
 
-    with dg.instance_for_test() as instance:
-        result = _materialize(storage, "e2e-grid", instance)
-        assert result.success, [e.message for e in result.all_events if e.is_failure]
+    instance = dagster_instance
+    result = _materialize(storage, "e2e-grid", instance)
+    assert result.success, [e.message for e in result.all_events if e.is_failure]
 
-        logs_meta = {
-            k: v.value
-            for e in result.get_asset_materialization_events()
-            if e.asset_key == dg.AssetKey("eval_logs")
-            for k, v in e.step_materialization_data.materialization.metadata.items()
-        }
-        assert logs_meta["all_succeeded"] is True
-        cells = {(c["task"], c["model"]): c for c in logs_meta["cells"]}
-        assert set(cells) == {
-            (task, f"hawk-mock/{model}")
-            for task in ("addition", "multiplication")
-            for model in ("careful", "sloppy")
-        }
-        assert all(c["samples"] == 3 and c["errors"] == 0 for c in cells.values())
-        assert cells[("addition", "hawk-mock/careful")]["headline_value"] == 1.0
-        assert cells[("addition", "hawk-mock/sloppy")]["headline_value"] == 0.0
+    logs_meta = {
+        k: v.value
+        for e in result.get_asset_materialization_events()
+        if e.asset_key == dg.AssetKey("eval_logs")
+        for k, v in e.step_materialization_data.materialization.metadata.items()
+    }
+    assert logs_meta["all_succeeded"] is True
+    cells = {(c["task"], c["model"]): c for c in logs_meta["cells"]}
+    assert set(cells) == {
+        (task, f"hawk-mock/{model}")
+        for task in ("addition", "multiplication")
+        for model in ("careful", "sloppy")
+    }
+    assert all(c["samples"] == 3 and c["errors"] == 0 for c in cells.values())
+    assert cells[("addition", "hawk-mock/careful")]["headline_value"] == 1.0
+    assert cells[("addition", "hawk-mock/sloppy")]["headline_value"] == 0.0
 
-        checks = {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
-        assert checks == {"all_cells_succeeded": True, "warehouse_matches_logs": True}
+    checks = {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
+    assert checks == {"all_cells_succeeded": True, "warehouse_matches_logs": True}
 
-        # The materialisation is recorded on the instance under the partition.
-        record = instance.get_latest_materialization_event(dg.AssetKey("eval_warehouse"))
-        assert record is not None and record.dagster_event.partition == "e2e-grid"
+    # The materialisation is recorded on the instance under the partition.
+    record = instance.get_latest_materialization_event(dg.AssetKey("eval_warehouse"))
+    assert record is not None and record.dagster_event.partition == "e2e-grid"
 
     log_dir = storage.eval_log_dir("e2e-grid")
     assert len(list(Path(log_dir).glob("*.eval"))) == 4
@@ -103,7 +106,10 @@ def test_partition_materialises_logs_for_every_cell_and_warehouse_matches(
 
 
 def test_a_missing_declared_secret_fails_the_step_before_the_runner_starts(
-    tmp_path: Path, make_database: Callable[..., str], monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path,
+    make_database: Callable[..., str],
+    monkeypatch: pytest.MonkeyPatch,
+    dagster_instance: dg.DagsterInstance,
 ) -> None:
     """The step checks secrets with the runner's own check, so the message is the one the CLI prints."""
     monkeypatch.setenv("HAWK_WAREHOUSE_URL", make_database())
@@ -112,8 +118,8 @@ def test_a_missing_declared_secret_fails_the_step_before_the_runner_starts(
     _submit(
         storage, write_grid(tmp_path / "cfg", runner={"secrets": ["HAWK_TEST_ABSENT_TOKEN"]}), "needs-secret"
     )
-    with dg.instance_for_test() as instance:
-        result = _materialize(storage, "needs-secret", instance)
+    instance = dagster_instance
+    result = _materialize(storage, "needs-secret", instance)
     assert not result.success
     failure = next(e for e in result.all_events if e.is_step_failure)
     assert failure.step_key == "eval_logs"
@@ -124,12 +130,15 @@ def test_a_missing_declared_secret_fails_the_step_before_the_runner_starts(
 
 
 def test_missing_partition_config_fails_with_a_clear_error(
-    tmp_path: Path, make_database: Callable[..., str], monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path,
+    make_database: Callable[..., str],
+    monkeypatch: pytest.MonkeyPatch,
+    dagster_instance: dg.DagsterInstance,
 ) -> None:
     monkeypatch.setenv("HAWK_WAREHOUSE_URL", make_database())
     storage = StorageRoot(str(tmp_path / "root"))
-    with dg.instance_for_test() as instance:
-        result = _materialize(storage, "never-submitted", instance)
+    instance = dagster_instance
+    result = _materialize(storage, "never-submitted", instance)
     assert not result.success
     failure = next(e for e in result.all_events if e.is_step_failure)
     error, messages = failure.step_failure_data.error, []

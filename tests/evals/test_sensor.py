@@ -7,7 +7,6 @@ import json
 import math
 import os
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import dagster as dg
@@ -101,10 +100,9 @@ def instance() -> dg.DagsterInstance:
 
 
 @pytest.fixture
-def persistent_instance() -> Iterator[dg.DagsterInstance]:
-    """A temp-dir instance: ``evaluate_tick`` needs an ``instance_ref``, which an ephemeral instance lacks."""
-    with dg.instance_for_test() as inst:
-        yield inst
+def persistent_instance(dagster_instance: dg.DagsterInstance) -> dg.DagsterInstance:
+    """A PostgreSQL-backed instance: ``evaluate_tick`` needs an ``instance_ref``, which an ephemeral one lacks."""
+    return dagster_instance
 
 
 def tick(drop: Drop, instance: dg.DagsterInstance, cursor: str | None) -> dg.SensorResult | dg.SkipReason:

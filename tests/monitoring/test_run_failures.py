@@ -32,7 +32,9 @@ def test_a_description_is_kept_as_written_on_one_line() -> None:
     assert failure_reason(None) == "no reason was recorded"
 
 
-def test_through_dagster_a_raised_error_and_a_failure(tmp_path: Path) -> None:
+def test_through_dagster_a_raised_error_and_a_failure(
+    tmp_path: Path, dagster_instance: dg.DagsterInstance
+) -> None:
     @dg.op
     def explodes() -> None:
         raise ConnectionRefusedError("warehouse at /tmp/pg is not answering")
@@ -46,8 +48,8 @@ def test_through_dagster_a_raised_error_and_a_failure(tmp_path: Path) -> None:
         explodes()
         refuses()
 
-    with dg.instance_for_test(temp_dir=str(tmp_path)) as instance:
-        result = both.execute_in_process(instance=instance, raise_on_error=False)
+    instance = dagster_instance
+    result = both.execute_in_process(instance=instance, raise_on_error=False)
     assert sorted(step_failures(result)) == [
         ("explodes", "ConnectionRefusedError: warehouse at /tmp/pg is not answering"),
         ("refuses", "eval set x's log folder is in use"),

@@ -51,49 +51,53 @@ def root(tmp_path: Path) -> Path:
     return root
 
 
-def test_a_cell_the_scan_never_selected_ends_at_once_without_scanning(root: Path) -> None:
+def test_a_cell_the_scan_never_selected_ends_at_once_without_scanning(
+    root: Path, dagster_instance: dg.DagsterInstance
+) -> None:
     storage = StorageRoot(str(root))
     job = build_definitions(storage_root=str(root)).resolve_job_def(SCAN_PIPELINE)
-    with dg.instance_for_test() as instance:
-        instance.add_dynamic_partitions(SCANS, ["kw"])
-        instance.add_dynamic_partitions(EVAL_SETS, ["chosen", "other"])
-        cell = str(scan_cell_key("kw", "other"))
-        result = job.execute_in_process(instance=instance, partition_key=cell, raise_on_error=False)
+    instance = dagster_instance
+    instance.add_dynamic_partitions(SCANS, ["kw"])
+    instance.add_dynamic_partitions(EVAL_SETS, ["chosen", "other"])
+    cell = str(scan_cell_key("kw", "other"))
+    result = job.execute_in_process(instance=instance, partition_key=cell, raise_on_error=False)
 
-        assert result.success
-        assert result.get_asset_materialization_events() == []
-        assert result.get_asset_check_evaluations() == []
-        (observation,) = result.get_asset_observation_events()
-        data = observation.asset_observation_data.asset_observation
-        assert data.asset_key == dg.AssetKey(SCAN_RESULTS) and data.partition == cell
-        message = data.metadata[NOT_SCANNED].value
-        assert message == (
-            "not a source of this scan: scan 'kw' reads chosen, not eval set 'other'; nothing was scanned"
-        )
-        messages = [r.user_message for r in instance.all_logs(result.run_id)]
-        assert message in messages
-        skipped = {e.step_key for e in result.all_events if e.event_type == dg.DagsterEventType.STEP_SKIPPED}
-        assert skipped == {SCAN_WAREHOUSE}
-        # the cell stays missing: the fill figure counts only scanned cells
-        assert instance.get_latest_materialization_event(dg.AssetKey(SCAN_RESULTS)) is None
+    assert result.success
+    assert result.get_asset_materialization_events() == []
+    assert result.get_asset_check_evaluations() == []
+    (observation,) = result.get_asset_observation_events()
+    data = observation.asset_observation_data.asset_observation
+    assert data.asset_key == dg.AssetKey(SCAN_RESULTS) and data.partition == cell
+    message = data.metadata[NOT_SCANNED].value
+    assert message == (
+        "not a source of this scan: scan 'kw' reads chosen, not eval set 'other'; nothing was scanned"
+    )
+    messages = [r.user_message for r in instance.all_logs(result.run_id)]
+    assert message in messages
+    skipped = {e.step_key for e in result.all_events if e.event_type == dg.DagsterEventType.STEP_SKIPPED}
+    assert skipped == {SCAN_WAREHOUSE}
+    # the cell stays missing: the fill figure counts only scanned cells
+    assert instance.get_latest_materialization_event(dg.AssetKey(SCAN_RESULTS)) is None
 
-        # no runner: no Pipes session, no runner environment, no results folder
-        assert not [m for m in messages if "pipes" in m.lower()], messages
+    # no runner: no Pipes session, no runner environment, no results folder
+    assert not [m for m in messages if "pipes" in m.lower()], messages
     assert not (storage.state_dir / "runner-envs").exists()
     assert not Path(storage.scan_results_dir("kw", "other")).exists()
 
 
-def test_running_only_the_check_of_a_cell_fails_with_a_clear_message(root: Path) -> None:
+def test_running_only_the_check_of_a_cell_fails_with_a_clear_message(
+    root: Path, dagster_instance: dg.DagsterInstance
+) -> None:
     """The check is reported by the scan itself; without its asset selected there is nothing to run."""
     defs = build_definitions(storage_root=str(root))
-    with dg.instance_for_test() as instance:
-        instance.add_dynamic_partitions(SCANS, ["kw"])
-        instance.add_dynamic_partitions(EVAL_SETS, ["chosen", "other"])
-        job = dg.define_asset_job(
-            "check_only", selection=dg.AssetSelection.checks_for_assets(SCAN_RESULTS)
-        ).resolve(asset_graph=defs.resolve_asset_graph())
-        # Dagster runs a check alone without a partition (a checks-only selection has no partitions definition)
-        result = job.execute_in_process(instance=instance, raise_on_error=False, resources=defs.resources)
+    instance = dagster_instance
+    instance.add_dynamic_partitions(SCANS, ["kw"])
+    instance.add_dynamic_partitions(EVAL_SETS, ["chosen", "other"])
+    job = dg.define_asset_job(
+        "check_only", selection=dg.AssetSelection.checks_for_assets(SCAN_RESULTS)
+    ).resolve(asset_graph=defs.resolve_asset_graph())
+    # Dagster runs a check alone without a partition (a checks-only selection has no partitions definition)
+    result = job.execute_in_process(instance=instance, raise_on_error=False, resources=defs.resources)
     assert not result.success
     failure = next(e for e in result.all_events if e.is_step_failure)
     assert failure.step_failure_data.user_failure_data is not None
