@@ -1222,10 +1222,10 @@ def test_the_api_service_runs_hawk_serve_with_sign_in_and_access_settings() -> N
     assert env["HAWK_OIDC_CLIENT_ID"] == "hawk-cli"
     assert env["HAWK_OIDC_PERMISSIONS_CLAIM"] == "permissions"
     assert env["HAWK_MODEL_GROUPS_FILE"] == "s3://acme-evals/prod/model-groups.yaml"
-    assert env["HAWK_ACCESS_GROUP_PREFIX"] == "model-access-"
-    assert env["HAWK_ACCESS_EDIT_PERMISSION"] == "hawk:edit"
-    assert env["HAWK_ACCESS_ADMIN_PERMISSION"] == "hawk:admin"
-    assert env["HAWK_ACCESS_DEFAULT_GROUP"] == "restricted"
+    assert env["HAWK_MODEL_ACCESS_PREFIX"] == "model-access-"
+    assert env["HAWK_EDIT_PERMISSION"] == "hawk:edit"
+    assert env["HAWK_ADMIN_PERMISSION"] == "hawk:admin"
+    assert env["HAWK_DEFAULT_MODEL_GROUP"] == "restricted"
     assert env["HAWK_API_CORS_ORIGINS"] == "https://hawk.acme.example"
     assert env["HAWK_API_MAX_BODY_BYTES"] == "2097152"
     assert env["HAWK_WAREHOUSE_URL"] == {"secretKeyRef": {"name": "hawk-warehouse", "key": "url"}}
@@ -1273,3 +1273,14 @@ def test_the_chart_and_the_launcher_name_sandbox_namespaces_alike_by_default() -
 
     values = yaml.safe_load((CHART / "values.yaml").read_text())
     assert values["sandbox"]["namespacePrefix"] == DEFAULT_SANDBOX_PREFIX
+
+
+def test_every_setting_the_api_service_gets_is_one_hawk_reads() -> None:
+    container = find(render(VARIANTS["production"]), "Deployment", f"{RELEASE}-api")["spec"]["template"][
+        "spec"
+    ]["containers"][0]
+    source = "\n".join(path.read_text() for path in (ROOT / "hawk_dagster").rglob("*.py"))
+    names = [e["name"] for e in container["env"] if e["name"].startswith("HAWK_")]
+    assert len(names) >= 10
+    for name in names:
+        assert f'"{name}"' in source, f"the chart sets {name}, which no hawk_dagster module reads"

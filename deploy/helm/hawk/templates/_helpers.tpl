@@ -407,9 +407,9 @@ checksum/secrets: {{ include (print .Template.BasePath "/secrets.yaml") . | sha2
     (dict "name" "HAWK_OIDC_ISSUER" "value" $a.oidc.issuer)
     (dict "name" "HAWK_OIDC_AUDIENCE" "value" $a.oidc.audience)
     (dict "name" "HAWK_OIDC_PERMISSIONS_CLAIM" "value" $a.oidc.permissionsClaim)
-    (dict "name" "HAWK_ACCESS_GROUP_PREFIX" "value" $a.access.groupPrefix)
-    (dict "name" "HAWK_ACCESS_EDIT_PERMISSION" "value" $a.access.editPermission)
-    (dict "name" "HAWK_ACCESS_ADMIN_PERMISSION" "value" $a.access.adminPermission)
+    (dict "name" "HAWK_MODEL_ACCESS_PREFIX" "value" $a.access.groupPrefix)
+    (dict "name" "HAWK_EDIT_PERMISSION" "value" $a.access.editPermission)
+    (dict "name" "HAWK_ADMIN_PERMISSION" "value" $a.access.adminPermission)
 -}}
 {{- with $a.oidc.clientId -}}
 {{- $env = append $env (dict "name" "HAWK_OIDC_CLIENT_ID" "value" .) -}}
@@ -421,7 +421,7 @@ checksum/secrets: {{ include (print .Template.BasePath "/secrets.yaml") . | sha2
 {{- $env = append $env (dict "name" "HAWK_MODEL_GROUPS_FILE" "value" .) -}}
 {{- end -}}
 {{- with $a.access.defaultGroup -}}
-{{- $env = append $env (dict "name" "HAWK_ACCESS_DEFAULT_GROUP" "value" .) -}}
+{{- $env = append $env (dict "name" "HAWK_DEFAULT_MODEL_GROUP" "value" .) -}}
 {{- end -}}
 {{- with $a.corsOrigins -}}
 {{- $env = append $env (dict "name" "HAWK_API_CORS_ORIGINS" "value" (join "," .)) -}}
