@@ -83,6 +83,10 @@ COMMANDS = {
         "hawk_dagster.cli.config_commands:schema",
         "Print the JSON Schema of a config KIND (for editors and the YAML language server).",
     ),
+    "serve": LazyCommand(
+        "hawk_dagster.cli.serve:serve",
+        "Serve the HTTP API: submit, list, transcripts and exports, by the callers' model groups.",
+    ),
     "transcript": LazyCommand(
         "hawk_dagster.cli.transcript:transcript",
         "Print the conversation of SAMPLE_UUID as Markdown: messages, tool calls, scores, error.",

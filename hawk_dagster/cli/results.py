@@ -15,9 +15,10 @@ from typing import Any
 
 import click
 
-from hawk_dagster.cli.common import fail_bad_input, headline_name
+from hawk_dagster.cli.common import fail_bad_input
 from hawk_dagster.cli.state import last_eval_set
 from hawk_dagster.cli.warehouse import exits_on_unknown_id, warehouse_engine
+from hawk_dagster.warehouse.read.headline import headline_name
 
 FORMATS = click.Choice(["table", "json", "csv"])
 

@@ -61,24 +61,24 @@ def submit_to_configs_folder(
     submission_id: str,
     already_carried: str | None,
 ) -> None:
-    """Upload what the config names, then the config, into ``kind``'s configs folder (exit 2 naming the field when
-    it cannot be carried); print the id, what was carried and where the config went."""
-    from hawk_dagster.intake.carry import CarryError, carried_summary, prepare_submission, publish
+    """Submit through ``intake.submit`` (exit 2 naming the field when the config cannot be carried); print the id,
+    what was carried and where the config went."""
+    from hawk_dagster.intake import submit
+    from hawk_dagster.intake.carry import CarryError, carried_summary
 
     try:
-        with prepare_submission(
+        submitted = submit.submit_to_configs_folder(
             storage,
             kind,
-            config_text=text,
-            config_dir=base_dir,
+            text=text,
+            base_dir=base_dir,
             refs=refs,
             submission_id=submission_id,
             already_carried=already_carried,
-        ) as prepared:
-            target = publish(storage, kind, prepared)
+        )
     except CarryError as ex:
         fail_bad_input(f"{config}: {ex}")
     click.echo(submission_id)
-    if prepared.manifest is not None:
-        click.echo(carried_summary(storage, prepared.manifest), err=True)
-    click.echo(f"submitted to {target}", err=True)
+    if submitted.manifest is not None:
+        click.echo(carried_summary(storage, submitted.manifest), err=True)
+    click.echo(f"submitted to {submitted.target}", err=True)

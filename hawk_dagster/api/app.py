@@ -1,0 +1,59 @@
+"""The app factory: ``create_app(settings)`` wires the routes, the error shape, the request layer and CORS to one
+warehouse engine and one storage root."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+
+from hawk_dagster.api.authentication import Authenticator
+from hawk_dagster.api.errors import install_error_handlers
+from hawk_dagster.api.middleware import RequestMiddleware
+from hawk_dagster.api.request_context import REQUEST_ID_HEADER
+from hawk_dagster.api.routes import eval_sets, health, samples, scans
+from hawk_dagster.api.settings import ServerSettings
+
+PUBLIC_PATHS = frozenset({*health.PUBLIC_PATHS, "/docs", "/docs/oauth2-redirect", "/openapi.json"})
+"""Routes anyone may call: probes and the API's own description. Every other route declares a permission."""
+
+
+def create_app(settings: ServerSettings) -> FastAPI:
+    from hawk_dagster.warehouse.engine import create_warehouse_engine
+
+    engine = create_warehouse_engine(settings.warehouse_url)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        engine.dispose()
+
+    app = FastAPI(
+        title="hawk",
+        summary="Eval sets, samples, transcripts and scans of a hawk-dagster deployment, by model group.",
+        version="1",
+        docs_url="/docs",
+        redoc_url=None,
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.storage = settings.storage
+    app.state.authenticator = Authenticator(settings.oidc, settings.access)
+    install_error_handlers(app)
+    for router in (health.router, eval_sets.router, samples.router, scans.router):
+        app.include_router(router)
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=list(settings.cors_origins),
+            allow_methods=["GET", "POST"],
+            allow_headers=["Authorization", "Content-Type", REQUEST_ID_HEADER],
+            expose_headers=[REQUEST_ID_HEADER],
+        )
+    app.add_middleware(
+        RequestMiddleware, max_body_bytes=settings.max_body_bytes
+    )  # outermost: ids on everything
+    return app

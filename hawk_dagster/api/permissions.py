@@ -1,0 +1,61 @@
+"""Every route declares what it needs: ``Depends(requires(Permission.VIEW))`` authenticates the caller and records
+the permission on the route, where the route audit (``tests/api/test_route_audit.py``) finds it.
+
+The route-level permission says what kind of act the route is; which objects the caller may act on is decided per
+object by ``hawk_dagster.access.policy`` (listings filtered in SQL, a hidden id answered as an absent one).
+"""
+
+from __future__ import annotations
+
+import enum
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from hawk_dagster.access.principal import Principal
+from hawk_dagster.api.authentication import Authenticator
+
+_bearer = HTTPBearer(auto_error=False, description="An access token from the deployment's OpenID provider.")
+
+
+class Permission(enum.StrEnum):
+    VIEW = "view"
+    """Read eval sets, samples, transcripts, scans, exports: only those whose model groups the caller holds."""
+    SUBMIT = "submit"
+    """Submit an eval set: the caller holds every group of the config's models."""
+    SCAN = "scan"
+    """Submit or resume a scan: every group of its scanners' models and of the eval sets it reads."""
+    EDIT = "edit"
+    """Change something that exists: view plus the edit permission."""
+    DELETE = "delete"
+    """Delete: the submitter or an administrator."""
+
+
+def authenticated_principal(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Principal:
+    """The caller (sync: FastAPI runs it in a worker thread, since verifying may fetch the issuer's keys)."""
+    authenticator: Authenticator = request.app.state.authenticator
+    header = f"{credentials.scheme} {credentials.credentials}" if credentials is not None else None
+    if header is None:
+        header = request.headers.get("authorization")
+    return authenticator.principal(header)
+
+
+class Requires:
+    """A dependency that yields the authenticated principal and carries the permission its route declared."""
+
+    def __init__(self, permission: Permission) -> None:
+        self.permission = permission
+
+    def __call__(self, principal: Annotated[Principal, Depends(authenticated_principal)]) -> Principal:
+        return principal
+
+    def __repr__(self) -> str:
+        return f"requires({self.permission.value})"
+
+
+def requires(permission: Permission) -> Requires:
+    return Requires(permission)

@@ -1,0 +1,159 @@
+"""Submitting eval sets and scans over HTTP: the body is the config, checked exactly as ``hawk validate`` and the
+configs sensor check it (``config.loader``, strict, then ``intake.submit``), written to the configs folder with the
+caller as its submitter. Any refusal names the field and writes nothing.
+
+Blocking (storage and YAML work): called from a worker thread.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from hawk_dagster.access.principal import Principal
+from hawk_dagster.api.errors import ApiError, not_found
+from hawk_dagster.config.errors import ConfigError
+from hawk_dagster.config.ids import generate_eval_set_id
+from hawk_dagster.config.loader import load_eval_set_config, load_scan_config
+from hawk_dagster.config.local_files import LocalReference, eval_set_references, scan_references
+from hawk_dagster.intake.carry import CarryError
+from hawk_dagster.intake.submit import submit_to_configs_folder
+from hawk_dagster.intake.submitter import submitted_by, with_marks
+from hawk_dagster.intake.watch import SubmitRefused, refuse_if_claimed
+from hawk_dagster.storage.root import EVALS, SCANS, StorageRoot
+from hawk_dagster.storage.submissions import Kind, SubmissionNotFoundError, read_submission
+
+BODY_NAME = "config.yaml"
+"""How the body is named in messages (it has no file name)."""
+
+
+@dataclass(frozen=True)
+class Accepted:
+    id: str
+    config_path: str
+    """Where the config landed in the configs folder (the sensor picks it up from there)."""
+
+
+def config_error(ex: ConfigError) -> ApiError:
+    first = ex.issues[0]
+    return ApiError(422, str(ex), code="invalid_config", field=first.path or None)
+
+
+def _refuse_local_files(refs: list[LocalReference]) -> None:
+    if refs:
+        ref = refs[0]
+        raise ApiError(
+            422,
+            f"{ref.field}: {ref.written!r} names a file on the submitter's machine, which the API cannot receive "
+            "(the body is the config alone); submit this config with `hawk eval-set` / `hawk scan run`, which "
+            "upload the files it names, or use a package",
+            code="invalid_config",
+            field=ref.field,
+        )
+
+
+def _refuse_taken_id(
+    storage: StorageRoot, kind: Kind, what: str, submission_id: str, principal: Principal
+) -> None:
+    """An id already submitted by someone else is theirs: submitting it again would replace their config."""
+    try:
+        existing = read_submission(storage, submission_id, kind)
+    except (SubmissionNotFoundError, ConfigError):
+        return
+    if existing.created_by != principal.subject and not principal.is_admin:
+        field = "eval_set_id" if kind == EVALS else "scan_id"
+        raise ApiError(
+            409, f"{what} id {submission_id!r} is taken; choose another {field}", code="conflict", field=field
+        )
+
+
+def _submit(storage: StorageRoot, kind: Any, text: str, submission_id: str, carried: str | None) -> Accepted:
+    what = "eval set" if kind.submissions == EVALS else "scan"
+    try:
+        refuse_if_claimed(storage, kind, submission_id, f"{submission_id}.yaml")
+    except SubmitRefused as ex:
+        raise ApiError(409, str(ex), code="conflict", field=kind.id_key) from None
+    with tempfile.TemporaryDirectory(prefix="hawk-api-") as empty:
+        try:
+            submitted = submit_to_configs_folder(
+                storage,
+                kind,
+                text=text,
+                base_dir=Path(empty),
+                refs=[],
+                submission_id=submission_id,
+                already_carried=carried,
+            )
+        except CarryError as ex:
+            raise ApiError(422, f"this {what} cannot be submitted: {ex}", code="invalid_config",
+                           field=ex.field or None) from None  # fmt: skip
+    return Accepted(submission_id, str(submitted.target))
+
+
+def submit_eval_set(storage: StorageRoot, text: str, principal: Principal) -> Accepted:
+    from hawk_dagster.evals.intake import EVAL_SET_CONFIGS_KIND
+
+    with tempfile.TemporaryDirectory(prefix="hawk-api-") as empty:
+        try:
+            loaded = load_eval_set_config(BODY_NAME, text=text, base_dir=Path(empty), strict=True)
+        except ConfigError as ex:
+            raise config_error(ex) from None
+    _refuse_local_files(eval_set_references(loaded.config))
+    eval_set_id = loaded.config.eval_set_id or generate_eval_set_id(loaded.config.name)
+    _refuse_taken_id(storage, EVALS, "eval set", eval_set_id, principal)
+    return _submit(storage, EVAL_SET_CONFIGS_KIND, with_marks(text, principal.subject), eval_set_id,
+                   loaded.config.carried_files)  # fmt: skip
+
+
+def submit_scan(storage: StorageRoot, text: str, principal: Principal) -> Accepted:
+    from hawk_dagster.scans.intake import SCAN_CONFIGS_KIND
+    from hawk_dagster.scans.sources import UnknownEvalSetError, resolve_eval_sets
+
+    with tempfile.TemporaryDirectory(prefix="hawk-api-") as empty:
+        try:
+            loaded = load_scan_config(BODY_NAME, text=text, base_dir=Path(empty))
+        except ConfigError as ex:
+            raise config_error(ex) from None
+    _refuse_local_files(scan_references(loaded.config))
+    try:
+        resolve_eval_sets(storage, loaded.config)
+    except UnknownEvalSetError:
+        missing = [s.eval_set_id for s in loaded.config.transcripts.sources if s.eval_set_id]
+        raise ApiError(
+            422,
+            f"transcripts.sources: no eval set {' or '.join(repr(m) for m in missing)} you can read",
+            code="invalid_config",
+            field="transcripts.sources",
+        ) from None
+    scan_id = loaded.config.scan_id or generate_eval_set_id(loaded.config.name, "scan")
+    _refuse_taken_id(storage, SCANS, "scan", scan_id, principal)
+    return _submit(storage, SCAN_CONFIGS_KIND, with_marks(text, principal.subject), scan_id,
+                   loaded.config.carried_files)  # fmt: skip
+
+
+def resume_scan(storage: StorageRoot, scan_id: str, principal: Principal) -> Accepted:
+    """Submit the scan's own config again with a fresh resume mark: new content, so the sensor starts its cells
+    again, and each cell's runner resumes Scout's incomplete scan (only what errored runs again). The submitter
+    stays the original one."""
+    from hawk_dagster.intake.carry import write_atomically
+    from hawk_dagster.scans.intake import SCAN_CONFIGS_KIND
+
+    try:
+        submission = read_submission(storage, scan_id, SCANS)
+    except (SubmissionNotFoundError, ConfigError):
+        raise not_found("scan") from None
+    subject = submitted_by(submission.config_text) or submission.created_by
+    now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+    text = with_marks(submission.config_text, subject, resumed_at=now)
+    name = f"{scan_id}.yaml"
+    folder_prefix = SCAN_CONFIGS_KIND.source_of(storage, "").rstrip("/") + "/"
+    if submission.source.startswith(folder_prefix) and "/" not in submission.source[len(folder_prefix) :]:
+        name = submission.source[
+            len(folder_prefix) :
+        ]  # the file that owns the scan id, when it came from the folder
+    target = SCAN_CONFIGS_KIND.configs_dir(storage) / name
+    write_atomically(target, text, local=storage.is_local)
+    return Accepted(scan_id, str(target))
