@@ -6,9 +6,10 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
+from hawk_dagster.api import deps
 from hawk_dagster.api.authentication import Authenticator
 from hawk_dagster.api.errors import install_error_handlers
 from hawk_dagster.api.middleware import RequestMiddleware
@@ -37,6 +38,7 @@ def create_app(settings: ServerSettings) -> FastAPI:
         docs_url="/docs",
         redoc_url=None,
         lifespan=lifespan,
+        dependencies=[Depends(deps.no_nul_bytes)],
     )
     app.state.settings = settings
     app.state.engine = engine

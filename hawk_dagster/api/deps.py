@@ -24,6 +24,13 @@ def storage(request: Request) -> StorageRoot:
     return root
 
 
+def no_nul_bytes(request: Request) -> None:
+    """Refuse query values holding NUL (PostgreSQL text cannot hold it: the query would fail, not miss)."""
+    for name, value in request.query_params.multi_items():
+        if "\x00" in value or "\x00" in name:
+            raise ApiError(422, f"{name!r} holds a NUL character, which no value may contain", field=name)
+
+
 def checked_id(value: str, field: str) -> str:
     """An eval set or scan id from a path or query (``config.ids`` rules); 422 naming ``field`` otherwise."""
     from hawk_dagster.config.ids import validate_eval_set_id

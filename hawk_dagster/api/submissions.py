@@ -37,9 +37,26 @@ class Accepted:
     """Where the config landed in the configs folder (the sensor picks it up from there)."""
 
 
-def config_error(ex: ConfigError) -> ApiError:
+def config_error(ex: ConfigError, folder: str) -> ApiError:
+    """422 naming the first issue's field; the server's own folders are not named (they mean nothing to a caller)."""
     first = ex.issues[0]
-    return ApiError(422, str(ex), code="invalid_config", field=first.path or None)
+    message = str(ex).replace(str(Path(folder).resolve()), ".").replace(folder, ".")
+    return ApiError(422, message, code="invalid_config", field=first.path or None)
+
+
+def block_style(text: str) -> str:
+    """The config with a block-style top level: a flow-style document (JSON, ``{a: 1}``) is dumped again as block
+    YAML, so the id line the submission adds lands inside the mapping. Block documents are kept as written."""
+    import yaml
+
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError:
+        return text  # the loader says what is wrong with it
+    if not isinstance(node, yaml.MappingNode) or not node.flow_style:
+        return text
+    dumped: str = yaml.safe_dump(yaml.safe_load(text), sort_keys=False, allow_unicode=True)
+    return dumped
 
 
 def _refuse_local_files(refs: list[LocalReference]) -> None:
@@ -75,7 +92,8 @@ def _submit(storage: StorageRoot, kind: Any, text: str, submission_id: str, carr
     try:
         refuse_if_claimed(storage, kind, submission_id, f"{submission_id}.yaml")
     except SubmitRefused as ex:
-        raise ApiError(409, str(ex), code="conflict", field=kind.id_key) from None
+        folder = kind.source_of(storage, "").rstrip("/") + "/"
+        raise ApiError(409, str(ex).replace(folder, ""), code="conflict", field=kind.id_key) from None
     with tempfile.TemporaryDirectory(prefix="hawk-api-") as empty:
         try:
             submitted = submit_to_configs_folder(
@@ -88,7 +106,9 @@ def _submit(storage: StorageRoot, kind: Any, text: str, submission_id: str, carr
                 already_carried=carried,
             )
         except CarryError as ex:
-            raise ApiError(422, f"this {what} cannot be submitted: {ex}", code="invalid_config",
+            message = str(ex).replace(kind.source_of(storage, f"{submission_id}.yaml"), BODY_NAME)
+            message = message.replace(str(Path(empty).resolve()), ".").replace(empty, ".")
+            raise ApiError(422, f"this {what} cannot be submitted: {message}", code="invalid_config",
                            field=ex.field or None) from None  # fmt: skip
     return Accepted(submission_id, str(submitted.target))
 
@@ -96,11 +116,12 @@ def _submit(storage: StorageRoot, kind: Any, text: str, submission_id: str, carr
 def submit_eval_set(storage: StorageRoot, text: str, principal: Principal) -> Accepted:
     from hawk_dagster.evals.intake import EVAL_SET_CONFIGS_KIND
 
+    text = block_style(text)
     with tempfile.TemporaryDirectory(prefix="hawk-api-") as empty:
         try:
             loaded = load_eval_set_config(BODY_NAME, text=text, base_dir=Path(empty), strict=True)
         except ConfigError as ex:
-            raise config_error(ex) from None
+            raise config_error(ex, empty) from None
     _refuse_local_files(eval_set_references(loaded.config))
     eval_set_id = loaded.config.eval_set_id or generate_eval_set_id(loaded.config.name)
     _refuse_taken_id(storage, EVALS, "eval set", eval_set_id, principal)
@@ -112,11 +133,12 @@ def submit_scan(storage: StorageRoot, text: str, principal: Principal) -> Accept
     from hawk_dagster.scans.intake import SCAN_CONFIGS_KIND
     from hawk_dagster.scans.sources import UnknownEvalSetError, resolve_eval_sets
 
+    text = block_style(text)
     with tempfile.TemporaryDirectory(prefix="hawk-api-") as empty:
         try:
             loaded = load_scan_config(BODY_NAME, text=text, base_dir=Path(empty))
         except ConfigError as ex:
-            raise config_error(ex) from None
+            raise config_error(ex, empty) from None
     _refuse_local_files(scan_references(loaded.config))
     try:
         resolve_eval_sets(storage, loaded.config)
