@@ -23,7 +23,7 @@ from psycopg import sql
 from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 
-pytest_plugins = ["tests.s3_fixtures", "tests.config_fixtures"]
+pytest_plugins = ["tests.s3_fixtures", "tests.config_fixtures", "tests.auth.oidc_provider"]
 
 TEST_WAREHOUSE_URL_ENV = "HAWK_TEST_WAREHOUSE_URL"
 
