@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from hawk_dagster.access.settings import AccessSettings
+    from hawk_dagster.auth.tokens import VerifiedToken
 
 
 @dataclass(frozen=True)
@@ -28,10 +29,9 @@ LOCAL_ADMIN = Principal(
 """The local user of a ``hawk serve`` without an issuer (bound to loopback only)."""
 
 
-def principal_from_permissions(
-    subject: str, permissions: frozenset[str], settings: AccessSettings
-) -> Principal:
-    """The principal a token's subject and permissions make."""
+def principal_from_token(token: VerifiedToken, settings: AccessSettings) -> Principal:
+    """The principal a verified token's subject and permissions make."""
+    subject, permissions = token.subject, token.permissions
     prefix = settings.group_permission_prefix
     return Principal(
         subject=subject,

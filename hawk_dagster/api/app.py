@@ -13,6 +13,7 @@ from hawk_dagster.api import deps
 from hawk_dagster.api.authentication import Authenticator
 from hawk_dagster.api.errors import install_error_handlers
 from hawk_dagster.api.middleware import RequestMiddleware
+from hawk_dagster.api.permissions import undeclared_routes
 from hawk_dagster.api.request_context import REQUEST_ID_HEADER
 from hawk_dagster.api.routes import eval_sets, health, samples, scans
 from hawk_dagster.api.settings import ServerSettings
@@ -55,7 +56,11 @@ def create_app(settings: ServerSettings) -> FastAPI:
             allow_headers=["Authorization", "Content-Type", REQUEST_ID_HEADER],
             expose_headers=[REQUEST_ID_HEADER],
         )
-    app.add_middleware(
-        RequestMiddleware, max_body_bytes=settings.max_body_bytes
-    )  # outermost: ids on everything
+    # outermost: request ids and the body limit on everything, CORS answers included
+    app.add_middleware(RequestMiddleware, max_body_bytes=settings.max_body_bytes)
+    undeclared = undeclared_routes(app, PUBLIC_PATHS)
+    if (
+        undeclared
+    ):  # a route without a permission is a hole: refuse to start (the route audit test says which)
+        raise RuntimeError(f"routes without a declared permission: {', '.join(undeclared)}")
     return app

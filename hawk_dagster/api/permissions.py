@@ -8,9 +8,10 @@ object by ``hawk_dagster.access.policy`` (listings filtered in SQL, a hidden id 
 from __future__ import annotations
 
 import enum
+from collections.abc import Collection
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from hawk_dagster.access.principal import Principal
@@ -59,3 +60,41 @@ class Requires:
 
 def requires(permission: Permission) -> Requires:
     return Requires(permission)
+
+
+def declared_permission(route: object) -> Permission | None:
+    """The permission a route declared through :func:`requires` anywhere in its dependencies, or None."""
+    from fastapi.routing import APIRoute
+
+    if not isinstance(route, APIRoute):
+        return None
+    pending = list(route.dependant.dependencies)
+    while pending:
+        dependant = pending.pop()
+        if isinstance(dependant.call, Requires):
+            return dependant.call.permission
+        pending.extend(dependant.dependencies)
+    return None
+
+
+def app_routes(app: FastAPI) -> list[tuple[str, frozenset[str], object]]:
+    """(full path, methods, route) of every route the app serves, included routers flattened (FastAPI includes
+    routers lazily, so ``app.routes`` alone holds the routers, not their routes)."""
+    from fastapi.routing import iter_route_contexts
+
+    found: list[tuple[str, frozenset[str], object]] = []
+    for context in iter_route_contexts(app.routes):
+        route = context.original_route
+        path = str(context.path or getattr(route, "path", repr(route)))
+        methods: frozenset[str] = frozenset(getattr(route, "methods", None) or {"*"})
+        found.append((path, methods, route))
+    return found
+
+
+def undeclared_routes(app: FastAPI, public: Collection[str]) -> list[str]:
+    """``METHOD path`` of every route that neither declares a permission nor is in ``public``."""
+    return [
+        f"{','.join(sorted(methods))} {path}"
+        for path, methods, route in app_routes(app)
+        if path not in public and declared_permission(route) is None
+    ]
