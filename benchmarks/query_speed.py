@@ -132,8 +132,9 @@ def _load(
             for s in range(eval_sets):
                 set_id = f"bench-set-{s:03d}"
                 conn.execute(
-                    "INSERT INTO eval_set (eval_set_id, name, created_by, created_at) VALUES (%s, %s, %s, %s)",
-                    (set_id, f"benchmark set {s}", "bench", start + timedelta(days=s)),
+                    "INSERT INTO eval_set (eval_set_id, name, created_by, created_at, model_groups) "
+                    "VALUES (%s, %s, %s, %s, %s)",
+                    (set_id, f"benchmark set {s}", "bench", start + timedelta(days=s), [f"group-{s % 3}"]),
                 )
                 for e in range(evals_per_set):
                     pk = str(uuid.UUID(int=rng.getrandbits(128), version=4))

@@ -365,6 +365,7 @@ def import_eval_set(
     created_by: str | None = None,
     tags: Sequence[str] | None = None,
     metadata: dict[str, Any] | None = None,
+    model_groups: Sequence[str] | None = None,
     force: bool = False,
     chunk_size: int = SAMPLE_CHUNK_SIZE,
 ) -> ImportReport:
@@ -372,6 +373,8 @@ def import_eval_set(
 
     Registers (upserts) the eval set row first, so a submission is visible before it has logs. ``force`` re-imports
     logs whose bytes are unchanged. Failed logs are reported, not raised; database outages raise.
+    ``model_groups`` are the access groups the eval set requires (``hawk_dagster.access``); not given, a new row
+    gets the default group (visible to administrators and holders of that group only) and a stored row keeps its own.
     """
     started = time.monotonic()
     report = ImportReport(
@@ -388,6 +391,7 @@ def import_eval_set(
         tags=tags,
         metadata=metadata,
         log_dir=log_dir,
+        model_groups=model_groups,
     )
 
     selection = discover_logs(log_dir)
@@ -791,24 +795,32 @@ def _upsert_eval_set(
     tags: Sequence[str] | None,
     metadata: dict[str, Any] | None,
     log_dir: str,
+    model_groups: Sequence[str] | None = None,
 ) -> None:
-    """Register the eval set; fields not given keep their stored values."""
+    """Register the eval set; fields not given keep their stored values (a new row without ``model_groups`` gets the
+    default group: closed, never open)."""
     given = {
         "name": name,
         "config": _jsonable(config) if config is not None else None,
         "created_by": created_by,
         "tags": list(tags) if tags is not None else None,
         "metadata": _jsonable(metadata) if metadata is not None else None,
+        "model_groups": sorted(set(model_groups)) if model_groups else None,
     }
     values = {
         "eval_set_id": eval_set_id,
         "log_dir": log_dir,
         **{k: v for k, v in given.items() if v is not None},
     }
+    updated = [c for c in values if c != "eval_set_id"]
+    if "model_groups" not in values:
+        from hawk_dagster.access.settings import access_settings_from_env
+
+        values["model_groups"] = [access_settings_from_env().default_group]
     stmt = insert(_eval_set_table).values(values)
     stmt = stmt.on_conflict_do_update(
         index_elements=[_eval_set_table.c.eval_set_id],
-        set_={**{c: stmt.excluded[c] for c in values if c != "eval_set_id"}, "updated_at": func.now()},
+        set_={**{c: stmt.excluded[c] for c in updated}, "updated_at": func.now()},
     )
     with engine.begin() as conn:
         conn.execute(stmt)

@@ -52,6 +52,9 @@ class ScanRecord:
     metadata: dict[str, Any] = field(default_factory=dict)
     standing: bool = False
     schedule: str | None = None
+    model_groups: tuple[str, ...] = ()
+    """Access groups the scan requires (``hawk_dagster.access``); empty: a new row gets the default group, a stored
+    row keeps its own."""
 
 
 def scan_lock_key(scan_id: str) -> int:
@@ -147,10 +150,18 @@ def _upsert_scan(conn: Connection, record: ScanRecord) -> UUID:
         "standing": record.standing,
         "schedule": record.schedule,
     }
+    updated = [k for k in values if k != "scan_id"]
+    if record.model_groups:
+        values["model_groups"] = sorted(set(record.model_groups))
+        updated.append("model_groups")
+    else:
+        from hawk_dagster.access.settings import access_settings_from_env
+
+        values["model_groups"] = [access_settings_from_env().default_group]
     stmt = insert(Scan).values(values)
     upsert = stmt.on_conflict_do_update(
         index_elements=[Scan.scan_id],
-        set_={**{k: stmt.excluded[k] for k in values if k != "scan_id"}, "updated_at": text("now()")},
+        set_={**{k: stmt.excluded[k] for k in updated}, "updated_at": text("now()")},
     ).returning(Scan.pk)
     return conn.execute(upsert).scalar_one()
 

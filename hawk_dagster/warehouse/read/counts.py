@@ -7,22 +7,30 @@ like: a mismatch means an import failed or is stale, not that the two sides coun
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from inspect_ai.log import read_eval_log_sample_summaries
 from sqlalchemy import Engine, func, select
 
 from hawk_dagster.warehouse.ingest.importer import discover_logs
+from hawk_dagster.warehouse.read.queries import visible_eval_set_ids
 from hawk_dagster.warehouse.schema.models import Eval, Sample
 
+if TYPE_CHECKING:
+    from hawk_dagster.access.principal import Principal
 
-def warehouse_counts(engine: Engine, eval_set_id: str) -> dict[str, int]:
-    """Samples stored per task_id of the eval set (tasks with an eval row but no samples count 0)."""
+
+def warehouse_counts(engine: Engine, eval_set_id: str, *, viewer: Principal | None = None) -> dict[str, int]:
+    """Samples stored per task_id of the eval set (tasks with an eval row but no samples count 0); nothing for an
+    eval set ``viewer`` may not see."""
     stmt = (
         select(Eval.task_id, func.count(Sample.pk))
         .outerjoin(Sample, Sample.eval_pk == Eval.pk)
         .where(Eval.eval_set_id == eval_set_id)
         .group_by(Eval.task_id)
     )
+    if viewer is not None:
+        stmt = stmt.where(Eval.eval_set_id.in_(visible_eval_set_ids(viewer)))
     with engine.connect() as conn:
         return {task_id: count for task_id, count in conn.execute(stmt)}
 
@@ -47,9 +55,11 @@ class CountComparison:
         return not self.mismatched
 
 
-def compare_counts(engine: Engine, eval_set_id: str, log_dir: str) -> CountComparison:
-    """Per task, the samples in the newest log against the samples in the warehouse."""
-    in_logs, in_warehouse = log_counts(log_dir), warehouse_counts(engine, eval_set_id)
+def compare_counts(
+    engine: Engine, eval_set_id: str, log_dir: str, *, viewer: Principal | None = None
+) -> CountComparison:
+    """Per task, the samples in the newest log against the samples in the warehouse (as ``viewer`` sees it)."""
+    in_logs, in_warehouse = log_counts(log_dir), warehouse_counts(engine, eval_set_id, viewer=viewer)
     mismatched = {
         task_id: {"logs": in_logs.get(task_id, 0), "warehouse": in_warehouse.get(task_id, 0)}
         for task_id in sorted(set(in_logs) | set(in_warehouse))

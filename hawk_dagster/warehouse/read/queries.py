@@ -1,7 +1,12 @@
 """The warehouse's read queries, in one place: the CLI uses them now, the results page will use the same ones.
 
 Every value a user gives (search text, ids, score bounds) travels as a bound parameter; sort columns come from a
-fixed whitelist. Free-text search is one trigram-indexed, case-insensitive ``LIKE`` on ``sample.search_text``, which
+fixed whitelist.
+
+Every function takes ``viewer``: ``None`` is the local, unrestricted CLI; a :class:`~hawk_dagster.access.principal.
+Principal` sees only eval sets and scans whose access groups it holds (``access.policy.visible_clause``, one rule),
+filtered in SQL so pages, counts, totals and exports never include the rest, and an id it may not see raises
+:class:`UnknownIdError` with the very message an absent id gets. Free-text search is one trigram-indexed, case-insensitive ``LIKE`` on ``sample.search_text``, which
 holds the sample's text and its whole transcript in lower case (see ``warehouse.schema.search``).
 """
 
@@ -10,7 +15,7 @@ from __future__ import annotations
 import codecs
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 import psycopg
 from sqlalchemy import (
@@ -36,8 +41,12 @@ from sqlalchemy.orm import InstrumentedAttribute
 from sqlalchemy.sql import ColumnElement
 from sqlalchemy.sql.selectable import LateralFromClause, ScalarSelect
 
+from hawk_dagster.access.policy import visible_clause
 from hawk_dagster.warehouse.schema.models import Eval, EvalSet, Sample, Scan, ScannerResult, ScanSource, Score
 from hawk_dagster.warehouse.schema.search import search_key
+
+if TYPE_CHECKING:
+    from hawk_dagster.access.principal import Principal
 
 Column = ColumnElement[Any] | InstrumentedAttribute[Any]
 """A column to select, filter or sort on: a model's attribute or a derived expression."""
@@ -57,10 +66,36 @@ class Page:
     offset: int
 
 
+# ------------------------------------------------------------------------------------------------------- access
+
+
+def visible_eval_set_ids(viewer: Principal) -> Select[str]:
+    """The ids of the eval sets ``viewer`` may see (one scan of ``eval_set``, the one access rule)."""
+    return select(EvalSet.eval_set_id).where(visible_clause(viewer, EvalSet.model_groups))
+
+
+def _visible_evals(viewer: Principal | None) -> list[ColumnElement[bool]]:
+    """Conditions keeping the samples of eval sets ``viewer`` may see (none for the unrestricted CLI).
+
+    On ``sample.eval_pk``, so a count that reads no eval column needs no join: a hashed semi-join on the few evals.
+    """
+    if viewer is None:
+        return []
+    visible = select(Eval.pk).where(Eval.eval_set_id.in_(visible_eval_set_ids(viewer)))
+    return [Sample.eval_pk.in_(visible)]
+
+
 # ---------------------------------------------------------------------------------------------------- eval sets
 
 
-def list_eval_sets(engine: Engine, *, search: str | None = None, limit: int = 50, offset: int = 0) -> Page:
+def list_eval_sets(
+    engine: Engine,
+    *,
+    search: str | None = None,
+    limit: int = 50,
+    offset: int = 0,
+    viewer: Principal | None = None,
+) -> Page:
     """Eval sets, newest first, with tags and task / model / sample counts; ``search`` matches id, name, submitter
     or a tag."""
     evals = (
@@ -92,6 +127,8 @@ def list_eval_sets(engine: Engine, *, search: str | None = None, limit: int = 50
         .outerjoin(evals, evals.c.eval_set_id == EvalSet.eval_set_id)
         .outerjoin(samples, samples.c.eval_set_id == EvalSet.eval_set_id)
     )
+    if viewer is not None:
+        query = query.where(visible_clause(viewer, EvalSet.model_groups))
     if search:
         tag = func.unnest(EvalSet.tags).table_valued("tag").render_derived()
         a_tag_matches = exists(select(1).select_from(tag).where(_contains_any(search, tag.c.tag)))
@@ -103,10 +140,10 @@ def list_eval_sets(engine: Engine, *, search: str | None = None, limit: int = 50
     )
 
 
-def list_evals(engine: Engine, eval_set_id: str) -> list[dict[str, Any]]:
+def list_evals(engine: Engine, eval_set_id: str, *, viewer: Principal | None = None) -> list[dict[str, Any]]:
     """One row per task x agent x model of an eval set, with its sample and error counts as imported, and its headline
     metric: the score it was read from and the metric's name (``cli.common.headline_name`` joins them)."""
-    _require_eval_set(engine, eval_set_id)
+    _require_eval_set(engine, eval_set_id, viewer)
     errors = func.count(Sample.pk).filter(Sample.status == "error")
     query = (
         select(
@@ -132,10 +169,13 @@ def list_evals(engine: Engine, eval_set_id: str) -> list[dict[str, Any]]:
         return [dict(row._mapping) for row in conn.execute(query)]
 
 
-def _require_eval_set(engine: Engine, eval_set_id: str) -> None:
+def _require_eval_set(engine: Engine, eval_set_id: str, viewer: Principal | None) -> None:
+    query = select(EvalSet.pk).where(EvalSet.eval_set_id == eval_set_id)
+    if viewer is not None:
+        query = query.where(visible_clause(viewer, EvalSet.model_groups))
     with engine.connect() as conn:
-        found = conn.execute(select(EvalSet.pk).where(EvalSet.eval_set_id == eval_set_id)).first()
-    if found is None:
+        found = conn.execute(query).first()
+    if found is None:  # absent or not visible: one answer
         raise UnknownIdError(f"no eval set {eval_set_id!r} in the warehouse")
 
 
@@ -177,9 +217,11 @@ class SampleFilter:
             raise ValueError("limit must be at least 1 and offset at least 0")
 
 
-def _selected_evals(f: SampleFilter) -> ScalarSelect[Any]:
-    """The pks of the evals ``f``'s eval sets, task and model select."""
+def _selected_evals(f: SampleFilter, viewer: Principal | None) -> ScalarSelect[Any]:
+    """The pks of the evals ``f``'s eval sets, task and model select (of those ``viewer`` may see)."""
     evals = select(Eval.pk)
+    if viewer is not None:
+        evals = evals.where(Eval.eval_set_id.in_(visible_eval_set_ids(viewer)))
     if f.eval_set_ids:
         evals = evals.where(Eval.eval_set_id.in_(list(f.eval_set_ids)))
     if f.task:
@@ -189,21 +231,21 @@ def _selected_evals(f: SampleFilter) -> ScalarSelect[Any]:
     return evals.scalar_subquery()
 
 
-def scorer_labels(engine: Engine, f: SampleFilter) -> list[str]:
+def scorer_labels(engine: Engine, f: SampleFilter, *, viewer: Principal | None = None) -> list[str]:
     """The scorers of the samples ``f``'s eval sets, task and model select, as ``--scorer`` names them: ``name``
     for a scalar score, ``name:key`` for each key of a dict-valued one."""
     query = (
         select(Score.scorer, Score.key)
         .distinct()
         .join(Sample, Sample.pk == Score.sample_pk)
-        .where(Sample.eval_pk.in_(_selected_evals(f)))
+        .where(Sample.eval_pk.in_(_selected_evals(f, viewer)))
         .order_by(Score.scorer, Score.key)
     )
     with engine.connect() as conn:
         return [f"{name}:{key}" if key else name for name, key in conn.execute(query)]
 
 
-def require_scorer(engine: Engine, f: SampleFilter) -> None:
+def require_scorer(engine: Engine, f: SampleFilter, *, viewer: Principal | None = None) -> None:
     """Raise :class:`UnknownIdError`, naming the scorers there are, when ``f.scorer`` scored none of the selected
     samples (a misspelt scorer would otherwise list every sample with an empty score)."""
     if not f.scorer:
@@ -214,12 +256,12 @@ def require_scorer(engine: Engine, f: SampleFilter) -> None:
         select(1)
         .select_from(Sample)
         .join(Score, and_(Score.sample_pk == Sample.pk, Score.scorer == name, Score.key == key))
-        .where(Sample.eval_pk.in_(_selected_evals(f)))
+        .where(Sample.eval_pk.in_(_selected_evals(f, viewer)))
     )
     with engine.connect() as conn:
         if conn.execute(select(scored)).scalar_one():
             return
-    known = scorer_labels(engine, f)
+    known = scorer_labels(engine, f, viewer=viewer)
     where = ", ".join(f.eval_set_ids) if f.eval_set_ids else "the warehouse"
     selection = "".join(
         f" {flag} {value}" for flag, value in (("--task", f.task), ("--model", f.model)) if value
@@ -249,8 +291,8 @@ SAMPLE_SORTS = (
 )  # fmt: skip
 
 
-def _sample_query(f: SampleFilter) -> tuple[AnySelect, dict[str, Column]]:
-    chosen, score, conditions = _sample_filters(f)
+def _sample_query(f: SampleFilter, viewer: Principal | None) -> tuple[AnySelect, dict[str, Column]]:
+    chosen, score, conditions = _sample_filters(f, viewer)
     columns: dict[str, Column] = {
         "uuid": Sample.uuid,
         "eval_set_id": Eval.eval_set_id,
@@ -275,13 +317,14 @@ def _sample_query(f: SampleFilter) -> tuple[AnySelect, dict[str, Column]]:
     return query, columns
 
 
-def _sample_count(f: SampleFilter) -> AnySelect:
+def _sample_count(f: SampleFilter, viewer: Principal | None) -> AnySelect:
     """The number of samples matching ``f``, joining ``eval`` only when a filter reads it.
 
     Every sample has its eval (a foreign key), so the join never changes the count; without it a score range or no
     filter at all is counted from an index alone (600,000 matches of a million: 440 ms through the listing's join).
+    A viewer's filter is on ``sample.eval_pk`` and needs no join either.
     """
-    chosen, _, conditions = _sample_filters(f)
+    chosen, _, conditions = _sample_filters(f, viewer)
     query = select(func.count()).select_from(Sample)
     if f.eval_set_ids or f.task or f.model:
         query = query.join(Eval, Eval.pk == Sample.eval_pk)
@@ -290,11 +333,14 @@ def _sample_count(f: SampleFilter) -> AnySelect:
     return query.where(*conditions)
 
 
-def _sample_filters(f: SampleFilter) -> tuple[LateralFromClause | None, Column, list[ColumnElement[bool]]]:
-    """(the chosen scorer's LATERAL or None, the score column, the WHERE conditions) of a sample filter."""
+def _sample_filters(
+    f: SampleFilter, viewer: Principal | None
+) -> tuple[LateralFromClause | None, Column, list[ColumnElement[bool]]]:
+    """(the chosen scorer's LATERAL or None, the score column, the WHERE conditions) of a sample filter, for
+    ``viewer``."""
     chosen = _scorer_lateral(f.scorer) if f.scorer else None
     score = chosen.c.value if chosen is not None else Sample.headline_value
-    conditions: list[ColumnElement[bool]] = []
+    conditions: list[ColumnElement[bool]] = _visible_evals(viewer)
     if f.eval_set_ids:
         conditions.append(Eval.eval_set_id.in_(list(f.eval_set_ids)))
     if f.task:
@@ -351,24 +397,26 @@ def _order(f: SampleFilter, columns: dict[str, Column]) -> list[Column]:
     return [*(key.asc().nulls_last() for key in keys), Sample.pk]  # a unique tie-breaker keeps pages stable
 
 
-def list_samples(engine: Engine, f: SampleFilter) -> Page:
+def list_samples(engine: Engine, f: SampleFilter, *, viewer: Principal | None = None) -> Page:
     """One page of samples matching ``f`` plus the total count of matches."""
-    page, count = sample_statements(f)
+    page, count = sample_statements(f, viewer=viewer)
     with engine.connect() as conn:
         total = conn.execute(count).scalar_one()
         rows = [dict(r._mapping) for r in conn.execute(page)] if total > f.offset else []
     return Page(rows=rows, total=total, limit=f.limit, offset=f.offset)
 
 
-def sample_statements(f: SampleFilter) -> tuple[AnySelect, AnySelect]:
+def sample_statements(f: SampleFilter, *, viewer: Principal | None = None) -> tuple[AnySelect, AnySelect]:
     """The page and the count statement :func:`list_samples` runs (also for ``EXPLAIN`` in the benchmarks)."""
-    query, columns = _sample_query(f)
-    return query.order_by(*_order(f, columns)).limit(f.limit).offset(f.offset), _sample_count(f)
+    query, columns = _sample_query(f, viewer)
+    return query.order_by(*_order(f, columns)).limit(f.limit).offset(f.offset), _sample_count(f, viewer)
 
 
-def iter_samples(engine: Engine, f: SampleFilter, *, batch: int = 2000) -> Iterator[dict[str, Any]]:
+def iter_samples(
+    engine: Engine, f: SampleFilter, *, batch: int = 2000, viewer: Principal | None = None
+) -> Iterator[dict[str, Any]]:
     """Every sample matching ``f`` (paging ignored), streamed through a server-side cursor."""
-    query, columns = _sample_query(f)
+    query, columns = _sample_query(f, viewer)
     with engine.connect() as conn:
         result = conn.execution_options(stream_results=True, yield_per=batch).execute(
             query.order_by(*_order(f, columns))
@@ -384,10 +432,11 @@ def export_samples_csv(
     *,
     columns: Sequence[str] | None = None,
     paged: bool = False,
+    viewer: Principal | None = None,
 ) -> int:
     """Write the matching samples as CSV and return the number of rows: every match (or only ``f``'s page when
     ``paged``), with the listing's columns (or ``columns``, in that order)."""
-    query, available = _sample_query(f)
+    query, available = _sample_query(f, viewer)
     if columns is not None:
         unknown = [c for c in columns if c not in available]
         if unknown:
@@ -401,6 +450,8 @@ def export_samples_csv(
 
 def copy_csv(engine: Engine, query: AnySelect, out: IO[str]) -> int:
     """Stream ``query``'s rows to ``out`` as CSV with a header row, written by PostgreSQL's ``COPY ... TO STDOUT``.
+
+    A building block without a viewer: ``query`` must already be filtered for whoever reads the output.
 
     Why COPY: fetching rows into Python and writing them with :mod:`csv` cost ~25 us per row (2.5 s for 100,000
     samples, nearly all of it row processing); COPY formats them in the server (0.2 s). Values: timestamps in
@@ -436,7 +487,7 @@ def _csv_column(column: ColumnElement[Any]) -> ColumnElement[Any]:
     return column
 
 
-def sample_location(engine: Engine, uuid: str) -> dict[str, Any]:
+def sample_location(engine: Engine, uuid: str, *, viewer: Principal | None = None) -> dict[str, Any]:
     """Where a sample lives: its log, task, model and eval set (for transcripts and links)."""
     query = (
         select(
@@ -449,11 +500,11 @@ def sample_location(engine: Engine, uuid: str) -> dict[str, Any]:
             Eval.eval_set_id,
         )
         .join(Eval, Eval.pk == Sample.eval_pk)
-        .where(Sample.uuid == uuid)
+        .where(Sample.uuid == uuid, *_visible_evals(viewer))
     )
     with engine.connect() as conn:
         row = conn.execute(query).first()
-    if row is None:
+    if row is None:  # absent or not visible: one answer
         raise UnknownIdError(f"no sample with uuid {uuid!r} in the warehouse")
     return dict(row._mapping)
 
@@ -480,7 +531,14 @@ ERRORS = func.count().filter(ScannerResult.error.is_not(None))
 """Transcripts a scanner failed on (Scout records the error as the result)."""
 
 
-def list_scans(engine: Engine, *, search: str | None = None, limit: int = 50, offset: int = 0) -> Page:
+def list_scans(
+    engine: Engine,
+    *,
+    search: str | None = None,
+    limit: int = 50,
+    offset: int = 0,
+    viewer: Principal | None = None,
+) -> Page:
     """Scans, newest first: eval sets read, what was scanned and found (:data:`SCANNED`, :data:`POSITIVE`,
     :data:`ERRORS`, summed over scanners), and whether every cell is complete."""
     sources = (
@@ -521,15 +579,22 @@ def list_scans(engine: Engine, *, search: str | None = None, limit: int = 50, of
         .outerjoin(sources, sources.c.scan_pk == Scan.pk)
         .outerjoin(results, results.c.scan_pk == Scan.pk)
     )
+    if viewer is not None:
+        query = query.where(visible_clause(viewer, Scan.model_groups))
     if search:
         query = query.where(_contains_any(search, Scan.scan_id, Scan.name, Scan.created_by))
     return _page(engine, query, order_by=[Scan.created_at.desc(), Scan.scan_id], limit=limit, offset=offset)
 
 
 def scanner_counts(
-    engine: Engine, scan_id: str, eval_set_ids: Sequence[str] | None = None
+    engine: Engine,
+    scan_id: str,
+    eval_set_ids: Sequence[str] | None = None,
+    *,
+    viewer: Principal | None = None,
 ) -> list[dict[str, Any]]:
-    """Per eval set, scanner and model of a scan: the figures :func:`list_scans` sums (``hawk local scan``'s table)."""
+    """Per eval set, scanner and model of a scan: the figures :func:`list_scans` sums (``hawk local scan``'s table);
+    none for a scan ``viewer`` may not see."""
     query = (
         select(
             ScanSource.eval_set_id,
@@ -547,6 +612,8 @@ def scanner_counts(
     )
     if eval_set_ids is not None:
         query = query.where(ScanSource.eval_set_id.in_(list(eval_set_ids)))
+    if viewer is not None:
+        query = query.where(visible_clause(viewer, Scan.model_groups))
     with engine.connect() as conn:
         return [dict(row._mapping) for row in conn.execute(query)]
 
@@ -559,12 +626,20 @@ SCANNER_RESULT_COLUMNS = (
 
 
 def export_scanner_results_csv(
-    engine: Engine, scan_id: str, out: IO[str], *, scanner_key: str | None = None
+    engine: Engine,
+    scan_id: str,
+    out: IO[str],
+    *,
+    scanner_key: str | None = None,
+    viewer: Principal | None = None,
 ) -> int:
     """Every result of a scan (or of one scanner key) as CSV, joined to the sample it read; returns the row count."""
+    find = select(Scan.pk).where(Scan.scan_id == scan_id)
+    if viewer is not None:
+        find = find.where(visible_clause(viewer, Scan.model_groups))
     with engine.connect() as conn:
-        scan_pk = conn.execute(select(Scan.pk).where(Scan.scan_id == scan_id)).scalar()
-        if scan_pk is None:
+        scan_pk = conn.execute(find).scalar()
+        if scan_pk is None:  # absent or not visible: one answer
             raise UnknownIdError(f"no scan {scan_id!r} in the warehouse")
         if scanner_key is not None:
             keys = (
@@ -664,4 +739,5 @@ __all__ = [
     "sample_statements",
     "scanner_counts",
     "scorer_labels",
+    "visible_eval_set_ids",
 ]

@@ -3,6 +3,10 @@
 Rendered from the sample as Inspect wrote it into the log (``samples/<id>_epoch_<n>.json`` in the ``.eval`` zip), so
 the transcript shows exactly what the model saw and said, whatever the warehouse chose to index. Read as plain JSON,
 without Inspect: ``hawk transcript`` answers in a fraction of a second instead of loading Inspect for seconds.
+
+:func:`sample_transcript` is the way in for a reader with a viewer: the sample is found through the viewer-filtered
+``queries.sample_location`` (an invisible uuid raises ``UnknownIdError`` like an absent one) before its log is
+opened. :func:`read_sample` opens a location it is given and must only be given one found that way.
 """
 
 from __future__ import annotations
@@ -10,13 +14,39 @@ from __future__ import annotations
 import json
 import zipfile
 from collections.abc import Callable, Mapping
-from typing import Any, BinaryIO
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from hawk_dagster.warehouse.sample_json import attachment_resolver, message_text
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+    from hawk_dagster.access.principal import Principal
 
 
 class SampleNotInLogError(LookupError):
     """The log the warehouse points at does not hold the sample (it was rewritten or moved since the import)."""
+
+
+@dataclass(frozen=True)
+class SampleTranscript:
+    """A sample's JSON from its log and where the warehouse says it lives (task, model, eval set, log)."""
+
+    location: Mapping[str, Any]
+    sample: dict[str, Any]
+
+    def markdown(self) -> str:
+        return render_markdown(self.sample, task=self.location["task"], model=self.location["model"])
+
+
+def sample_transcript(engine: Engine, uuid: str, *, viewer: Principal | None = None) -> SampleTranscript:
+    """The sample ``uuid`` as ``viewer`` may see it: ``UnknownIdError`` when absent or not visible,
+    ``SampleNotInLogError`` when its log no longer holds it."""
+    from hawk_dagster.warehouse.read.queries import sample_location
+
+    where = sample_location(engine, uuid, viewer=viewer)
+    return SampleTranscript(where, read_sample(where["location"], where["id"], where["epoch"], uuid))
 
 
 def read_sample(location: str, sample_id: str, epoch: int, uuid: str) -> dict[str, Any]:

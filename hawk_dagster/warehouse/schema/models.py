@@ -62,6 +62,19 @@ SAMPLE_IS_INVALID_SQL = (
 """``sample.is_invalid``: true when any invalidation field is set."""
 
 
+MODEL_GROUPS_COMMENT = "Access groups a viewer must all hold (hawk_dagster.access); never empty"
+MODEL_GROUPS_NOT_EMPTY_SQL = "cardinality(model_groups) > 0 AND array_position(model_groups, NULL) IS NULL"
+"""An empty (or NULL-holding) requirement would read as "open to all" to a contained-by test: refused."""
+
+
+def default_model_groups() -> list[str]:
+    """What a row written without access groups requires: the default group (closed; ``hawk access refresh`` fixes
+    it). Python-side only: the column has no server default, so SQL that forgets the column fails."""
+    from hawk_dagster.access.settings import access_settings_from_env
+
+    return [access_settings_from_env().default_group]
+
+
 class Base(DeclarativeBase):
     """Declarative base with deterministic constraint names (so migrations can name what they drop)."""
 
@@ -117,10 +130,18 @@ class EvalSet(Base):
     last_imported_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = _created_at()
     updated_at: Mapped[datetime] = _updated_at()
+    # revision 0007
+    model_groups: Mapped[list[str]] = mapped_column(
+        ARRAY(Text), default=default_model_groups, comment=MODEL_GROUPS_COMMENT
+    )
 
     evals: Mapped[list[Eval]] = relationship(back_populates="eval_set", passive_deletes=True)
 
-    __table_args__ = (CheckConstraint("eval_set_id <> ''", name="eval_set_id_not_empty"),)
+    __table_args__ = (
+        CheckConstraint("eval_set_id <> ''", name="eval_set_id_not_empty"),
+        CheckConstraint(MODEL_GROUPS_NOT_EMPTY_SQL, name="model_groups_not_empty"),
+        Index("ix_eval_set_model_groups", "model_groups", postgresql_using="gin"),
+    )
 
 
 class Eval(Base):
@@ -463,6 +484,15 @@ class Scan(Base):
     schedule: Mapped[str | None] = mapped_column(comment="Cron expression of scheduled re-runs")
     created_at: Mapped[datetime] = _created_at()
     updated_at: Mapped[datetime] = _updated_at()
+    # revision 0007
+    model_groups: Mapped[list[str]] = mapped_column(
+        ARRAY(Text), default=default_model_groups, comment=MODEL_GROUPS_COMMENT
+    )
+
+    __table_args__ = (
+        CheckConstraint(MODEL_GROUPS_NOT_EMPTY_SQL, name="model_groups_not_empty"),
+        Index("ix_scan_model_groups", "model_groups", postgresql_using="gin"),
+    )
 
 
 class ScanSource(Base):

@@ -681,7 +681,7 @@ def test_sample_uuid_taken_by_a_concurrent_import_fails_clearly(
         target=lambda: result.append(import_eval_set(warehouse_engine, str(eval_logs_dir), "es-second"))
     )
     with warehouse_engine.connect() as other:  # another import, still in its transaction
-        other.execute(text("INSERT INTO eval_set (eval_set_id) VALUES ('es-first')"))
+        other.execute(text("INSERT INTO eval_set (eval_set_id, model_groups) VALUES ('es-first', '{g}')"))
         eval_pk = other.execute(
             text(
                 "INSERT INTO eval (eval_set_id, task_id, eval_id, task_name, model, status, location, file_hash) "

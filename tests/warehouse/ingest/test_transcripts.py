@@ -199,7 +199,7 @@ def test_generated_status_values(
     warehouse_engine: Engine, error: str | None, limit: str | None, status: str
 ) -> None:
     with warehouse_engine.begin() as conn:
-        conn.execute(text("INSERT INTO eval_set (eval_set_id) VALUES ('es')"))
+        conn.execute(text("INSERT INTO eval_set (eval_set_id, model_groups) VALUES ('es', '{g}')"))
         eval_pk = conn.execute(
             text("""INSERT INTO eval (eval_set_id, task_id, eval_id, task_name, model, status, location, file_hash)
                     VALUES ('es', 't', 'e', 'task', 'm', 'success', 'file:///x.eval', 'sha256:0') RETURNING pk""")

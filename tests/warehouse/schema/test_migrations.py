@@ -238,7 +238,7 @@ def test_concurrent_upgrades_of_an_empty_database(make_database: Callable[..., s
 )
 def test_check_constraints(warehouse_engine: Engine, statement: str) -> None:
     with warehouse_engine.begin() as conn:
-        conn.execute(text("INSERT INTO eval_set (eval_set_id) VALUES ('es')"))
+        conn.execute(text("INSERT INTO eval_set (eval_set_id, model_groups) VALUES ('es', '{g}')"))
         eval_pk = conn.execute(
             text("""INSERT INTO eval (eval_set_id, task_id, eval_id, task_name, model, status, location, file_hash)
                     VALUES ('es', 't', 'e', 'task', 'm', 'success', 'file:///x.eval', 'sha256:0') RETURNING pk""")
