@@ -11,9 +11,13 @@ import datetime as dt
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from hawk_dagster.access.model_access_rules import ModelAccessRules, load_rules_for
+from hawk_dagster.access.policy import can_submit, can_view
 from hawk_dagster.access.principal import Principal
+from hawk_dagster.access.requirements import required_groups
+from hawk_dagster.access.settings import AccessSettings
 from hawk_dagster.api.errors import ApiError, not_found
 from hawk_dagster.config.errors import ConfigError
 from hawk_dagster.config.ids import generate_eval_set_id
@@ -25,6 +29,9 @@ from hawk_dagster.intake.submitter import submitted_by, with_marks
 from hawk_dagster.intake.watch import SubmitRefused, refuse_if_claimed
 from hawk_dagster.storage.root import EVALS, SCANS, StorageRoot
 from hawk_dagster.storage.submissions import Kind, SubmissionNotFoundError, read_submission
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
 
 BODY_NAME = "config.yaml"
 """How the body is named in messages (it has no file name)."""
@@ -113,7 +120,44 @@ def _submit(storage: StorageRoot, kind: Any, text: str, submission_id: str, carr
     return Accepted(submission_id, str(submitted.target))
 
 
-def submit_eval_set(storage: StorageRoot, text: str, principal: Principal) -> Accepted:
+def _refuse_unless_holding(principal: Principal, required: frozenset[str], what: str) -> None:
+    if not can_submit(principal, required):
+        missing = sorted(required - principal.groups)
+        raise ApiError(
+            403,
+            f"{what} needs model group{'s' if len(missing) != 1 else ''} {', '.join(missing)}, which you do not hold",
+            code="forbidden",
+        )
+
+
+def _eval_set_groups(
+    engine: Engine, storage: StorageRoot, rules: ModelAccessRules, ids: list[str]
+) -> dict[str, frozenset[str]]:
+    """The groups each eval set requires: as stored in the warehouse, else (submitted, not yet imported) from its
+    submitted config with the current rules."""
+    from sqlalchemy import select
+
+    from hawk_dagster.evals.planning import load_submitted_eval_set
+    from hawk_dagster.warehouse.schema.models import EvalSet
+
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(EvalSet.eval_set_id, EvalSet.model_groups).where(EvalSet.eval_set_id.in_(ids))
+        )
+        found = {eval_set_id: frozenset(groups or ()) for eval_set_id, groups in rows}
+    for eval_set_id in ids:
+        if eval_set_id not in found:
+            try:
+                submitted = load_submitted_eval_set(storage, eval_set_id)
+                found[eval_set_id] = required_groups(submitted.loaded.config, rules)
+            except (SubmissionNotFoundError, ConfigError):
+                found[eval_set_id] = frozenset({rules.default_group})
+    return found
+
+
+def submit_eval_set(
+    storage: StorageRoot, engine: Engine, access: AccessSettings, text: str, principal: Principal
+) -> Accepted:
     from hawk_dagster.evals.intake import EVAL_SET_CONFIGS_KIND
 
     text = block_style(text)
@@ -123,13 +167,18 @@ def submit_eval_set(storage: StorageRoot, text: str, principal: Principal) -> Ac
         except ConfigError as ex:
             raise config_error(ex, empty) from None
     _refuse_local_files(eval_set_references(loaded.config))
+    _refuse_unless_holding(
+        principal, required_groups(loaded.config, load_rules_for(storage, access)), "this eval set"
+    )
     eval_set_id = loaded.config.eval_set_id or generate_eval_set_id(loaded.config.name)
     _refuse_taken_id(storage, EVALS, "eval set", eval_set_id, principal)
     return _submit(storage, EVAL_SET_CONFIGS_KIND, with_marks(text, principal.subject), eval_set_id,
                    loaded.config.carried_files)  # fmt: skip
 
 
-def submit_scan(storage: StorageRoot, text: str, principal: Principal) -> Accepted:
+def submit_scan(
+    storage: StorageRoot, engine: Engine, access: AccessSettings, text: str, principal: Principal
+) -> Accepted:
     from hawk_dagster.scans.intake import SCAN_CONFIGS_KIND
     from hawk_dagster.scans.sources import UnknownEvalSetError, resolve_eval_sets
 
@@ -140,23 +189,32 @@ def submit_scan(storage: StorageRoot, text: str, principal: Principal) -> Accept
         except ConfigError as ex:
             raise config_error(ex, empty) from None
     _refuse_local_files(scan_references(loaded.config))
+    named = [s.eval_set_id for s in loaded.config.transcripts.sources if s.eval_set_id]
+    unreadable = ApiError(
+        422,
+        f"transcripts.sources: the scan names or matches eval sets you cannot read (named: {', '.join(named) or 'none'})",
+        code="invalid_config",
+        field="transcripts.sources",
+    )
     try:
-        resolve_eval_sets(storage, loaded.config)
+        reads = resolve_eval_sets(storage, loaded.config)
     except UnknownEvalSetError:
-        missing = [s.eval_set_id for s in loaded.config.transcripts.sources if s.eval_set_id]
-        raise ApiError(
-            422,
-            f"transcripts.sources: no eval set {' or '.join(repr(m) for m in missing)} you can read",
-            code="invalid_config",
-            field="transcripts.sources",
-        ) from None
+        raise unreadable from None
+    rules = load_rules_for(storage, access)
+    sources = _eval_set_groups(engine, storage, rules, reads)
+    if not all(can_view(principal, groups) for groups in sources.values()):
+        raise unreadable  # a hidden eval set answers as an absent one
+    required = required_groups(loaded.config, rules, source_groups=sources.values())
+    _refuse_unless_holding(principal, required, "this scan")
     scan_id = loaded.config.scan_id or generate_eval_set_id(loaded.config.name, "scan")
     _refuse_taken_id(storage, SCANS, "scan", scan_id, principal)
     return _submit(storage, SCAN_CONFIGS_KIND, with_marks(text, principal.subject), scan_id,
                    loaded.config.carried_files)  # fmt: skip
 
 
-def resume_scan(storage: StorageRoot, scan_id: str, principal: Principal) -> Accepted:
+def resume_scan(
+    storage: StorageRoot, engine: Engine, access: AccessSettings, scan_id: str, principal: Principal
+) -> Accepted:
     """Submit the scan's own config again with a fresh resume mark: new content, so the sensor starts its cells
     again, and each cell's runner resumes Scout's incomplete scan (only what errored runs again). The submitter
     stays the original one."""
@@ -167,6 +225,8 @@ def resume_scan(storage: StorageRoot, scan_id: str, principal: Principal) -> Acc
         submission = read_submission(storage, scan_id, SCANS)
     except (SubmissionNotFoundError, ConfigError):
         raise not_found("scan") from None
+    if not can_view(principal, _scan_groups(engine, storage, access, scan_id)):
+        raise not_found("scan")  # the same answer as an absent scan
     subject = submitted_by(submission.config_text) or submission.created_by
     now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     text = with_marks(submission.config_text, subject, resumed_at=now)
@@ -179,3 +239,25 @@ def resume_scan(storage: StorageRoot, scan_id: str, principal: Principal) -> Acc
     target = SCAN_CONFIGS_KIND.configs_dir(storage) / name
     write_atomically(target, text, local=storage.is_local)
     return Accepted(scan_id, str(target))
+
+
+def _scan_groups(
+    engine: Engine, storage: StorageRoot, access: AccessSettings, scan_id: str
+) -> frozenset[str]:
+    """The groups a scan requires: as stored in the warehouse, else from its submission (its config and sources)."""
+    from sqlalchemy import select
+
+    from hawk_dagster.scans.submission import load_submitted_scan
+    from hawk_dagster.warehouse.schema.models import Scan
+
+    with engine.connect() as conn:
+        stored = conn.execute(select(Scan.model_groups).where(Scan.scan_id == scan_id)).scalar()
+    if stored:
+        return frozenset(stored)
+    rules = load_rules_for(storage, access)
+    try:
+        scan = load_submitted_scan(storage, scan_id)
+    except (SubmissionNotFoundError, ConfigError):
+        return frozenset({rules.default_group})
+    sources = _eval_set_groups(engine, storage, rules, list(scan.resolution.eval_set_ids))
+    return required_groups(scan.loaded.config, rules, source_groups=sources.values())

@@ -34,6 +34,11 @@ from tests.grids import EXAMPLES
 
 EVAL_SETS = {"es-alpha": "hawk-mock/alpha", "es-beta": "hawk-mock/beta", "es-gamma": "hawk-mock/gamma"}
 OWNERS = {"es-alpha": "owner-alpha", "es-beta": "owner-beta", "es-gamma": "owner-gamma"}
+GROUPS = {"es-alpha": "alpha", "es-beta": "beta", "es-gamma": "gamma"}
+"""The model group each eval set's one model is in (the storage root's model-groups file says so)."""
+MODEL_GROUPS_FILE = (
+    "groups:\n  alpha: [hawk-mock/alpha]\n  beta: [hawk-mock/beta]\n  gamma: [hawk-mock/gamma*]\n"
+)
 SCAN_ID = "scan-alpha"
 SAMPLES_PER_EVAL_SET = 3
 
@@ -87,8 +92,15 @@ def deployment(
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
 
+    from hawk_dagster.access.model_access_rules import load_rules_for
+    from hawk_dagster.access.requirements import required_groups
+    from hawk_dagster.config.loader import load_eval_set_config, load_scan_config
+    from hawk_dagster.warehouse.ingest.importer import import_eval_set
+
     root = tmp_path_factory.mktemp("api-root")
     storage = StorageRoot(str(root))
+    (root / "model-groups.yaml").write_text(MODEL_GROUPS_FILE)
+    rules = load_rules_for(storage, AccessSettings())
     name = f"api_{uuid.uuid4().hex[:12]}"
     url = _create_database(warehouse_url, name, _migrated_template)
     engine = create_warehouse_engine(url)
@@ -108,6 +120,11 @@ def deployment(
                 ),
             )
             assert import_eval_set_logs(engine, storage, eval_set_id).samples == SAMPLES_PER_EVAL_SET
+            groups = required_groups(load_eval_set_config("grid.yaml", text=config).config, rules)
+            assert groups == {GROUPS[eval_set_id]}
+            import_eval_set(
+                engine, storage.eval_log_dir(eval_set_id), eval_set_id, model_groups=sorted(groups)
+            )
 
         results = root / "scans" / SCAN_ID / "es-alpha"
         plan = ScanPlan(
@@ -127,7 +144,15 @@ def deployment(
             ),
             SCANS,
         )
-        record = ScanRecord(scan_id=SCAN_ID, name="api scan", created_by="owner-alpha")
+        scan_groups = required_groups(
+            load_scan_config("scan.yaml", text=scan_config("es-alpha")).config,
+            rules,
+            source_groups=[{"alpha"}],
+        )
+        assert scan_groups == {"alpha"}
+        record = ScanRecord(
+            scan_id=SCAN_ID, name="api scan", created_by="owner-alpha", model_groups=tuple(scan_groups)
+        )
         assert import_scan_cell(engine, record, eval_set_id="es-alpha", results_dir=str(results)).results > 0
 
         with engine.connect() as conn:

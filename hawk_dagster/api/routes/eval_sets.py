@@ -29,7 +29,7 @@ def list_eval_sets(
 ) -> dict[str, Any]:
     from hawk_dagster.warehouse.read.queries import list_eval_sets as query
 
-    page = query(engine, search=search, limit=limit, offset=offset)
+    page = query(engine, search=search, limit=limit, offset=offset, viewer=principal)
     return {"items": page.rows, "total": page.total, "limit": page.limit, "offset": page.offset}
 
 
@@ -45,7 +45,7 @@ def list_evals(
 
     deps.checked_id(eval_set_id, "eval_set_id")
     try:
-        rows = query(engine, eval_set_id)
+        rows = query(engine, eval_set_id, viewer=principal)
     except UnknownIdError:
         raise not_found("eval set") from None
     items = [
@@ -66,5 +66,12 @@ async def submit_eval_set(
     from hawk_dagster.api.submissions import submit_eval_set as submit
 
     text = await config_text(request)
-    accepted = await run_in_threadpool(submit, deps.storage(request), text, principal)
+    accepted = await run_in_threadpool(
+        submit,
+        deps.storage(request),
+        deps.engine(request),
+        request.app.state.settings.access,
+        text,
+        principal,
+    )
     return {"eval_set_id": accepted.id, "config_path": accepted.config_path}

@@ -62,17 +62,17 @@ class SampleQuery:
         )  # fmt: skip
 
 
-def _checked(engine: Engine, query: SampleQuery) -> None:
+def _checked(engine: Engine, query: SampleQuery, principal: Principal) -> None:
     """404 for an eval set the caller cannot see (or that is absent), 422 for a scorer none of the samples has."""
     from hawk_dagster.warehouse.read import queries
 
     for eval_set_id in query.filter.eval_set_ids:
         try:
-            queries.list_evals(engine, eval_set_id)
+            queries.list_evals(engine, eval_set_id, viewer=principal)
         except queries.UnknownIdError:
             raise not_found("eval set") from None
     try:
-        queries.require_scorer(engine, query.filter)
+        queries.require_scorer(engine, query.filter, viewer=principal)
     except queries.UnknownIdError as ex:
         raise ApiError(422, str(ex), field="scorer") from None
 
@@ -85,8 +85,8 @@ def list_samples(
 ) -> dict[str, Any]:
     from hawk_dagster.warehouse.read import queries
 
-    _checked(engine, query)
-    page = queries.list_samples(engine, query.filter)
+    _checked(engine, query, principal)
+    page = queries.list_samples(engine, query.filter, viewer=principal)
     return {"items": page.rows, "total": page.total, "limit": page.limit, "offset": page.offset}
 
 
@@ -104,18 +104,19 @@ def export_samples(
 ) -> StreamingResponse:
     from hawk_dagster.warehouse.read import queries
 
-    _checked(engine, query)
+    _checked(engine, query, principal)
     return stream_csv(
-        lambda out: queries.export_samples_csv(engine, query.filter, out, paged=paged), "samples.csv"
+        lambda out: queries.export_samples_csv(engine, query.filter, out, paged=paged, viewer=principal),
+        "samples.csv",
     )
 
 
-def _location(engine: Engine, sample_uuid: str) -> dict[str, Any]:
+def _location(engine: Engine, sample_uuid: str, principal: Principal) -> dict[str, Any]:
     from hawk_dagster.warehouse.read.queries import UnknownIdError, sample_location
 
     deps.checked_uuid(sample_uuid)
     try:
-        return sample_location(engine, sample_uuid)
+        return sample_location(engine, sample_uuid, viewer=principal)
     except UnknownIdError:
         raise not_found("sample") from None
 
@@ -126,7 +127,7 @@ def get_sample(
     principal: Annotated[Principal, Depends(requires(Permission.VIEW))],
     engine: Annotated[Engine, Depends(deps.engine)],
 ) -> dict[str, Any]:
-    where = _location(engine, sample_uuid)
+    where = _location(engine, sample_uuid, principal)
     return {k: v for k, v in where.items() if k != "location"}
 
 
@@ -144,7 +145,7 @@ def get_transcript(
 ) -> Response:
     from hawk_dagster.warehouse.read.transcript import SampleNotInLogError, read_sample, render_markdown
 
-    where = _location(engine, sample_uuid)
+    where = _location(engine, sample_uuid, principal)
     try:
         sample = read_sample(where["location"], where["id"], where["epoch"], sample_uuid)
     except (SampleNotInLogError, FileNotFoundError):

@@ -31,7 +31,7 @@ def list_scans(
 ) -> dict[str, Any]:
     from hawk_dagster.warehouse.read.queries import list_scans as query
 
-    page = query(engine, search=search, limit=limit, offset=offset)
+    page = query(engine, search=search, limit=limit, offset=offset, viewer=principal)
     return {"items": page.rows, "total": page.total, "limit": page.limit, "offset": page.offset}
 
 
@@ -44,7 +44,14 @@ async def submit_scan(
     from hawk_dagster.api.submissions import submit_scan as submit
 
     text = await config_text(request)
-    accepted = await run_in_threadpool(submit, deps.storage(request), text, principal)
+    accepted = await run_in_threadpool(
+        submit,
+        deps.storage(request),
+        deps.engine(request),
+        request.app.state.settings.access,
+        text,
+        principal,
+    )
     return {"scan_id": accepted.id, "config_path": accepted.config_path}
 
 
@@ -59,7 +66,9 @@ def resume_scan(
     from hawk_dagster.api.submissions import resume_scan as resume
 
     deps.checked_id(scan_id, "scan_id")
-    accepted = resume(deps.storage(request), scan_id, principal)
+    accepted = resume(
+        deps.storage(request), deps.engine(request), request.app.state.settings.access, scan_id, principal
+    )
     return {"scan_id": accepted.id, "config_path": accepted.config_path}
 
 
@@ -82,7 +91,9 @@ def export_results(
     deps.checked_id(scan_id, "scan_id")
     try:
         return stream_csv(
-            lambda out: export_scanner_results_csv(engine, scan_id, out, scanner_key=scanner),
+            lambda out: export_scanner_results_csv(
+                engine, scan_id, out, scanner_key=scanner, viewer=principal
+            ),
             f"{scan_id}.csv",
         )
     except UnknownIdError as ex:
