@@ -18,8 +18,9 @@ from hawk_dagster.api.request_context import REQUEST_ID_HEADER
 from hawk_dagster.api.routes import eval_sets, health, samples, scans
 from hawk_dagster.api.settings import ServerSettings
 
-PUBLIC_PATHS = frozenset({*health.PUBLIC_PATHS, "/docs", "/docs/oauth2-redirect", "/openapi.json"})
-"""Routes anyone may call: probes and the API's own description. Every other route declares a permission."""
+PUBLIC_PATHS = frozenset({*health.PUBLIC_PATHS, "/docs", "/docs/oauth2-redirect", "/openapi.json", "/viewer"})
+"""Routes anyone may call: probes, the API's own description, and the viewer's static files (no data: it reads
+everything through the authenticated log API). Every other route declares a permission."""
 
 
 def create_app(settings: ServerSettings) -> FastAPI:
@@ -48,6 +49,12 @@ def create_app(settings: ServerSettings) -> FastAPI:
     install_error_handlers(app)
     for router in (health.router, eval_sets.router, samples.router, scans.router):
         app.include_router(router)
+    if settings.log_viewer:
+        from hawk_dagster.api.viewer import mount_viewer
+
+        mount_viewer(
+            app, settings.storage, engine, app.state.authenticator
+        )  # last: /api/v1 routes match first
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,

@@ -65,7 +65,11 @@ def requires(permission: Permission) -> Requires:
 def declared_permission(route: object) -> Permission | None:
     """The permission a route declared through :func:`requires` anywhere in its dependencies, or None."""
     from fastapi.routing import APIRoute
+    from starlette.routing import Mount
 
+    if isinstance(route, Mount):  # a mounted app (Inspect's log API) declares its permission as an attribute
+        declared = getattr(route.app, "permission", None)
+        return declared if isinstance(declared, Permission) else None
     if not isinstance(route, APIRoute):
         return None
     pending = list(route.dependant.dependencies)

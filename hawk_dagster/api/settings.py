@@ -29,6 +29,8 @@ class ServerSettings:
     access: AccessSettings = field(default_factory=AccessSettings)
     cors_origins: tuple[str, ...] = ()
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    log_viewer: bool = True
+    """Mount Inspect's log API at /api and its viewer at /viewer (imports Inspect's server: about a second)."""
 
 
 def server_settings_from_env(
