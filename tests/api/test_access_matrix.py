@@ -204,3 +204,28 @@ def test_nobody_replaces_another_users_eval_set(signed_in: httpx.Client, oidc_pr
         ).status_code
         == 201
     )
+
+
+@pytest.mark.parametrize("user", list(USERS))
+def test_log_files_through_the_viewer_api(
+    signed_in: httpx.Client, oidc_provider: Any, deployment: Deployment, user: str
+) -> None:
+    auth = as_user(oidc_provider, user)
+    names = {e: next((deployment.root / "evals" / e).glob("*.eval")).name for e in EVAL_SETS}
+    for eval_set_id, name in names.items():
+        listing = signed_in.get("/api/log-files", params={"log_dir": eval_set_id}, headers=auth)
+        log = signed_in.get(f"/api/logs/{eval_set_id}/{name}", params={"header-only": "1"}, headers=auth)
+        if eval_set_id in SEES[user]:
+            assert listing.status_code == 200 and [f["name"] for f in listing.json()["files"]] == [
+                f"{eval_set_id}/{name}"
+            ]
+            assert log.status_code == 200 and log.json()["eval"]["model"] == EVAL_SETS[eval_set_id]
+        else:
+            same_404(listing, signed_in.get("/api/log-files", params={"log_dir": "es-absent"}, headers=auth))
+            same_404(
+                log, signed_in.get(f"/api/logs/es-absent/{name}", params={"header-only": "1"}, headers=auth)
+            )
+    unauthenticated = signed_in.get("/api/log-files", params={"log_dir": "es-alpha"})
+    assert unauthenticated.status_code == 401 and unauthenticated.headers["www-authenticate"].startswith(
+        "Bearer"
+    )
