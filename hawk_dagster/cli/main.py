@@ -61,6 +61,10 @@ class LazyCommand:
 
 
 COMMANDS = {
+    "auth": LazyCommand(
+        "hawk_dagster.cli.auth:auth_group",
+        "Print the signed-in user's tokens, for scripts and other tools (`hawk login` first).",
+    ),
     "dev": LazyCommand(
         "hawk_dagster.cli.dev:dev",
         "Start the Dagster UI and daemon (sensors, automation) for the storage root.",
@@ -78,6 +82,14 @@ COMMANDS = {
     "scan": LazyCommand(
         "hawk_dagster.cli.scan:scan_group",
         "Work with scans: submit them to a deployment, resume them, export their results.",
+    ),
+    "login": LazyCommand(
+        "hawk_dagster.cli.auth:login",
+        "Sign in to the deployment's OpenID provider (device flow) and keep the tokens for later commands.",
+    ),
+    "logout": LazyCommand(
+        "hawk_dagster.cli.auth:logout",
+        "Forget the stored tokens, revoking the refresh token at the provider first.",
     ),
     "schema": LazyCommand(
         "hawk_dagster.cli.config_commands:schema",

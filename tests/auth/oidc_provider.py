@@ -25,6 +25,7 @@ from urllib.parse import urljoin
 
 import httpx
 import pytest
+from filelock import FileLock
 
 from hawk_dagster.auth.settings import OidcSettings
 
@@ -167,20 +168,24 @@ def _free_port() -> int:
         return port
 
 
-def _ensure_node_modules(node: str) -> None:
-    if (PROJECT_DIR / "node_modules" / "oidc-provider").is_dir():
+def _ensure_node_modules() -> None:
+    """``npm ci`` once (pinned by package-lock.json); parallel test workers wait for the first one's install."""
+    installed = PROJECT_DIR / "node_modules" / "oidc-provider"
+    if installed.is_dir():
         return
     npm = shutil.which("npm")
     if npm is None:
         pytest.skip(
             "npm is not installed: the sign-in tests need node's oidc-provider (tests/auth/oidc_provider)"
         )
-    subprocess.run(
-        [npm, "ci", "--no-audit", "--no-fund", "--prefix", str(PROJECT_DIR)],
-        check=True,
-        stdout=subprocess.DEVNULL,
-        timeout=600,
-    )
+    with FileLock(str(PROJECT_DIR / ".npm-ci.lock"), timeout=600):
+        if not installed.is_dir():
+            subprocess.run(
+                [npm, "ci", "--no-audit", "--no-fund", "--prefix", str(PROJECT_DIR)],
+                check=True,
+                stdout=subprocess.DEVNULL,
+                timeout=600,
+            )
 
 
 def start_oidc_provider(log_dir: Path) -> OidcProvider:
@@ -189,7 +194,7 @@ def start_oidc_provider(log_dir: Path) -> OidcProvider:
         pytest.skip(
             "node is not installed: the sign-in tests need node's oidc-provider (tests/auth/oidc_provider)"
         )
-    _ensure_node_modules(node)
+    _ensure_node_modules()
     port = _free_port()
     issuer = f"http://127.0.0.1:{port}"
     secret = secrets.token_urlsafe(24)

@@ -143,8 +143,6 @@ function configuration() {
       Session: 24 * 3600,
       IdToken: 3600,
     },
-    // The consent prompt lets offline_access through only when asked for; a device-flow client always asks.
-    loadExistingGrant: undefined,
   };
 }
 
