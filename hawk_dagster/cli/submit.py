@@ -33,6 +33,9 @@ def submit_eval_set(config: Path, skip_confirm: bool) -> None:
     from hawk_dagster.evals.intake import EVAL_SET_CONFIGS_KIND
 
     loaded = load_config_or_exit(config, skip_confirm=skip_confirm)
+    text = with_pass_through(loaded.text, loaded.extra_eval_set_args)
+    if submit_remotely(config, "/api/v1/eval-sets", text, eval_set_references(loaded.config)):
+        return
     eval_set_id = loaded.config.eval_set_id or generate_eval_set_id(loaded.config.name)
     storage = StorageRoot.from_env()
     assert loaded.base_dir is not None  # a local file always has its folder
@@ -42,12 +45,32 @@ def submit_eval_set(config: Path, skip_confirm: bool) -> None:
         EVAL_SET_CONFIGS_KIND,
         # The sensor refuses unknown top-level keys the file does not confirm: these were just confirmed (or
         # --skip-confirm said to pass them), so the file says so.
-        text=with_pass_through(loaded.text, loaded.extra_eval_set_args),
+        text=text,
         base_dir=loaded.base_dir,
         refs=eval_set_references(loaded.config),
         submission_id=eval_set_id,
         already_carried=loaded.config.carried_files,
     )
+
+
+def submit_remotely(config: Path, route: str, text: str, refs: list[LocalReference]) -> bool:
+    """With ``HAWK_API_URL`` set: submit ``text`` through the API (print its id) and return True; else False."""
+    from hawk_dagster.cli.remote import API_URL_ENV, api_url
+
+    if not api_url():
+        return False
+    from hawk_dagster.cli import remote
+
+    if refs:
+        fail_bad_input(
+            f"{config}: {refs[0].field}: {refs[0].written!r} is a file on this machine, which the API cannot receive "
+            f"yet; unset {API_URL_ENV} to submit to HAWK_STORAGE_ROOT with the files carried, or use a package"
+        )
+    answer = remote.post_config(route, text)
+    submitted_id = answer.get("eval_set_id") or answer.get("scan_id")
+    click.echo(submitted_id)
+    click.echo(f"submitted through {api_url()}", err=True)
+    return True
 
 
 def submit_to_configs_folder(
