@@ -128,6 +128,13 @@ class ViewerApi:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        path = scope.get("path", "")
+        root_path = scope.get("root_path", "")
+        relative = path[len(root_path) :] if root_path and path.startswith(root_path) else path
+        if scope["method"] not in ("GET", "HEAD") or not READ_PATHS.match(relative):
+            # what is not served is absent for everyone (unknown /api/v1/... paths too), signed in or not
+            await error_response(404, "no such resource")(scope, receive, send)
+            return
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
         try:
             principal = await anyio.to_thread.run_sync(
@@ -137,12 +144,6 @@ class ViewerApi:
             await error_response(exc.status_code, exc.message, code=exc.code, headers=exc.headers)(
                 scope, receive, send
             )
-            return
-        path = scope.get("path", "")
-        root_path = scope.get("root_path", "")
-        relative = path[len(root_path) :] if root_path and path.startswith(root_path) else path
-        if scope["method"] not in ("GET", "HEAD") or not READ_PATHS.match(relative):
-            await error_response(404, "no such resource")(scope, receive, send)
             return
         scope[PRINCIPAL_KEY] = principal
         replaced: dict[str, Any] = {"status": None}
