@@ -17,6 +17,7 @@ import warnings
 
 import dagster as dg
 
+from hawk_dagster.access.sensor import model_groups_refresh_sensor
 from hawk_dagster.deployment.kind import KUBERNETES, Deployment, deployment_from_env
 from hawk_dagster.deployment.sandbox_sensor import sandbox_cleanup_sensor
 from hawk_dagster.evals.definitions import evals_definitions
@@ -59,7 +60,11 @@ def build_definitions(
     if runner_output_dir is None and storage.is_local and not direct and not on_kubernetes:
         runner_output_dir = str(storage.runner_logs_dir)
     shared = dg.Definitions(
-        sensors=[hawk_automation, *([sandbox_cleanup_sensor()] if on_kubernetes else [])],
+        sensors=[
+            hawk_automation,
+            model_groups_refresh_sensor(root),
+            *([sandbox_cleanup_sensor()] if on_kubernetes else []),
+        ],
         resources={
             "storage": StorageResource(root=root),
             "warehouse": WarehouseResource(storage_root=root),

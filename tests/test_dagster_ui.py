@@ -117,6 +117,7 @@ def test_webserver_shows_assets_partitions_automation_and_running_sensors(tmp_pa
             "scan_configs": "RUNNING",
             "scheduled_scans": "RUNNING",
             "hawk_automation": "RUNNING",
+            "model_groups_refresh": "RUNNING",
         }
 
         selector = {"repositoryName": repo["name"], "repositoryLocationName": repo["location"]["name"]}

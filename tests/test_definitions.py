@@ -103,7 +103,13 @@ def test_asset_checks() -> None:
 
 def test_sensors_run_by_default() -> None:
     sensors = {s.name: s for s in defs.sensors or []}
-    assert set(sensors) == {"eval_set_configs", "scan_configs", "scheduled_scans", "hawk_automation"}
+    assert set(sensors) == {
+        "eval_set_configs",
+        "scan_configs",
+        "scheduled_scans",
+        "hawk_automation",
+        "model_groups_refresh",
+    }
     for name in sensors:
         assert defs.resolve_sensor_def(name).default_status == dg.DefaultSensorStatus.RUNNING, name
     assert isinstance(sensors["hawk_automation"], dg.AutomationConditionSensorDefinition)

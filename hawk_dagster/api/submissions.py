@@ -8,16 +8,15 @@ Blocking (storage and YAML work): called from a worker thread.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from hawk_dagster.access.model_access_rules import ModelAccessRules, load_rules_for
 from hawk_dagster.access.policy import can_submit, can_view
 from hawk_dagster.access.principal import Principal
-from hawk_dagster.access.requirements import required_groups
-from hawk_dagster.access.settings import AccessSettings
+from hawk_dagster.access.stored_groups import current_rules, eval_set_groups_of, required_for_submission
 from hawk_dagster.api.errors import ApiError, not_found
 from hawk_dagster.config.errors import ConfigError
 from hawk_dagster.config.ids import generate_eval_set_id
@@ -32,6 +31,8 @@ from hawk_dagster.storage.submissions import Kind, SubmissionNotFoundError, read
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
+
+log = logging.getLogger(__name__)
 
 BODY_NAME = "config.yaml"
 """How the body is named in messages (it has no file name)."""
@@ -130,34 +131,16 @@ def _refuse_unless_holding(principal: Principal, required: frozenset[str], what:
         )
 
 
-def _eval_set_groups(
-    engine: Engine, storage: StorageRoot, rules: ModelAccessRules, ids: list[str]
-) -> dict[str, frozenset[str]]:
-    """The groups each eval set requires: as stored in the warehouse, else (submitted, not yet imported) from its
-    submitted config with the current rules."""
-    from sqlalchemy import select
-
-    from hawk_dagster.evals.planning import load_submitted_eval_set
-    from hawk_dagster.warehouse.schema.models import EvalSet
-
-    with engine.connect() as conn:
-        rows = conn.execute(
-            select(EvalSet.eval_set_id, EvalSet.model_groups).where(EvalSet.eval_set_id.in_(ids))
-        )
-        found = {eval_set_id: frozenset(groups or ()) for eval_set_id, groups in rows}
-    for eval_set_id in ids:
-        if eval_set_id not in found:
-            try:
-                submitted = load_submitted_eval_set(storage, eval_set_id)
-                found[eval_set_id] = required_groups(submitted.loaded.config, rules)
-            except (SubmissionNotFoundError, ConfigError):
-                found[eval_set_id] = frozenset({rules.default_group})
-    return found
+def _groups_file_error(ex: ConfigError) -> ApiError:
+    """The deployment's model-groups file cannot be used: nothing can be submitted until its operators fix it (the
+    file's content is theirs, not the caller's, so it is logged, not shown)."""
+    log.error("model-groups file unusable, submissions refused: %s", ex)
+    return ApiError(
+        503, "the deployment's model-groups file cannot be used; tell its operators", code="not_ready"
+    )
 
 
-def submit_eval_set(
-    storage: StorageRoot, engine: Engine, access: AccessSettings, text: str, principal: Principal
-) -> Accepted:
+def submit_eval_set(storage: StorageRoot, text: str, principal: Principal) -> Accepted:
     from hawk_dagster.evals.intake import EVAL_SET_CONFIGS_KIND
 
     text = block_style(text)
@@ -167,18 +150,18 @@ def submit_eval_set(
         except ConfigError as ex:
             raise config_error(ex, empty) from None
     _refuse_local_files(eval_set_references(loaded.config))
-    _refuse_unless_holding(
-        principal, required_groups(loaded.config, load_rules_for(storage, access)), "this eval set"
-    )
+    try:
+        required = required_for_submission(storage, loaded.config)
+    except ConfigError as ex:
+        raise _groups_file_error(ex) from None
+    _refuse_unless_holding(principal, required, "this eval set")
     eval_set_id = loaded.config.eval_set_id or generate_eval_set_id(loaded.config.name)
     _refuse_taken_id(storage, EVALS, "eval set", eval_set_id, principal)
     return _submit(storage, EVAL_SET_CONFIGS_KIND, with_marks(text, principal.subject), eval_set_id,
                    loaded.config.carried_files)  # fmt: skip
 
 
-def submit_scan(
-    storage: StorageRoot, engine: Engine, access: AccessSettings, text: str, principal: Principal
-) -> Accepted:
+def submit_scan(storage: StorageRoot, text: str, principal: Principal) -> Accepted:
     from hawk_dagster.scans.intake import SCAN_CONFIGS_KIND
     from hawk_dagster.scans.sources import UnknownEvalSetError, resolve_eval_sets
 
@@ -200,11 +183,15 @@ def submit_scan(
         reads = resolve_eval_sets(storage, loaded.config)
     except UnknownEvalSetError:
         raise unreadable from None
-    rules = load_rules_for(storage, access)
-    sources = _eval_set_groups(engine, storage, rules, reads)
-    if not all(can_view(principal, groups) for groups in sources.values()):
-        raise unreadable  # a hidden eval set answers as an absent one
-    required = required_groups(loaded.config, rules, source_groups=sources.values())
+    try:
+        sources = eval_set_groups_of(storage, reads, current_rules(storage))
+        required = required_for_submission(storage, loaded.config)
+    except ConfigError as ex:
+        raise _groups_file_error(ex) from None
+    except UnknownEvalSetError:
+        raise unreadable from None
+    if not all(can_view(principal, sources.get(eval_set_id, ())) for eval_set_id in reads):
+        raise unreadable  # a hidden eval set answers as an absent one (one without groups is closed)
     _refuse_unless_holding(principal, required, "this scan")
     scan_id = loaded.config.scan_id or generate_eval_set_id(loaded.config.name, "scan")
     _refuse_taken_id(storage, SCANS, "scan", scan_id, principal)
@@ -212,9 +199,7 @@ def submit_scan(
                    loaded.config.carried_files)  # fmt: skip
 
 
-def resume_scan(
-    storage: StorageRoot, engine: Engine, access: AccessSettings, scan_id: str, principal: Principal
-) -> Accepted:
+def resume_scan(storage: StorageRoot, engine: Engine, scan_id: str, principal: Principal) -> Accepted:
     """Submit the scan's own config again with a fresh resume mark: new content, so the sensor starts its cells
     again, and each cell's runner resumes Scout's incomplete scan (only what errored runs again). The submitter
     stays the original one."""
@@ -225,7 +210,7 @@ def resume_scan(
         submission = read_submission(storage, scan_id, SCANS)
     except (SubmissionNotFoundError, ConfigError):
         raise not_found("scan") from None
-    if not can_view(principal, _scan_groups(engine, storage, access, scan_id)):
+    if not can_view(principal, _scan_groups(engine, storage, scan_id)):
         raise not_found("scan")  # the same answer as an absent scan
     subject = submitted_by(submission.config_text) or submission.created_by
     now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
@@ -241,23 +226,17 @@ def resume_scan(
     return Accepted(scan_id, str(target))
 
 
-def _scan_groups(
-    engine: Engine, storage: StorageRoot, access: AccessSettings, scan_id: str
-) -> frozenset[str]:
-    """The groups a scan requires: as stored in the warehouse, else from its submission (its config and sources)."""
+def _scan_groups(engine: Engine, storage: StorageRoot, scan_id: str) -> frozenset[str]:
+    """The groups a scan requires: as the warehouse holds them, else as stored beside its results; neither: none
+    (closed to all but administrators)."""
     from sqlalchemy import select
 
-    from hawk_dagster.scans.submission import load_submitted_scan
+    from hawk_dagster.access.stored_groups import read_stored_groups
     from hawk_dagster.warehouse.schema.models import Scan
 
     with engine.connect() as conn:
         stored = conn.execute(select(Scan.model_groups).where(Scan.scan_id == scan_id)).scalar()
     if stored:
         return frozenset(stored)
-    rules = load_rules_for(storage, access)
-    try:
-        scan = load_submitted_scan(storage, scan_id)
-    except (SubmissionNotFoundError, ConfigError):
-        return frozenset({rules.default_group})
-    sources = _eval_set_groups(engine, storage, rules, list(scan.resolution.eval_set_ids))
-    return required_groups(scan.loaded.config, rules, source_groups=sources.values())
+    beside = read_stored_groups(storage, SCANS, scan_id)
+    return frozenset(beside.groups) if beside is not None else frozenset()

@@ -84,6 +84,15 @@ def local_eval_set(
             + ", ".join(plan.packages),
             err=True,
         )
+    from hawk_dagster.access.stored_groups import current_rules, record_eval_set_groups
+    from hawk_dagster.config.errors import ConfigError
+
+    try:
+        rules = current_rules(
+            storage
+        )  # a model-groups file that cannot be used refuses before anything is written
+    except ConfigError as ex:
+        fail_bad_input(str(ex))
     os.environ.update(secrets)  # inherited by the runner process only; never written anywhere
 
     write_submission(
@@ -95,6 +104,7 @@ def local_eval_set(
             base_dir=str(config.resolve().parent),
         ),
     )
+    record_eval_set_groups(storage, eval_set_id, loaded.config, rules)
     remember_eval_set(storage.uri, eval_set_id)
     state_dir = storage.state_dir
     runner_output = storage.runner_logs_dir / f"{eval_set_id}.log"
@@ -220,6 +230,7 @@ def local_scan(
     `hawk scan resume`), 2 bad input (nothing is launched: e.g. an eval set that does not exist).
     """
     from hawk_dagster.cli.configs import load_scan_config_or_exit
+    from hawk_dagster.config.errors import ConfigError
     from hawk_dagster.scans.sources import UnknownEvalSetError
     from hawk_dagster.scans.submission import submit_scan
 
@@ -238,7 +249,7 @@ def local_scan(
             config_text=loaded.text,
             base_dir=str(config.resolve().parent),
         )
-    except (SecretsError, MissingSecretsError, UnknownEvalSetError) as ex:
+    except (SecretsError, MissingSecretsError, UnknownEvalSetError, ConfigError) as ex:
         fail_bad_input(str(ex))
     os.environ.update(secrets)  # inherited by the runner process only; never written anywhere
     remember_scan(storage.uri, scan_id)

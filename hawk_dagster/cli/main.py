@@ -61,6 +61,10 @@ class LazyCommand:
 
 
 COMMANDS = {
+    "access": LazyCommand(
+        "hawk_dagster.cli.access:access_group",
+        "Model-group access: check the model-groups file, recompute eval sets' and scans' groups.",
+    ),
     "auth": LazyCommand(
         "hawk_dagster.cli.auth:auth_group",
         "Print the signed-in user's tokens, for scripts and other tools (`hawk login` first).",

@@ -5,8 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from hawk_dagster.config.carried import CarriedResolver
+from hawk_dagster.config.errors import ConfigError
 from hawk_dagster.config.loader import LoadedEvalSet, load_eval_set_config
-from hawk_dagster.intake.watch import WatchedKind
+from hawk_dagster.intake.watch import SubmitRefused, WatchedKind
 from hawk_dagster.storage.root import EVAL_SET_CONFIGS, EVALS, StorageRoot
 from hawk_dagster.storage.submissions import Submission, write_submission
 
@@ -21,7 +22,16 @@ def _load_strict(
 
 
 def _submit(storage: StorageRoot, loaded: LoadedEvalSet, submission: Submission) -> None:
+    """Record the submission and its access groups (``access.stored_groups``); a model-groups file that cannot be
+    used refuses the config before anything is written."""
+    from hawk_dagster.access.stored_groups import current_rules, record_eval_set_groups
+
+    try:
+        rules = current_rules(storage)
+    except ConfigError as e:
+        raise SubmitRefused(f"the model-groups file cannot be used, so no access groups: {e}") from e
     write_submission(storage, submission)
+    record_eval_set_groups(storage, submission.eval_set_id, loaded.config, rules)
 
 
 EVAL_SET_CONFIGS_KIND: WatchedKind[LoadedEvalSet, None] = WatchedKind(

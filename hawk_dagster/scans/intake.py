@@ -3,6 +3,7 @@ sources (an unknown eval set refuses it, with an error file) and its global limi
 
 from __future__ import annotations
 
+from hawk_dagster.config.errors import ConfigError
 from hawk_dagster.config.loader import LoadedScan
 from hawk_dagster.intake.watch import SubmitRefused, WatchedKind
 from hawk_dagster.scans.sources import UnknownEvalSetError
@@ -23,6 +24,8 @@ def _submit(storage: StorageRoot, loaded: LoadedScan, submission: Submission) ->
         )
     except UnknownEvalSetError as e:
         raise SubmitRefused(f"{submission.source}: transcripts.sources: {e}") from e
+    except ConfigError as e:
+        raise SubmitRefused(f"the model-groups file cannot be used, so no access groups: {e}") from e
 
 
 SCAN_CONFIGS_KIND: WatchedKind[LoadedScan, ScanResolution] = WatchedKind(

@@ -46,10 +46,16 @@ def submit_scan(
     base_dir: str | None,
     created_by: str | None = None,
 ) -> ScanResolution:
-    """Resolve the scan's sources (and limits), then record the submission. Raises before writing anything when a
-    source names an unknown eval set. ``base_dir`` is the local folder the config came from (None: not on this
+    """Resolve the scan's sources (and limits), then record the submission and its access groups. Raises before
+    writing anything when a source names an unknown eval set, or ``ConfigError`` when the model-groups file cannot be
+    used. ``base_dir`` is the local folder the config came from (None: not on this
     machine); a config with carried files resolves its paths in them again whenever it is read back."""
+    from hawk_dagster.access.stored_groups import current_rules, record_scan_groups
+
     config = loaded.config
+    rules = current_rules(
+        storage
+    )  # ConfigError before anything is written when the model-groups file is unusable
     eval_set_ids = resolve_eval_sets(storage, config)
     log_dirs = {eval_set_id: storage.eval_log_dir(eval_set_id) for eval_set_id in eval_set_ids}
     transcript_ids = _choose(config.transcripts.filter, log_dirs)
@@ -71,6 +77,7 @@ def submit_scan(
         kind=SCANS,
     )
     storage.path(SCANS, scan_id, RESOLUTION).write_text(json.dumps(asdict(resolution), indent=2) + "\n")
+    record_scan_groups(storage, scan_id, config, eval_set_ids, rules)
     return resolution
 
 

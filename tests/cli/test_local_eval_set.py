@@ -49,6 +49,24 @@ def test_simple_example_runs_and_reports(hawk_env: HawkEnv) -> None:
     assert out.count("10/10 samples") >= 4
     eval_set_id = next(p.name for p in (hawk_env.root / "evals").iterdir())
     assert len(_samples(hawk_env.warehouse_url, eval_set_id)) == 40
+    # access groups: no model-groups file, so every model is in the default group, beside the logs and in the row
+    stored = json.loads((hawk_env.root / "evals" / eval_set_id / ".model-groups.json").read_text())
+    assert stored["groups"] == ["restricted"] and {"hawk-mock/careful", "hawk-mock/sloppy"} <= set(
+        stored["models"]
+    )
+    engine = create_engine(hawk_env.warehouse_url)
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT model_groups FROM eval_set")).scalar_one() == ["restricted"]
+    engine.dispose()
+
+
+def test_an_unusable_model_groups_file_exits_2_and_writes_nothing(hawk_env: HawkEnv) -> None:
+    hawk_env.root.mkdir(parents=True)
+    (hawk_env.root / "model-groups.yaml").write_text("groups:\n  frontier: [gpt-5]\n")
+    proc = hawk_env.run("local", "eval-set", str(EXAMPLES / "simple.eval-set.yaml"))
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert "model-groups.yaml" in proc.stderr and "groups.frontier[0]" in proc.stderr
+    assert not (hawk_env.root / "evals").exists()
 
 
 def test_ctf_example_solves_both_variants(hawk_env: HawkEnv) -> None:

@@ -69,8 +69,6 @@ async def submit_eval_set(
     accepted = await run_in_threadpool(
         submit,
         deps.storage(request),
-        deps.engine(request),
-        request.app.state.settings.access,
         text,
         principal,
     )

@@ -47,8 +47,6 @@ async def submit_scan(
     accepted = await run_in_threadpool(
         submit,
         deps.storage(request),
-        deps.engine(request),
-        request.app.state.settings.access,
         text,
         principal,
     )
@@ -66,9 +64,7 @@ def resume_scan(
     from hawk_dagster.api.submissions import resume_scan as resume
 
     deps.checked_id(scan_id, "scan_id")
-    accepted = resume(
-        deps.storage(request), deps.engine(request), request.app.state.settings.access, scan_id, principal
-    )
+    accepted = resume(deps.storage(request), deps.engine(request), scan_id, principal)
     return {"scan_id": accepted.id, "config_path": accepted.config_path}
 
 
