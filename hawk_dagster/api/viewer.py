@@ -21,6 +21,7 @@ import re
 from typing import TYPE_CHECKING, Any, Final
 
 import anyio.to_thread
+from starlette.routing import Match, Mount
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from hawk_dagster.api.errors import ApiError, error_response
@@ -161,6 +162,17 @@ class ViewerApi:
         await self.app(scope, receive, send_or_replace)
 
 
+class _BesideApiV1(Mount):
+    """The log API's mount at ``/api``, leaving ``/api/v1/...`` to the API's own routes (so a wrong method there is
+    still a 405, an unknown path a 404 of ours)."""
+
+    def matches(self, scope: Scope) -> tuple[Match, Scope]:
+        path = scope.get("path", "")
+        if path == "/api/v1" or path.startswith("/api/v1/"):
+            return Match.NONE, {}
+        return super().matches(scope)
+
+
 def mount_viewer(app: Any, storage: StorageRoot, engine: Engine, authenticator: Authenticator) -> None:
     """Mount Inspect's log API at ``/api`` (after every ``/api/v1`` route) and its bundled viewer at ``/viewer``."""
     from inspect_ai._view._dist import resolve_dist_directory
@@ -169,7 +181,9 @@ def mount_viewer(app: Any, storage: StorageRoot, engine: Engine, authenticator: 
 
     access = EvalLogAccess(storage, engine)
     inspect_api = view_server_app(mapping_policy=access, access_policy=access, default_dir="", recursive=True)
-    app.mount(API_MOUNT, ViewerApi(inspect_api, authenticator), name="inspect-log-api")
+    app.router.routes.append(
+        _BesideApiV1(API_MOUNT, app=ViewerApi(inspect_api, authenticator), name="inspect-log-api")
+    )
     app.mount(
         VIEWER_MOUNT, StaticFiles(directory=str(resolve_dist_directory()), html=True), name="inspect-viewer"
     )
