@@ -23,14 +23,6 @@ def exit_quickly(code: int) -> NoReturn:
     sys.exit(code)
 
 
-def headline_name(score: str | None, metric: str | None) -> str | None:
-    """How a headline metric is named wherever the CLI shows one (the run table, ``hawk list evals``):
-    ``<score>/<metric>``, e.g. ``match/accuracy``; the score tells apart two scorers' ``accuracy``."""
-    if metric is None:
-        return None
-    return f"{score}/{metric}" if score else metric
-
-
 def fail_bad_input(message: str) -> NoReturn:
     click.echo(f"error: {message}", err=True)
     sys.exit(EXIT_BAD_INPUT)

@@ -14,7 +14,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from hawk_dagster.cli.common import headline_name
+from hawk_dagster.warehouse.read.headline import headline_name
 
 POLL_INTERVAL_S = 0.5
 

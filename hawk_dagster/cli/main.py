@@ -112,6 +112,10 @@ COMMANDS = {
         "hawk_dagster.cli.status:status",
         "Print a JSON report on an eval set: runs, each cell's progress, errors by kind, warehouse import.",
     ),
+    "serve": LazyCommand(
+        "hawk_dagster.cli.serve:serve",
+        "Serve the HTTP API: submit, list, transcripts and exports, by the callers' model groups.",
+    ),
     "transcript": LazyCommand(
         "hawk_dagster.cli.transcript:transcript",
         "Print the conversation of SAMPLE_UUID as Markdown: messages, tool calls, scores, error.",

@@ -15,9 +15,11 @@ from typing import Any
 
 import click
 
-from hawk_dagster.cli.common import fail_bad_input, headline_name
+from hawk_dagster.cli.common import fail_bad_input
+from hawk_dagster.cli.remote import api_url
 from hawk_dagster.cli.state import last_eval_set
 from hawk_dagster.cli.warehouse import exits_on_unknown_id, warehouse_engine
+from hawk_dagster.warehouse.read.headline import headline_name
 
 FORMATS = click.Choice(["table", "json", "csv"])
 
@@ -27,13 +29,22 @@ def _eval_set_or_last(eval_set_id: str | None) -> str:
         return eval_set_id
     from hawk_dagster.storage.root import StorageRoot
 
-    root = StorageRoot.from_env().uri
+    root = api_url() or StorageRoot.from_env().uri
     chosen = last_eval_set(root)
     if chosen is None:
         fail_bad_input(
             f"no EVAL_SET_ID given and no eval set has run on this machine under {root}; pass an id"
         )
     return chosen
+
+
+def _revived(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Rows from the API with their timestamps as datetimes again, so they print as local rows do."""
+    for row in rows:
+        for key in ("created_at", "completed_at"):
+            if isinstance(row.get(key), str):
+                row[key] = datetime.fromisoformat(row[key])
+    return rows
 
 
 def _plain(value: Any) -> Any:
@@ -93,12 +104,21 @@ def list_eval_sets(
     search: str | None, limit: int, offset: int, output_format: str, include_deleted: bool
 ) -> None:
     """Eval sets, newest first, with task, model and sample counts."""
+    columns = ["eval_set_id", "name", "tags", "created_by", "created_at", "tasks", "models", "samples"]
+    if api_url():
+        from hawk_dagster.cli import remote
+
+        if include_deleted:
+            fail_bad_input("--include-deleted reads this machine's warehouse; the API does not list deleted eval sets")
+        answer = remote.get_json("/api/v1/eval-sets", {"search": search, "limit": limit, "offset": offset})
+        rows = _revived(answer["items"])
+        _emit(rows, columns, output_format, f"Eval sets ({len(rows)} of {answer['total']})")
+        return
     from hawk_dagster.warehouse.read.queries import list_eval_sets as query
 
     page = query(
         warehouse_engine(), search=search, limit=limit, offset=offset, include_deleted=include_deleted
     )
-    columns = ["eval_set_id", "name", "tags", "created_by", "created_at", "tasks", "models", "samples"]
     if include_deleted:
         columns += ["deleted_at", "deleted_by"]
     _emit(page.rows, columns, output_format, f"Eval sets ({len(page.rows)} of {page.total})")
@@ -113,10 +133,17 @@ def list_evals(eval_set_id: str | None, output_format: str) -> None:
     from hawk_dagster.warehouse.read.queries import list_evals as query
 
     chosen = _eval_set_or_last(eval_set_id)
-    rows = [
-        {**row, "headline_metric": headline_name(row["headline_score"], row["headline_metric"])}
-        for row in query(warehouse_engine(), chosen)
-    ]
+    if api_url():
+        from hawk_dagster.cli import remote
+
+        rows = remote.get_json(f"/api/v1/eval-sets/{chosen}/evals")[
+            "items"
+        ]  # headline_metric named by the server
+    else:
+        rows = [
+            {**row, "headline_metric": headline_name(row["headline_score"], row["headline_metric"])}
+            for row in query(warehouse_engine(), chosen)
+        ]
     columns = [
         "task",
         "agent",
@@ -145,6 +172,12 @@ transcripts a scanner failed on. ``hawk local scan`` shows the same figures per 
 def list_scans(search: str | None, limit: int, offset: int, output_format: str) -> None:
     """Scans in the warehouse, newest first: scanners, eval sets read, transcripts scanned (summed over scanners),
     positive results, errors, completeness."""
+    if api_url():
+        from hawk_dagster.cli import remote
+
+        answer = remote.get_json("/api/v1/scans", {"search": search, "limit": limit, "offset": offset})
+        _emit(_revived(answer["items"]), SCAN_COLUMNS, output_format, f"scans ({answer['total']} in all)")
+        return
     from hawk_dagster.warehouse.read.queries import list_scans as query
 
     page = query(warehouse_engine(), search=search, limit=limit, offset=offset)
@@ -188,9 +221,18 @@ def list_samples(
     output_format: str,
 ) -> None:
     """Samples of one or more EVAL_SET_IDS (default: the last one you ran), filtered, sorted and paged."""
+    ids = list(eval_set_ids) or [_eval_set_or_last(None)]
+    if api_url():
+        if include_deleted:
+            fail_bad_input("--include-deleted reads this machine's warehouse; the API does not list deleted eval sets")
+        _list_samples_remote(
+            ids, {"task": task, "model": model, "status": list(statuses), "scorer": scorer, "score_min": score_min,
+                  "score_max": score_max, "search": text, "invalid": invalid, "sort": sort, "desc": desc},
+            limit, offset, everything, output_format,
+        )  # fmt: skip
+        return
     from hawk_dagster.warehouse.read import queries
 
-    ids = list(eval_set_ids) or [_eval_set_or_last(None)]
     try:
         f = queries.SampleFilter(
             eval_set_ids=ids, task=task, model=model, statuses=statuses, scorer=scorer, score_min=score_min,
@@ -233,6 +275,51 @@ def list_samples(
         click.echo(title)  # an empty table would only repeat the column names
         return
     _emit(rows, columns, output_format, title)
+
+
+SAMPLE_COLUMNS = [
+    "uuid",
+    "task",
+    "model",
+    "id",
+    "epoch",
+    "status",
+    "score",
+    "total_tokens",
+    "completed_at",
+    "error",
+]
+
+
+def _list_samples_remote(
+    ids: list[str], filters: dict[str, Any], limit: int, offset: int, everything: bool, output_format: str
+) -> None:
+    """``hawk list samples`` through the API: the same filters, pages, formats and titles."""
+    from hawk_dagster.cli import remote
+
+    params = {"eval_set_id": ids, **filters}
+    if everything and output_format == "csv":
+        remote.stream_to("/api/v1/samples/export.csv", params, sys.stdout)
+        return
+    columns = list(SAMPLE_COLUMNS)
+    if len(ids) > 1:
+        columns.insert(1, "eval_set_id")
+    if everything:
+        rows: list[dict[str, Any]] = []
+        while True:
+            answer = remote.get_json("/api/v1/samples", {**params, "limit": 1000, "offset": len(rows)})
+            rows.extend(answer["items"])
+            if not answer["items"] or len(rows) >= answer["total"]:
+                break
+        title = f"Samples ({len(rows)})" if rows else "No samples"
+    else:
+        answer = remote.get_json("/api/v1/samples", {**params, "limit": limit, "offset": offset})
+        rows = answer["items"]
+        title = page_title(offset, len(rows), answer["total"], limit)
+    if not rows and output_format == "table":
+        click.echo(title)
+        return
+    _emit(_revived(rows), columns, output_format, title)
 
 
 def page_title(offset: int, shown: int, total: int, limit: int) -> str:

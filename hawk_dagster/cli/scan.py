@@ -28,7 +28,7 @@ def run(config: Path) -> None:
     """
     from hawk_dagster.cli.common import fail_bad_input
     from hawk_dagster.cli.configs import load_scan_config_or_exit
-    from hawk_dagster.cli.submit import submit_to_configs_folder
+    from hawk_dagster.cli.submit import submit_remotely, submit_to_configs_folder
     from hawk_dagster.config.ids import generate_eval_set_id
     from hawk_dagster.config.local_files import scan_references
     from hawk_dagster.scans.intake import SCAN_CONFIGS_KIND
@@ -36,6 +36,8 @@ def run(config: Path) -> None:
     from hawk_dagster.storage.root import StorageRoot
 
     loaded = load_scan_config_or_exit(config)
+    if submit_remotely(config, "/api/v1/scans", loaded.text, scan_references(loaded.config)):
+        return
     storage = StorageRoot.from_env()
     try:
         resolve_eval_sets(storage, loaded.config)
@@ -113,6 +115,19 @@ def resume(
 @exits_on_unknown_id
 def export(scan_id: str, scanner_key: str | None, output: Path) -> None:
     """Write SCAN_ID's scanner results as CSV: one row per transcript x scanner (x label), with the sample it read."""
+    from hawk_dagster.cli.remote import api_url
+
+    if api_url():
+        from hawk_dagster.cli import remote
+
+        route, params = f"/api/v1/scans/{scan_id}/results.csv", {"scanner": scanner_key}
+        if str(output) == "-":
+            remote.stream_to(route, params, sys.stdout)
+        else:
+            with output.open("w", newline="", encoding="utf-8") as out:
+                remote.stream_to(route, params, out)
+            click.echo(f"results written to {output}", err=True)
+        return
     from hawk_dagster.warehouse.read.queries import export_scanner_results_csv
 
     engine = warehouse_engine()

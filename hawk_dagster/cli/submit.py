@@ -33,6 +33,9 @@ def submit_eval_set(config: Path, skip_confirm: bool) -> None:
     from hawk_dagster.evals.intake import EVAL_SET_CONFIGS_KIND
 
     loaded = load_config_or_exit(config, skip_confirm=skip_confirm)
+    text = with_pass_through(loaded.text, loaded.extra_eval_set_args)
+    if submit_remotely(config, "/api/v1/eval-sets", text, eval_set_references(loaded.config)):
+        return
     eval_set_id = loaded.config.eval_set_id or generate_eval_set_id(loaded.config.name)
     storage = StorageRoot.from_env()
     assert loaded.base_dir is not None  # a local file always has its folder
@@ -42,12 +45,32 @@ def submit_eval_set(config: Path, skip_confirm: bool) -> None:
         EVAL_SET_CONFIGS_KIND,
         # The sensor refuses unknown top-level keys the file does not confirm: these were just confirmed (or
         # --skip-confirm said to pass them), so the file says so.
-        text=with_pass_through(loaded.text, loaded.extra_eval_set_args),
+        text=text,
         base_dir=loaded.base_dir,
         refs=eval_set_references(loaded.config),
         submission_id=eval_set_id,
         already_carried=loaded.config.carried_files,
     )
+
+
+def submit_remotely(config: Path, route: str, text: str, refs: list[LocalReference]) -> bool:
+    """With ``HAWK_API_URL`` set: submit ``text`` through the API (print its id) and return True; else False."""
+    from hawk_dagster.cli.remote import API_URL_ENV, api_url
+
+    if not api_url():
+        return False
+    from hawk_dagster.cli import remote
+
+    if refs:
+        fail_bad_input(
+            f"{config}: {refs[0].field}: {refs[0].written!r} is a file on this machine, which the API cannot receive "
+            f"yet; unset {API_URL_ENV} to submit to HAWK_STORAGE_ROOT with the files carried, or use a package"
+        )
+    answer = remote.post_config(route, text)
+    submitted_id = answer.get("eval_set_id") or answer.get("scan_id")
+    click.echo(submitted_id)
+    click.echo(f"submitted through {api_url()}", err=True)
+    return True
 
 
 def submit_to_configs_folder(
@@ -61,24 +84,24 @@ def submit_to_configs_folder(
     submission_id: str,
     already_carried: str | None,
 ) -> None:
-    """Upload what the config names, then the config, into ``kind``'s configs folder (exit 2 naming the field when
-    it cannot be carried); print the id, what was carried and where the config went."""
-    from hawk_dagster.intake.carry import CarryError, carried_summary, prepare_submission, publish
+    """Submit through ``intake.submit`` (exit 2 naming the field when the config cannot be carried); print the id,
+    what was carried and where the config went."""
+    from hawk_dagster.intake import submit
+    from hawk_dagster.intake.carry import CarryError, carried_summary
 
     try:
-        with prepare_submission(
+        submitted = submit.submit_to_configs_folder(
             storage,
             kind,
-            config_text=text,
-            config_dir=base_dir,
+            text=text,
+            base_dir=base_dir,
             refs=refs,
             submission_id=submission_id,
             already_carried=already_carried,
-        ) as prepared:
-            target = publish(storage, kind, prepared)
+        )
     except CarryError as ex:
         fail_bad_input(f"{config}: {ex}")
     click.echo(submission_id)
-    if prepared.manifest is not None:
-        click.echo(carried_summary(storage, prepared.manifest), err=True)
-    click.echo(f"submitted to {target}", err=True)
+    if submitted.manifest is not None:
+        click.echo(carried_summary(storage, submitted.manifest), err=True)
+    click.echo(f"submitted to {submitted.target}", err=True)

@@ -16,6 +16,18 @@ from hawk_dagster.cli.warehouse import exits_on_unknown_id, warehouse_engine
 @exits_on_unknown_id
 def transcript(sample_uuid: str, raw: bool) -> None:
     """Print the conversation of SAMPLE_UUID as Markdown: messages, tool calls, scores, error."""
+    from hawk_dagster.cli.remote import api_url
+
+    if api_url():
+        from hawk_dagster.cli import remote
+
+        answer = remote.get_text(
+            f"/api/v1/samples/{sample_uuid}/transcript", {"format": "json" if raw else None}
+        )
+        click.echo(
+            json.dumps(json.loads(answer), indent=2, ensure_ascii=False) if raw else answer.rstrip("\n")
+        )
+        return
     from hawk_dagster.warehouse.read.queries import sample_location
     from hawk_dagster.warehouse.read.transcript import SampleNotInLogError, read_sample, render_markdown
 

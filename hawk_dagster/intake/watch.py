@@ -63,6 +63,7 @@ from hawk_dagster.config.yaml_source import (
     local_path_of,
     read_bounded,
 )
+from hawk_dagster.intake.submitter import submitted_by
 from hawk_dagster.storage.carried import CarriedFiles
 from hawk_dagster.storage.root import EVALS, StorageRoot
 from hawk_dagster.storage.submissions import (
@@ -446,7 +447,7 @@ def process_new_configs(
             text,
             source=source,
             base_dir=str(base_dir) if base_dir is not None else None,
-            created_by=created_by,
+            created_by=submitted_by(text) or created_by,  # the API server's callers (intake.submitter)
         )
         submitted = not run_key_used(key)
         outcome: Outcome | None = None

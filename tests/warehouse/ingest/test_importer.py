@@ -406,8 +406,8 @@ def test_the_run_table_and_hawk_list_evals_show_the_same_agent_and_headline(
     from hawk_runner.run import summarise_logs
     from rich.console import Console
 
-    from hawk_dagster.cli.common import headline_name
     from hawk_dagster.cli.live_view import results_table
+    from hawk_dagster.warehouse.read.headline import headline_name
     from hawk_dagster.warehouse.read.queries import list_evals
 
     import_eval_set(warehouse_engine, str(eval_logs_dir), "es-facts")

@@ -1,0 +1,51 @@
+"""What routes take from the app: the warehouse engine and the storage root, made once in ``create_app``."""
+
+from __future__ import annotations
+
+import re
+from typing import Final
+
+from fastapi import Request
+from sqlalchemy import Engine
+
+from hawk_dagster.api.errors import ApiError
+from hawk_dagster.storage.root import StorageRoot
+
+_SAMPLE_UUID: Final = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+
+
+def engine(request: Request) -> Engine:
+    warehouse: Engine = request.app.state.engine
+    return warehouse
+
+
+def storage(request: Request) -> StorageRoot:
+    root: StorageRoot = request.app.state.storage
+    return root
+
+
+def no_nul_bytes(request: Request) -> None:
+    """Refuse query values holding NUL (PostgreSQL text cannot hold it: the query would fail, not miss)."""
+    for name, value in request.query_params.multi_items():
+        if "\x00" in value or "\x00" in name:
+            raise ApiError(422, f"{name!r} holds a NUL character, which no value may contain", field=name)
+
+
+def checked_id(value: str, field: str) -> str:
+    """An eval set or scan id from a path or query (``config.ids`` rules); 422 naming ``field`` otherwise."""
+    from hawk_dagster.config.ids import validate_eval_set_id
+
+    try:
+        return validate_eval_set_id(value)
+    except ValueError as ex:
+        raise ApiError(422, str(ex).replace("eval set id", field), field=field) from None
+
+
+def checked_uuid(value: str) -> str:
+    if not _SAMPLE_UUID.match(value):
+        raise ApiError(
+            422,
+            f"{value[:80]!r} is not a sample uuid (letters, digits, '-' and '_', at most 64)",
+            field="sample_uuid",
+        )
+    return value

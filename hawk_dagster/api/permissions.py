@@ -1,0 +1,104 @@
+"""Every route declares what it needs: ``Depends(requires(Permission.VIEW))`` authenticates the caller and records
+the permission on the route, where the route audit (``tests/api/test_route_audit.py``) finds it.
+
+The route-level permission says what kind of act the route is; which objects the caller may act on is decided per
+object by ``hawk_dagster.access.policy`` (listings filtered in SQL, a hidden id answered as an absent one).
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Collection
+from typing import Annotated
+
+from fastapi import Depends, FastAPI, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from hawk_dagster.access.principal import Principal
+from hawk_dagster.api.authentication import Authenticator
+
+_bearer = HTTPBearer(auto_error=False, description="An access token from the deployment's OpenID provider.")
+
+
+class Permission(enum.StrEnum):
+    VIEW = "view"
+    """Read eval sets, samples, transcripts, scans, exports: only those whose model groups the caller holds."""
+    SUBMIT = "submit"
+    """Submit an eval set: the caller holds every group of the config's models."""
+    SCAN = "scan"
+    """Submit or resume a scan: every group of its scanners' models and of the eval sets it reads."""
+    EDIT = "edit"
+    """Change something that exists: view plus the edit permission."""
+    DELETE = "delete"
+    """Delete: the submitter or an administrator."""
+
+
+def authenticated_principal(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Principal:
+    """The caller (sync: FastAPI runs it in a worker thread, since verifying may fetch the issuer's keys)."""
+    authenticator: Authenticator = request.app.state.authenticator
+    header = f"{credentials.scheme} {credentials.credentials}" if credentials is not None else None
+    if header is None:
+        header = request.headers.get("authorization")
+    return authenticator.principal(header)
+
+
+class Requires:
+    """A dependency that yields the authenticated principal and carries the permission its route declared."""
+
+    def __init__(self, permission: Permission) -> None:
+        self.permission = permission
+
+    def __call__(self, principal: Annotated[Principal, Depends(authenticated_principal)]) -> Principal:
+        return principal
+
+    def __repr__(self) -> str:
+        return f"requires({self.permission.value})"
+
+
+def requires(permission: Permission) -> Requires:
+    return Requires(permission)
+
+
+def declared_permission(route: object) -> Permission | None:
+    """The permission a route declared through :func:`requires` anywhere in its dependencies, or None."""
+    from fastapi.routing import APIRoute
+    from starlette.routing import Mount
+
+    if isinstance(route, Mount):  # a mounted app (Inspect's log API) declares its permission as an attribute
+        declared = getattr(route.app, "permission", None)
+        return declared if isinstance(declared, Permission) else None
+    if not isinstance(route, APIRoute):
+        return None
+    pending = list(route.dependant.dependencies)
+    while pending:
+        dependant = pending.pop()
+        if isinstance(dependant.call, Requires):
+            return dependant.call.permission
+        pending.extend(dependant.dependencies)
+    return None
+
+
+def app_routes(app: FastAPI) -> list[tuple[str, frozenset[str], object]]:
+    """(full path, methods, route) of every route the app serves, included routers flattened (FastAPI includes
+    routers lazily, so ``app.routes`` alone holds the routers, not their routes)."""
+    from fastapi.routing import iter_route_contexts
+
+    found: list[tuple[str, frozenset[str], object]] = []
+    for context in iter_route_contexts(app.routes):
+        route = context.original_route
+        path = str(context.path or getattr(route, "path", repr(route)))
+        methods: frozenset[str] = frozenset(getattr(route, "methods", None) or {"*"})
+        found.append((path, methods, route))
+    return found
+
+
+def undeclared_routes(app: FastAPI, public: Collection[str]) -> list[str]:
+    """``METHOD path`` of every route that neither declares a permission nor is in ``public``."""
+    return [
+        f"{','.join(sorted(methods))} {path}"
+        for path, methods, route in app_routes(app)
+        if path not in public and declared_permission(route) is None
+    ]

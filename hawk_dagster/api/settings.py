@@ -1,0 +1,55 @@
+"""What a server needs to start: where the data is, who may sign in, what they may see, and its limits."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Final
+
+from hawk_dagster.access.settings import AccessSettings, access_settings_from_env
+from hawk_dagster.storage.root import StorageRoot
+
+if TYPE_CHECKING:
+    from hawk_dagster.auth.settings import OidcSettings
+
+CORS_ORIGINS_ENV: Final = "HAWK_API_CORS_ORIGINS"
+MAX_BODY_ENV: Final = "HAWK_API_MAX_BODY_BYTES"
+DEFAULT_MAX_BODY_BYTES: Final = 1024 * 1024
+"""A config is a few KiB; a megabyte leaves room without letting anyone stream gigabytes at the parser."""
+
+
+@dataclass(frozen=True)
+class ServerSettings:
+    storage: StorageRoot
+    warehouse_url: str
+    """SQLAlchemy URL of the warehouse (migrated to head before the server starts)."""
+    oidc: OidcSettings | None
+    """The issuer whose tokens are accepted; None: local mode (loopback only, the local user is an admin)."""
+    access: AccessSettings = field(default_factory=AccessSettings)
+    cors_origins: tuple[str, ...] = ()
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    log_viewer: bool = True
+    """Mount Inspect's log API at /api and its viewer at /viewer (imports Inspect's server: about a second)."""
+
+
+def server_settings_from_env(
+    storage: StorageRoot, warehouse_url: str, environ: Mapping[str, str] = os.environ
+) -> ServerSettings:
+    """Settings from ``HAWK_OIDC_*`` (``auth.settings``), the access variables (``access.settings``),
+    ``HAWK_API_CORS_ORIGINS`` (space or comma separated) and ``HAWK_API_MAX_BODY_BYTES``; raises ``ValueError``
+    naming the variable when one is malformed."""
+    from hawk_dagster.auth.settings import oidc_settings_from_env
+
+    raw_limit = environ.get(MAX_BODY_ENV, "").strip()
+    if raw_limit and (not raw_limit.isdigit() or int(raw_limit) < 1):
+        raise ValueError(f"{MAX_BODY_ENV} must be a positive number of bytes; got {raw_limit!r}")
+    origins = tuple(o for o in environ.get(CORS_ORIGINS_ENV, "").replace(",", " ").split() if o)
+    return ServerSettings(
+        storage=storage,
+        warehouse_url=warehouse_url,
+        oidc=oidc_settings_from_env(environ),
+        access=access_settings_from_env(environ),
+        cors_origins=origins,
+        max_body_bytes=int(raw_limit) if raw_limit else DEFAULT_MAX_BODY_BYTES,
+    )
