@@ -109,7 +109,9 @@ def list_eval_sets(
         from hawk_dagster.cli import remote
 
         if include_deleted:
-            fail_bad_input("--include-deleted reads this machine's warehouse; the API does not list deleted eval sets")
+            fail_bad_input(
+                "--include-deleted reads this machine's warehouse; the API does not list deleted eval sets"
+            )
         answer = remote.get_json("/api/v1/eval-sets", {"search": search, "limit": limit, "offset": offset})
         rows = _revived(answer["items"])
         _emit(rows, columns, output_format, f"Eval sets ({len(rows)} of {answer['total']})")
@@ -224,7 +226,9 @@ def list_samples(
     ids = list(eval_set_ids) or [_eval_set_or_last(None)]
     if api_url():
         if include_deleted:
-            fail_bad_input("--include-deleted reads this machine's warehouse; the API does not list deleted eval sets")
+            fail_bad_input(
+                "--include-deleted reads this machine's warehouse; the API does not list deleted eval sets"
+            )
         _list_samples_remote(
             ids, {"task": task, "model": model, "status": list(statuses), "scorer": scorer, "score_min": score_min,
                   "score_max": score_max, "search": text, "invalid": invalid, "sort": sort, "desc": desc},
