@@ -113,15 +113,18 @@ def dagster_server(
     log_path: Path,
     ready_timeout: float = 120,
     hawk_dev: bool = False,
+    hawk_api: bool = False,
 ) -> Iterator[DagsterServer]:
     """Run ``command`` + ``-w workspace.yaml -h 127.0.0.1 -p <port>`` from the repo root until the block ends
-    (with ``hawk_dev``, ``command`` is ``hawk dev`` and gets ``--host 127.0.0.1 --port <port>`` instead).
+    (with ``hawk_dev``, ``command`` is ``hawk dev`` and gets ``--host 127.0.0.1 --port <port>`` instead, and
+    ``--no-api`` unless ``hawk_api``).
 
     Yields once ``/server_info`` answers and the code location's asset nodes are visible over GraphQL.
     """
     port = free_port()
     if hawk_dev:
-        argv = [*command, "--host", "127.0.0.1", "--port", str(port)]
+        api = ["--api-port", str(free_port())] if hawk_api else ["--no-api"]
+        argv = [*command, "--host", "127.0.0.1", "--port", str(port), *api]
     else:
         argv = [*command, "-w", str(WORKSPACE), "-h", "127.0.0.1", "-p", str(port)]
     with log_path.open("wb") as log:

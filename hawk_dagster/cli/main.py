@@ -75,7 +75,7 @@ COMMANDS = {
     ),
     "dev": LazyCommand(
         "hawk_dagster.cli.dev:dev",
-        "Start the Dagster UI and daemon (sensors, automation) for the storage root.",
+        "Start the Dagster UI and daemon (sensors, automation) for the storage root, and the hawk API beside them.",
     ),
     "eval-set": LazyCommand(
         "hawk_dagster.cli.submit:submit_eval_set",

@@ -6,6 +6,9 @@ import click
 
 from hawk_dagster.cli.common import fail_bad_input
 
+PARENT_PID_ENV = "HAWK_SERVE_PARENT_PID"
+"""Set by ``hawk dev``, which starts the API beside Dagster: the API stops when that process is gone."""
+
 
 @click.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
@@ -18,6 +21,8 @@ def serve(host: str, port: int) -> None:
     With HAWK_OIDC_ISSUER set, callers sign in with tokens from that issuer; without it the server answers only on
     loopback and treats the local user as an administrator. Docs at http://HOST:PORT/docs.
     """
+    import os
+
     from hawk_dagster.api.server import UnsafeBindError, check_bind, run
     from hawk_dagster.api.settings import server_settings_from_env
     from hawk_dagster.storage.root import StorageRoot
@@ -43,4 +48,8 @@ def serve(host: str, port: int) -> None:
     click.echo(
         f"hawk API on http://{host}:{port} (docs: /docs); {mode}; warehouse {redact_url(url)}", err=True
     )
+    if os.environ.get(PARENT_PID_ENV, "").isdigit():
+        from hawk_runner.parent_watch import stop_with_parent
+
+        stop_with_parent(int(os.environ[PARENT_PID_ENV]), name="hawk serve")
     run(settings, host, port)

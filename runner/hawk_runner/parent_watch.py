@@ -19,9 +19,11 @@ PARENT_PID_ENV = "HAWK_RUNNER_PARENT_PID"
 """Set by whoever starts the runner, so a parent that died before the watch began is still noticed."""
 
 
-def stop_with_parent(parent_pid: int | None = None, poll_seconds: float = POLL_SECONDS) -> threading.Thread:
+def stop_with_parent(
+    parent_pid: int | None = None, poll_seconds: float = POLL_SECONDS, name: str = "hawk-runner"
+) -> threading.Thread:
     """Start a daemon thread that terminates this process once ``parent_pid`` has gone (default: the pid in
-    ``HAWK_RUNNER_PARENT_PID``, else the current parent). Returns the thread."""
+    ``HAWK_RUNNER_PARENT_PID``, else the current parent). Returns the thread. ``name`` starts its last words."""
     if parent_pid is None:
         parent_pid = int(os.environ.get(PARENT_PID_ENV) or os.getppid())
     expected = parent_pid
@@ -30,7 +32,7 @@ def stop_with_parent(parent_pid: int | None = None, poll_seconds: float = POLL_S
         while True:
             if os.getppid() != expected:
                 print(
-                    f"hawk-runner: the process that started it (pid {expected}) is gone; stopping",
+                    f"{name}: the process that started it (pid {expected}) is gone; stopping",
                     file=sys.stderr,
                     flush=True,
                 )

@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 import pytest
+import requests
 
 from tests.dagster_servers import dagster_server
 
@@ -36,11 +37,32 @@ def _session_members(session: int) -> list[int]:
     return members
 
 
+def _get_json(url: str) -> object | None:
+    try:
+        response = requests.get(url, timeout=5)
+    except requests.ConnectionError:
+        return None
+    return response.json() if response.ok else None
+
+
 def test_sigterm_stops_hawk_dev_started_with_sigint_ignored(tmp_path: Path) -> None:
     env = {**os.environ, "HAWK_STORAGE_ROOT": str(tmp_path / "root")}
     with dagster_server(
-        [sys.executable, "-c", BACKGROUND_JOB, "dev"], env=env, log_path=tmp_path / "dev.log", hawk_dev=True
+        [sys.executable, "-c", BACKGROUND_JOB, "dev"],
+        env=env,
+        log_path=tmp_path / "dev.log",
+        hawk_dev=True,
+        hawk_api=True,
     ) as server:
+        # The hawk API runs beside the UI, on loopback.
+        api = server.proc.args[server.proc.args.index("--api-port") + 1]  # type: ignore[union-attr]
+        health = server.wait_for(
+            "the hawk API",
+            lambda: _get_json(f"http://127.0.0.1:{api}/healthz"),
+            timeout=90,
+            interval=0.5,
+        )
+        assert health
         session = server.proc.pid
         assert (
             len(_session_members(session)) >= 3
