@@ -23,7 +23,12 @@ from psycopg import sql
 from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 
-pytest_plugins = ["tests.s3_fixtures", "tests.config_fixtures", "tests.auth.oidc_provider"]
+pytest_plugins = [
+    "tests.s3_fixtures",
+    "tests.config_fixtures",
+    "tests.auth.oidc_provider",
+    "tests.edits_fixtures",
+]
 
 TEST_WAREHOUSE_URL_ENV = "HAWK_TEST_WAREHOUSE_URL"
 

@@ -20,7 +20,7 @@ from hawk_dagster.edits.request import RequestError, parse_request
 from hawk_dagster.edits.service import EditResult, apply_plan
 from hawk_dagster.edits.targets import EditForbiddenError, plan_edits
 from hawk_dagster.warehouse.ingest.importer import import_eval_set
-from tests.edits.conftest import EVAL_SET, EditedEvalSet
+from tests.edits_fixtures import EVAL_SET, EditedEvalSet
 
 ANN = dataclasses.replace(LOCAL_ADMIN, subject="ann", display_name="ann")
 
@@ -97,7 +97,11 @@ def test_every_edit_type_lands_in_the_log_and_the_warehouse(eval_set: EditedEval
     assert len(audit) == 4
     score_row = next(r for r in audit if r["type"] == "score_edit")
     original = wrong.scores["match"]  # type: ignore[index]
-    assert score_row["before"] == {"value": "I", "answer": original.answer, "explanation": original.explanation}
+    assert score_row["before"] == {
+        "value": "I",
+        "answer": original.answer,
+        "explanation": original.explanation,
+    }
     assert score_row["after"] == {"value": "C", "answer": "42", "explanation": "regraded by hand"}
     assert (score_row["author"], score_row["reason"], score_row["scorer"]) == ("ann", "grader bug", "match")
     uninvalidated = next(r for r in audit if r["type"] == "uninvalidate_sample")

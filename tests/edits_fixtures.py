@@ -1,5 +1,5 @@
-"""A real eval set for edit tests: one ``hawk-mock`` log of the example addition task (4 samples, scorer ``match``),
-built once per session with ``inspect_ai.eval``, copied into each test's storage root and imported into a fresh
+"""Fixtures for sample-edit tests (tests/edits, tests/cli): a real eval set, one ``hawk-mock`` log of the example
+addition task (4 samples, scorer ``match``), built once per session with ``inspect_ai.eval``, copied into each test's storage root and imported into a fresh
 warehouse."""
 
 from __future__ import annotations
@@ -13,10 +13,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine
 
-from hawk_dagster.evals.warehouse_import import import_eval_set_logs
 from hawk_dagster.storage.root import StorageRoot
-from hawk_dagster.warehouse.engine import create_warehouse_engine
-from tests.grids import EXAMPLES
 
 EVAL_SET = "es-edit"
 
@@ -24,6 +21,8 @@ EVAL_SET = "es-edit"
 @pytest.fixture(scope="session")
 def template_log(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from inspect_ai import eval as inspect_eval
+
+    from tests.grids import EXAMPLES
 
     spec = importlib.util.spec_from_file_location(
         "example_arithmetic_edits", EXAMPLES / "tasks" / "arithmetic.py"
@@ -48,6 +47,8 @@ class EditedEvalSet:
     log: Path
 
     def import_logs(self) -> None:
+        from hawk_dagster.evals.warehouse_import import import_eval_set_logs
+
         report = import_eval_set_logs(self.engine, self.storage, EVAL_SET)
         assert report.ok, report.to_dict()
 
@@ -56,6 +57,8 @@ class EditedEvalSet:
 def eval_set(
     tmp_path: Path, template_log: Path, make_database: Callable[..., str], monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[EditedEvalSet]:
+    from hawk_dagster.warehouse.engine import create_warehouse_engine
+
     storage = StorageRoot(str(tmp_path))
     log_dir = Path(storage.eval_log_dir(EVAL_SET))
     log_dir.mkdir(parents=True)
