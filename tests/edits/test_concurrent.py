@@ -14,8 +14,8 @@ from pathlib import Path
 from inspect_ai.log import read_eval_log
 
 from hawk_dagster.edits.audit import list_edits
-from tests.edits_fixtures import EVAL_SET, EditedEvalSet
 from tests.edits.test_apply import warehouse_samples
+from tests.edits_fixtures import EVAL_SET, EditedEvalSet
 
 
 def _waiters(lock: Path) -> int:
