@@ -91,11 +91,15 @@ def _request(log: Path, edits: int) -> tuple[str, dict[str, str]]:
     with open_samples(str(log)) as source:
         keys = [key for key in source.keys() if key.uuid]
         step = max(1, len(keys) // edits)
+        # evenly spread; samples without a C/I match score (errored) are made up for from the next offset
+        order = [key for offset in range(step) for key in keys[offset::step]]
         chosen: dict[str, str] = {}
-        for key in keys[::step]:
+        for key in order:
+            if len(chosen) >= edits:
+                break
             data, _ = source.read(key)
             value = ((data.get("scores") or {}).get("match") or {}).get("value")
-            if value in ("C", "I") and len(chosen) < edits:
+            if value in ("C", "I"):
                 chosen[str(key.uuid)] = "I" if value == "C" else "C"
     lines = [
         json.dumps({"sample_uuid": uuid, "type": "score_edit", "scorer": "match", "value": value,

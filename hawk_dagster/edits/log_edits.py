@@ -76,7 +76,7 @@ def apply_to_log(
     if missing:
         raise LogMismatchError(
             f"{log.location} holds no sample {', '.join(map(repr, missing[:5]))}: the warehouse is older than the "
-            "log; import the eval set again (`hawk local import`) and retry"
+            "log; import the eval set again (materialise its eval_warehouse partition) and retry"
         )
 
     def provenance(reason: str | None) -> ProvenanceData:
@@ -94,7 +94,7 @@ def apply_to_log(
             have = ", ".join(sorted(sample.scores or {})) or "none"
             raise LogMismatchError(
                 f"{log.location}: sample {edit.sample_uuid!r} has no score {edit.scorer!r} in the log (it has: "
-                f"{have}); import the eval set again and retry"
+                f"{have}); the warehouse is older than the log: import the eval set again and retry"
             )
         done = _applied_index(score, request_id)
         if done is not None:
