@@ -32,7 +32,12 @@ from sqlalchemy.engine import make_url
 if TYPE_CHECKING:
     import dagster as dg
 
-pytest_plugins = ["tests.s3_fixtures", "tests.config_fixtures", "tests.auth.oidc_provider"]
+pytest_plugins = [
+    "tests.s3_fixtures",
+    "tests.config_fixtures",
+    "tests.auth.oidc_provider",
+    "tests.edits_fixtures",
+]
 
 TEST_WAREHOUSE_URL_ENV = "HAWK_TEST_WAREHOUSE_URL"
 

@@ -77,6 +77,10 @@ COMMANDS = {
         "hawk_dagster.cli.dev:dev",
         "Start the Dagster UI and daemon (sensors, automation) for the storage root, and the hawk API beside them.",
     ),
+    "edit-samples": LazyCommand(
+        "hawk_dagster.cli.edits:edit_samples",
+        "Edit scores or (un)invalidate samples from a JSON or JSONL FILE, written into the logs and re-imported.",
+    ),
     "eval-set": LazyCommand(
         "hawk_dagster.cli.submit:submit_eval_set",
         "Validate CONFIG and submit it to the deployment at HAWK_STORAGE_ROOT (e.g. s3://bucket/prefix).",
@@ -86,7 +90,8 @@ COMMANDS = {
         "Print an eval set's Dagster events and runner output; -f follows until its run ends.",
     ),
     "list": LazyCommand(
-        "hawk_dagster.cli.results:list_group", "List eval sets, evals, samples and scans from the warehouse."
+        "hawk_dagster.cli.results:list_group",
+        "List eval sets, evals, samples, scans and sample edits from the warehouse.",
     ),
     "local": LazyCommand(
         "hawk_dagster.cli.local:local", "Run configs on this machine, through a local Dagster instance."

@@ -1,4 +1,4 @@
-"""``hawk list eval-sets|evals|samples|scans``: reading the warehouse from the terminal.
+"""``hawk list eval-sets|evals|samples|scans|edits``: reading the warehouse from the terminal.
 
 Tables for people, ``--format json|csv`` for machines. Without an EVAL_SET_ID, commands use the last eval set this
 user ran under the storage root. An id the warehouse does not hold exits with status 2.
@@ -89,7 +89,7 @@ def _emit(rows: list[dict[str, Any]], columns: Sequence[str], output_format: str
 
 @click.group("list")
 def list_group() -> None:
-    """List eval sets, evals, samples and scans from the warehouse."""
+    """List eval sets, evals, samples, scans and sample edits from the warehouse."""
 
 
 @list_group.command("eval-sets")
@@ -338,3 +338,36 @@ def page_title(offset: int, shown: int, total: int, limit: int) -> str:
             f"{pages} page{'s' if pages != 1 else ''} of {limit}"
         )
     return f"Samples {offset + 1}-{offset + shown} of {total}"
+
+
+@list_group.command("edits")
+@click.argument("eval_set_id", required=False)
+@click.option("--sample", "sample_uuid", help="Only the edits of this sample (any eval set).")
+@click.option("--limit", default=100, show_default=True, type=click.IntRange(1))
+@click.option("--offset", default=0, type=click.IntRange(0))
+@click.option("--format", "output_format", type=FORMATS, default="table", show_default=True)
+@exits_on_unknown_id
+def list_edits(
+    eval_set_id: str | None, sample_uuid: str | None, limit: int, offset: int, output_format: str
+) -> None:
+    """Sample edits (`hawk edit-samples`) of EVAL_SET_ID (default: the last one you ran) or of one --sample,
+    newest first: who, when, what before and after, why."""
+    from hawk_dagster.edits.audit import EDIT_COLUMNS, eval_set_exists
+    from hawk_dagster.edits.audit import list_edits as query
+    from hawk_dagster.warehouse.read.queries import UnknownIdError
+
+    engine = warehouse_engine()
+    chosen = None if sample_uuid and not eval_set_id else _eval_set_or_last(eval_set_id)
+    if chosen is not None and not eval_set_exists(engine, chosen):
+        raise UnknownIdError(f"no eval set {chosen!r} in the warehouse")
+    rows = query(engine, eval_set_id=chosen, sample_uuid=sample_uuid, limit=limit, offset=offset)
+    if output_format != "json":  # one cell each: compact JSON
+        rows = [
+            {**row, **{c: json.dumps(row[c], default=str) for c in ("before", "after") if row[c] is not None}}
+            for row in rows
+        ]
+    if not rows and output_format == "table":
+        click.echo("No edits")
+        return
+    columns = [c for c in EDIT_COLUMNS if output_format != "table" or c not in ("request_id", "eval_set_id")]
+    _emit(rows, columns, output_format, f"Edits of {sample_uuid or chosen} ({len(rows)})")

@@ -113,6 +113,7 @@ __all__ = [
     "eval_set_lock_key",
     "file_fingerprint",
     "import_eval_set",
+    "import_log",
 ]
 
 
@@ -437,6 +438,33 @@ def import_eval_set(
     for failed in report.failed:
         logger.error("import failed: %s", failed.error)
     return report
+
+
+def import_log(
+    engine: Engine, eval_set_id: str, location: str, *, chunk_size: int = SAMPLE_CHUNK_SIZE
+) -> LogImportResult:
+    """Re-import one log of an eval set the warehouse already holds (after ``hawk edit-samples`` rewrote it).
+
+    The same rules as :func:`import_eval_set` for that log (newest per task, unchanged bytes skipped, one
+    transaction), without listing and fingerprinting the eval set's other logs.
+    """
+    started = time.monotonic()
+    try:
+        header = read_log_header(location)
+    except Exception as exc:
+        return LogImportResult(
+            file=location,
+            task_id=None,
+            status=LogStatus.FAILED,
+            error=_describe(location, "cannot read log header", exc),
+        )
+    fs, path = fsspec.core.url_to_fs(location)
+    candidate = LogCandidate(
+        location=location, task_id=header.eval.task_id, header=header, size=fs.size(path)
+    )
+    result = _import_log_with_retry(engine, eval_set_id, candidate, force=False, chunk_size=chunk_size)
+    result.seconds = time.monotonic() - started
+    return result
 
 
 # ---------------------------------------------------------------------------------------------------------------

@@ -471,6 +471,52 @@ class ModelRole(Base):
 
 
 # ---------------------------------------------------------------------------------------------------------------------
+# Sample edits (revision 0009)
+
+SAMPLE_EDIT_TYPES = ("score_edit", "invalidate_sample", "uninvalidate_sample")
+"""``sample_edit.type`` values: the request format's edit types (``hawk_dagster.edits.request``)."""
+
+
+class SampleEdit(Base):
+    """The audit trail of ``hawk edit-samples``: one row per edit applied to a log, never updated or deleted.
+
+    The log is the source of truth (scores' history and invalidations live in it); this table says who asked for
+    what, when and why, across re-imports and re-runs. No foreign key to ``sample``: the audit outlives a sample
+    that a later run replaces.
+    """
+
+    __tablename__ = "sample_edit"
+
+    pk: Mapped[PyUUID] = _pk()
+    request_id: Mapped[str] = mapped_column(
+        comment="One edit-samples request: a hash of its author and edits"
+    )
+    author: Mapped[str]
+    edited_at: Mapped[datetime] = mapped_column(
+        comment="The edit's provenance timestamp, as written in the log"
+    )
+    sample_uuid: Mapped[str]
+    eval_set_id: Mapped[str]
+    task_id: Mapped[str | None]
+    sample_id: Mapped[str | None] = mapped_column(comment="Dataset sample id, as text")
+    epoch: Mapped[int | None]
+    location: Mapped[str] = mapped_column(comment="The log file the edit was written to")
+    type: Mapped[str]
+    scorer: Mapped[str] = mapped_column(server_default=text("''"), comment="'' for sample-level edits")
+    before: Mapped[Any] = mapped_column(JSON_TYPE, nullable=True, comment="The edited fields before the edit")
+    after: Mapped[Any] = mapped_column(JSON_TYPE, nullable=True, comment="The edited fields after the edit")
+    reason: Mapped[str | None]
+    created_at: Mapped[datetime] = _created_at()
+
+    __table_args__ = (
+        UniqueConstraint("request_id", "sample_uuid", "type", "scorer"),
+        CheckConstraint(f"type IN ({', '.join(repr(t) for t in SAMPLE_EDIT_TYPES)})", name="type_valid"),
+        Index(None, "eval_set_id", "edited_at"),
+        Index(None, "sample_uuid", "edited_at"),
+    )
+
+
+# ---------------------------------------------------------------------------------------------------------------------
 # Scans (revision 0004)
 
 

@@ -18,7 +18,7 @@ from hawk_dagster.warehouse.schema.models import Base
 
 TABLES_0001 = {"eval_set", "eval", "sample", "score"}
 TABLES_0003 = TABLES_0001 | {"message", "sample_model", "model_role"}
-TABLES = TABLES_0003 | {"scan", "scan_source", "scanner_result"}
+TABLES = TABLES_0003 | {"scan", "scan_source", "scanner_result", "sample_edit"}
 
 
 def _tables(url: str) -> set[str]:
