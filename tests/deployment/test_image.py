@@ -112,8 +112,9 @@ def buildah(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Buildah]:
     root = tmp_path_factory.mktemp("buildah")
     tool = Buildah(root)
     yield tool
-    # Several GB of vfs layers (no mounts: vfs layers are plain folders, chroot runs mount in their own namespace).
-    shutil.rmtree(root, ignore_errors=True)
+    # Several GB of vfs layers (no mounts: vfs layers are plain folders, chroot runs mount in their own namespace);
+    # rm is several times faster than shutil.rmtree on hundreds of thousands of files.
+    subprocess.run(["rm", "-rf", str(root)], check=False, timeout=900)
 
 
 @pytest.fixture(scope="session")
