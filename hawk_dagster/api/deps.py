@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import re
-from typing import Final
+from typing import TYPE_CHECKING, Any, Final
 
 from fastapi import Request
 from sqlalchemy import Engine
 
 from hawk_dagster.api.errors import ApiError
 from hawk_dagster.storage.root import StorageRoot
+
+if TYPE_CHECKING:
+    from hawk_dagster.warehouse.read.queries import Page
 
 _SAMPLE_UUID: Final = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
@@ -49,3 +52,8 @@ def checked_uuid(value: str) -> str:
             field="sample_uuid",
         )
     return value
+
+
+def page_body(page: Page) -> dict[str, Any]:
+    """A page of a listing as every listing route answers it."""
+    return {"items": page.rows, "total": page.total, "limit": page.limit, "offset": page.offset}

@@ -252,18 +252,7 @@ def list_samples(
     if everything and output_format == "csv":
         queries.export_samples_csv(engine, f, sys.stdout)
         return
-    columns = [
-        "uuid",
-        "task",
-        "model",
-        "id",
-        "epoch",
-        "status",
-        "score",
-        "total_tokens",
-        "completed_at",
-        "error",
-    ]
+    columns = list(SAMPLE_COLUMNS)
     if len(ids) > 1:
         columns.insert(1, "eval_set_id")
     if output_format == "csv":  # a page, in the export's format (written by PostgreSQL)

@@ -19,7 +19,6 @@ duplicate tables remains); later loads in that process skip dagster-postgres's t
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import os
 import socket
@@ -95,16 +94,10 @@ def _external_url(warehouse: str, schema: str) -> str:
 def _creation_lock(local_root: Path, url: str) -> Iterator[None]:
     """Serialise the first creation of Dagster's tables between processes of this machine (file lock beside
     pgdata). Across machines on a shared server, dagster-postgres's own retry on duplicate tables remains."""
-    from hawk_dagster.warehouse.embedded import control_file, pgdata_dir
+    from hawk_dagster.warehouse.embedded import control_file, exclusive_file_lock, pgdata_dir
 
-    path = control_file(pgdata_dir(local_root), "dagster-lock")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+    with exclusive_file_lock(control_file(pgdata_dir(local_root), "dagster-lock")):
+        yield
 
 
 class LocalPostgresStorage(DagsterPostgresStorage):

@@ -35,6 +35,7 @@ How the library behaves, and what this module adds (verified against embedded-po
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import logging
 import os
@@ -87,9 +88,8 @@ def control_file(pgdata: Path, name: str) -> Path:
 
 
 @contextmanager
-def join_lock(pgdata: Path) -> Iterator[None]:
-    """Held while joining or starting the server, and by the watchdog while it stops it."""
-    path = control_file(pgdata, "lock")
+def exclusive_file_lock(path: Path) -> Iterator[None]:
+    """An exclusive ``flock`` on ``path`` (created with its folder), between processes of this machine."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("a") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
@@ -97,6 +97,11 @@ def join_lock(pgdata: Path) -> Iterator[None]:
             yield
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def join_lock(pgdata: Path) -> contextlib.AbstractContextManager[None]:
+    """Held while joining or starting the server, and by the watchdog while it stops it."""
+    return exclusive_file_lock(control_file(pgdata, "lock"))
 
 
 def touch_lease(pgdata: Path) -> None:

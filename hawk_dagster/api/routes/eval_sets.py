@@ -30,7 +30,7 @@ def list_eval_sets(
     from hawk_dagster.warehouse.read.queries import list_eval_sets as query
 
     page = query(engine, search=search, limit=limit, offset=offset, viewer=principal)
-    return {"items": page.rows, "total": page.total, "limit": page.limit, "offset": page.offset}
+    return deps.page_body(page)
 
 
 @router.get("/{eval_set_id}/evals", summary="The evals of an eval set (as `hawk list evals`)")

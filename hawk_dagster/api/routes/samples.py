@@ -87,7 +87,7 @@ def list_samples(
 
     _checked(engine, query, principal)
     page = queries.list_samples(engine, query.filter, viewer=principal)
-    return {"items": page.rows, "total": page.total, "limit": page.limit, "offset": page.offset}
+    return deps.page_body(page)
 
 
 @router.get(

@@ -32,7 +32,7 @@ def list_scans(
     from hawk_dagster.warehouse.read.queries import list_scans as query
 
     page = query(engine, search=search, limit=limit, offset=offset, viewer=principal)
-    return {"items": page.rows, "total": page.total, "limit": page.limit, "offset": page.offset}
+    return deps.page_body(page)
 
 
 @router.post("", status_code=201, summary="Submit a scan", openapi_extra=CONFIG_BODY)
