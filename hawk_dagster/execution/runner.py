@@ -101,7 +101,7 @@ class EvalRunnerResource(dg.ConfigurableResource["EvalRunnerResource"]):
         with contextlib.ExitStack() as stack:
             python = sys.executable
             if plan.packages:
-                extras = ["scan"] if isinstance(plan, ScanPlan) else []
+                extras = runner_extras(plan)
                 reused = environment_key(plan.packages, extras) is not None
                 context.log.info(
                     f"{'environment (kept for reuse)' if reused else 'fresh environment'} with: "
@@ -128,6 +128,16 @@ class EvalRunnerResource(dg.ConfigurableResource["EvalRunnerResource"]):
 
             execute(plan, reporter)
         yield from reporter.results
+
+
+def runner_extras(plan: RunPlan | ScanPlan) -> list[str]:
+    """The runner's optional parts a fresh environment needs for ``plan``: Scout for a scan, S3 for an object-store
+    root (the current environment has both; a fresh one has only what is asked for)."""
+    extras = ["scan"] if isinstance(plan, ScanPlan) else []
+    locations = [plan.log_dir, plan.results_dir] if isinstance(plan, ScanPlan) else [plan.log_dir]
+    if any(location.startswith("s3://") for location in locations):
+        extras.append("s3")
+    return extras
 
 
 # Seconds the runner gets to stop after a cancelled run forwards SIGINT, before it is killed.
