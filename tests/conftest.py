@@ -37,6 +37,7 @@ pytest_plugins = [
     "tests.config_fixtures",
     "tests.auth.oidc_provider",
     "tests.edits_fixtures",
+    "tests.web.browser",
 ]
 
 TEST_WAREHOUSE_URL_ENV = "HAWK_TEST_WAREHOUSE_URL"
