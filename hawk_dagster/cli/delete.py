@@ -21,7 +21,8 @@ def delete(eval_set_id: str | None, yes: bool) -> None:
     import getpass
 
     from hawk_dagster.access.principal import LOCAL_ADMIN
-    from hawk_dagster.cli.eval_set_target import eval_set_id_or_last, existing_instance, existing_warehouse
+    from hawk_dagster.cli.eval_set_target import eval_set_id_or_last, existing_instance
+    from hawk_dagster.cli.warehouse import existing_warehouse
     from hawk_dagster.evals.deletion import DeletionNotAllowedError, delete_eval_set, plan_deletion
     from hawk_dagster.storage.root import StorageRoot
     from hawk_dagster.warehouse.read.queries import UnknownIdError

@@ -1,4 +1,5 @@
-"""Which eval set a monitoring command is about, and the Dagster instance that ran it, found without creating either."""
+"""Which eval set a monitoring command is about, and the Dagster instance that ran it, found without creating either
+(the warehouse: `cli.warehouse.existing_warehouse`)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,6 @@ from hawk_dagster.cli.common import fail_bad_input
 
 if TYPE_CHECKING:
     import dagster as dg
-    from sqlalchemy import Engine
 
     from hawk_dagster.storage.root import StorageRoot
 
@@ -38,13 +38,3 @@ def existing_instance(storage: StorageRoot) -> dg.DagsterInstance | None:
     if not (storage.state_dir / "dagster" / "dagster.yaml").is_file():
         return None
     return local_instance(storage.state_dir)
-
-
-def existing_warehouse(storage: StorageRoot) -> Engine | None:
-    """The warehouse engine when there is one (``HAWK_WAREHOUSE_URL``, or an embedded server created here)."""
-    from hawk_dagster.warehouse.embedded import is_initialised
-    from hawk_dagster.warehouse.engine import WAREHOUSE_URL_ENV, open_warehouse, warehouse_url
-
-    if not os.environ.get(WAREHOUSE_URL_ENV, "").strip() and not is_initialised(storage.state_dir):
-        return None
-    return open_warehouse(warehouse_url(storage.state_dir))

@@ -15,7 +15,8 @@ def status(eval_set_id: str | None) -> None:
     EVAL_SET_ID defaults to the last eval set run from this machine. Works while it runs (progress from the runner)
     and after (from its logs, Dagster's run history and the warehouse).
     """
-    from hawk_dagster.cli.eval_set_target import eval_set_id_or_last, existing_instance, existing_warehouse
+    from hawk_dagster.cli.eval_set_target import eval_set_id_or_last, existing_instance
+    from hawk_dagster.cli.warehouse import existing_warehouse
     from hawk_dagster.monitoring.status import UnknownEvalSetError, build_status
     from hawk_dagster.storage.root import StorageRoot
 

@@ -14,23 +14,33 @@ from hawk_dagster.cli.common import EXIT_BAD_INPUT
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
+    from hawk_dagster.storage.root import StorageRoot
+
 P = ParamSpec("P")
 
 
-def warehouse_engine() -> Engine:
-    """The warehouse of ``HAWK_STORAGE_ROOT`` (``HAWK_WAREHOUSE_URL``, else its embedded server), migrated.
-
-    Read commands create nothing: where no embedded warehouse was ever created (``hawk list`` in an empty folder, or
-    a mistyped ``HAWK_STORAGE_ROOT``), they stop with exit 2 instead of initialising a new server there.
-    """
+def existing_warehouse(storage: StorageRoot) -> Engine | None:
+    """The storage root's warehouse (``HAWK_WAREHOUSE_URL``, else its embedded server), migrated; None where no
+    embedded warehouse was ever created and no URL is set (read commands create nothing)."""
     import os
 
-    from hawk_dagster.storage.root import StorageRoot
     from hawk_dagster.warehouse.embedded import is_initialised
     from hawk_dagster.warehouse.engine import WAREHOUSE_URL_ENV, open_warehouse, warehouse_url
 
-    storage = StorageRoot.from_env()
     if not os.environ.get(WAREHOUSE_URL_ENV, "").strip() and not is_initialised(storage.state_dir):
+        return None
+    return open_warehouse(warehouse_url(storage.state_dir))
+
+
+def warehouse_engine() -> Engine:
+    """The warehouse of ``HAWK_STORAGE_ROOT``; where there is none (``hawk list`` in an empty folder, or a mistyped
+    ``HAWK_STORAGE_ROOT``), exit 2 instead of initialising a new server there."""
+    from hawk_dagster.storage.root import StorageRoot
+    from hawk_dagster.warehouse.engine import WAREHOUSE_URL_ENV
+
+    storage = StorageRoot.from_env()
+    engine = existing_warehouse(storage)
+    if engine is None:
         click.echo(
             f"error: no warehouse under {storage.state_dir}: nothing has been imported with "
             f"HAWK_STORAGE_ROOT={storage.uri} on this machine. Run an eval set first (`hawk local eval-set CONFIG`), "
@@ -38,7 +48,7 @@ def warehouse_engine() -> Engine:
             err=True,
         )
         sys.exit(EXIT_BAD_INPUT)
-    return open_warehouse(warehouse_url(storage.state_dir))
+    return engine
 
 
 def exits_on_unknown_id(func: Callable[P, None]) -> Callable[P, None]:

@@ -15,13 +15,13 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import fsspec
+from hawk_runner.log_dir import SUPERSEDED_DIR
 
 from hawk_dagster.monitoring.report import CellState, TokenUsage
 
 if TYPE_CHECKING:
     from inspect_ai.log import EvalLog
 
-SUPERSEDED_DIR = "superseded"  # hawk_runner.log_dir.SUPERSEDED_DIR (the runner is not imported for one name)
 MAX_SUPERSEDED_READ = 200
 """Superseded logs whose task is read to count attempts; beyond that, attempts are a lower bound."""
 
