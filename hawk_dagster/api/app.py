@@ -3,8 +3,10 @@ warehouse engine and one storage root."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING
 
 from fastapi import Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
@@ -15,12 +17,38 @@ from hawk_dagster.api.errors import install_error_handlers
 from hawk_dagster.api.middleware import RequestMiddleware
 from hawk_dagster.api.permissions import undeclared_routes
 from hawk_dagster.api.request_context import REQUEST_ID_HEADER
-from hawk_dagster.api.routes import eval_sets, health, samples, scans
+from hawk_dagster.api.routes import eval_sets, health, samples, scans, signin
+from hawk_dagster.api.session_cookies import BrowserSessionMiddleware
 from hawk_dagster.api.settings import ServerSettings
 
-PUBLIC_PATHS = frozenset({*health.PUBLIC_PATHS, "/docs", "/docs/oauth2-redirect", "/openapi.json", "/viewer"})
-"""Routes anyone may call: probes, the API's own description, and the viewer's static files (no data: it reads
-everything through the authenticated log API). Every other route declares a permission."""
+if TYPE_CHECKING:
+    from hawk_dagster.auth.browser_signin import BrowserSignIn
+
+PUBLIC_PATHS = frozenset(
+    {*health.PUBLIC_PATHS, *signin.PUBLIC_PATHS, "/docs", "/docs/oauth2-redirect", "/openapi.json", "/viewer"}
+)
+"""Routes anyone may call: probes, signing in and out, the API's own description, and the viewer's static files (no
+data: it reads everything through the authenticated log API). Every other route declares a permission."""
+
+log = logging.getLogger(__name__)
+
+
+def browser_signin(settings: ServerSettings, authenticator: Authenticator) -> BrowserSignIn | None:
+    """Browser sign-in when an issuer and a web (or CLI) client are configured, else None."""
+    if settings.oidc is None or settings.oidc.browser_client_id is None or authenticator.verifier is None:
+        return None
+    from hawk_dagster.auth.browser_signin import BrowserSignIn
+    from hawk_dagster.auth.cookie_seal import SESSION_SECRET_ENV, process_seal
+
+    seal = settings.session_seal
+    if seal is None:
+        log.warning(
+            "%s is not set: browser sign-ins are sealed with a key of this process, so they end when it restarts "
+            "and do not work across replicas",
+            SESSION_SECRET_ENV,
+        )
+        seal = process_seal()
+    return BrowserSignIn(settings.oidc, authenticator.verifier, seal)
 
 
 def create_app(settings: ServerSettings) -> FastAPI:
@@ -46,8 +74,9 @@ def create_app(settings: ServerSettings) -> FastAPI:
     app.state.engine = engine
     app.state.storage = settings.storage
     app.state.authenticator = Authenticator(settings.oidc, settings.access)
+    app.state.browser_signin = browser_signin(settings, app.state.authenticator)
     install_error_handlers(app)
-    for router in (health.router, eval_sets.router, samples.router, scans.router):
+    for router in (health.router, eval_sets.router, samples.router, scans.router, signin.router):
         app.include_router(router)
     if settings.log_viewer:
         from hawk_dagster.api.viewer import mount_viewer
@@ -55,6 +84,9 @@ def create_app(settings: ServerSettings) -> FastAPI:
         mount_viewer(
             app, settings.storage, engine, app.state.authenticator
         )  # last: /api/v1 routes match first
+    app.add_middleware(
+        BrowserSessionMiddleware, signin=app.state.browser_signin, public_url=settings.public_url
+    )
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,

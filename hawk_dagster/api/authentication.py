@@ -1,4 +1,5 @@
 """Who is asking: ``Authorization: Bearer <token>`` verified against the issuer, turned into a :class:`Principal`.
+A signed-in browser's access token (from its session cookie, ``api.session_cookies``) is verified the same way.
 
 Without an issuer (a local ``hawk serve``, bound to loopback only) every request acts as ``LOCAL_ADMIN``.
 
@@ -22,6 +23,7 @@ from hawk_dagster.api.errors import ApiError
 if TYPE_CHECKING:
     from hawk_dagster.access.settings import AccessSettings
     from hawk_dagster.auth.settings import OidcSettings
+    from hawk_dagster.auth.tokens import TokenVerifier
 
 CACHE_SECONDS: Final = 300.0
 CACHE_ENTRIES: Final = 4096
@@ -42,7 +44,7 @@ class Authenticator:
     def __init__(self, oidc: OidcSettings | None, access: AccessSettings) -> None:
         self.oidc = oidc
         self.access = access
-        self._verifier = None
+        self._verifier: TokenVerifier | None = None
         if oidc is not None:
             from hawk_dagster.auth.tokens import TokenVerifier
 
@@ -54,12 +56,20 @@ class Authenticator:
     def local(self) -> bool:
         return self._verifier is None
 
+    @property
+    def verifier(self) -> TokenVerifier | None:
+        """The issuer's token verifier (browser sign-in checks the tokens it receives with it); None locally."""
+        return self._verifier
+
     def principal(self, authorization: str | None) -> Principal:
         """Blocking (the first use of a key may fetch the issuer's JWKS): call from a worker thread."""
         if self._verifier is None:
             return LOCAL_ADMIN
         if not authorization:
-            raise unauthenticated("this API needs a bearer token: `Authorization: Bearer <access token>`")
+            raise unauthenticated(
+                "this API needs a bearer token (`Authorization: Bearer <access token>`) or a browser signed in at "
+                "/auth/login"
+            )
         scheme, _, token = authorization.strip().partition(" ")
         token = token.strip()
         if scheme.lower() != "bearer" or not token:

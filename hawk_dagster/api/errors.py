@@ -13,7 +13,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from hawk_dagster.api.request_context import REQUEST_ID_HEADER, current_request_id
@@ -90,8 +90,14 @@ def field_of(loc: Sequence[str | int]) -> str:
     return out
 
 
-async def _http_error(request: Request, exc: Exception) -> JSONResponse:
+async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
+    if exc.status_code == 401:  # a page asked for without a sign-in goes to sign in; the API answers 401
+        from hawk_dagster.api.session_cookies import sign_in_redirect
+
+        redirect = sign_in_redirect(request)
+        if redirect is not None:
+            return redirect
     if isinstance(exc, ApiError):
         return error_response(
             exc.status_code, exc.message, code=exc.code, field=exc.field, headers=exc.headers

@@ -13,9 +13,11 @@ from typing import Annotated
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.types import Scope
 
 from hawk_dagster.access.principal import Principal
 from hawk_dagster.api.authentication import Authenticator
+from hawk_dagster.api.session_cookies import SESSION_TOKEN_KEY
 
 _bearer = HTTPBearer(auto_error=False, description="An access token from the deployment's OpenID provider.")
 
@@ -37,12 +39,21 @@ def authenticated_principal(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
-    """The caller (sync: FastAPI runs it in a worker thread, since verifying may fetch the issuer's keys)."""
+    """The caller (sync: FastAPI runs it in a worker thread, since verifying may fetch the issuer's keys): the bearer
+    token, else the access token of a signed-in browser's session cookie (``api.session_cookies``)."""
     authenticator: Authenticator = request.app.state.authenticator
-    header = f"{credentials.scheme} {credentials.credentials}" if credentials is not None else None
-    if header is None:
-        header = request.headers.get("authorization")
-    return authenticator.principal(header)
+    return authenticator.principal(authorization_of(request.scope, credentials))
+
+
+def authorization_of(scope: Scope, credentials: HTTPAuthorizationCredentials | None = None) -> str | None:
+    """The request's ``Authorization`` header, or one made from its browser session's access token."""
+    if credentials is not None:
+        return f"{credentials.scheme} {credentials.credentials}"
+    for name, value in scope.get("headers", []):
+        if name.lower() == b"authorization":
+            return str(value.decode("latin-1"))
+    session_token = scope.get(SESSION_TOKEN_KEY)
+    return f"Bearer {session_token}" if isinstance(session_token, str) and session_token else None
 
 
 class Requires:

@@ -6,15 +6,18 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Final
+from urllib.parse import urlsplit
 
 from hawk_dagster.access.settings import AccessSettings, access_settings_from_env
 from hawk_dagster.storage.root import StorageRoot
 
 if TYPE_CHECKING:
+    from hawk_dagster.auth.cookie_seal import CookieSeal
     from hawk_dagster.auth.settings import OidcSettings
 
 CORS_ORIGINS_ENV: Final = "HAWK_API_CORS_ORIGINS"
 MAX_BODY_ENV: Final = "HAWK_API_MAX_BODY_BYTES"
+PUBLIC_URL_ENV: Final = "HAWK_PUBLIC_URL"
 DEFAULT_MAX_BODY_BYTES: Final = 1024 * 1024
 """A config is a few KiB; a megabyte leaves room without letting anyone stream gigabytes at the parser."""
 
@@ -31,19 +34,33 @@ class ServerSettings:
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
     log_viewer: bool = True
     """Mount Inspect's log API at /api and its viewer at /viewer (imports Inspect's server: about a second)."""
+    session_seal: CookieSeal | None = None
+    """Seals browser sign-in's cookies (``HAWK_SESSION_SECRET``); None: a key of this process only."""
+    public_url: str | None = None
+    """The server's URL as browsers reach it (``HAWK_PUBLIC_URL``): the sign-in redirect URI, the origin that
+    state-changing requests must come from, Secure cookies when https. None: taken from each request."""
 
 
 def server_settings_from_env(
     storage: StorageRoot, warehouse_url: str, environ: Mapping[str, str] = os.environ
 ) -> ServerSettings:
     """Settings from ``HAWK_OIDC_*`` (``auth.settings``), the access variables (``access.settings``),
-    ``HAWK_API_CORS_ORIGINS`` (space or comma separated) and ``HAWK_API_MAX_BODY_BYTES``; raises ``ValueError``
-    naming the variable when one is malformed."""
+    ``HAWK_API_CORS_ORIGINS`` (space or comma separated), ``HAWK_API_MAX_BODY_BYTES``, ``HAWK_SESSION_SECRET``
+    (``auth.cookie_seal``) and ``HAWK_PUBLIC_URL``; raises ``ValueError`` naming the variable when one is
+    malformed."""
+    from hawk_dagster.auth.cookie_seal import seal_from_env
     from hawk_dagster.auth.settings import oidc_settings_from_env
 
     raw_limit = environ.get(MAX_BODY_ENV, "").strip()
     if raw_limit and (not raw_limit.isdigit() or int(raw_limit) < 1):
         raise ValueError(f"{MAX_BODY_ENV} must be a positive number of bytes; got {raw_limit!r}")
+    public_url = environ.get(PUBLIC_URL_ENV, "").strip().rstrip("/") or None
+    if public_url is not None:
+        parts = urlsplit(public_url)
+        if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
+            raise ValueError(
+                f"{PUBLIC_URL_ENV} must be the server's http(s) URL, e.g. https://hawk.example.org"
+            )
     origins = tuple(o for o in environ.get(CORS_ORIGINS_ENV, "").replace(",", " ").split() if o)
     return ServerSettings(
         storage=storage,
@@ -52,4 +69,6 @@ def server_settings_from_env(
         access=access_settings_from_env(environ),
         cors_origins=origins,
         max_body_bytes=int(raw_limit) if raw_limit else DEFAULT_MAX_BODY_BYTES,
+        session_seal=seal_from_env(environ),
+        public_url=public_url,
     )

@@ -25,7 +25,7 @@ from starlette.routing import Match, Mount
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from hawk_dagster.api.errors import ApiError, error_response
-from hawk_dagster.api.permissions import Permission
+from hawk_dagster.api.permissions import Permission, authorization_of
 
 if TYPE_CHECKING:
     from fastapi import Request
@@ -136,11 +136,8 @@ class ViewerApi:
             # what is not served is absent for everyone (unknown /api/v1/... paths too), signed in or not
             await error_response(404, "no such resource")(scope, receive, send)
             return
-        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
-        try:
-            principal = await anyio.to_thread.run_sync(
-                self.authenticator.principal, headers.get("authorization")
-            )
+        try:  # a bearer token, or a signed-in browser's session (the viewer's own calls carry only cookies)
+            principal = await anyio.to_thread.run_sync(self.authenticator.principal, authorization_of(scope))
         except ApiError as exc:
             await error_response(exc.status_code, exc.message, code=exc.code, headers=exc.headers)(
                 scope, receive, send

@@ -25,6 +25,10 @@ class ProviderMetadata:
     token_endpoint: str
     device_authorization_endpoint: str | None
     revocation_endpoint: str | None
+    authorization_endpoint: str | None = None
+    """Where browsers sign in (authorization code flow)."""
+    end_session_endpoint: str | None = None
+    """RP-initiated logout, when the provider offers it."""
 
 
 def _same_issuer(a: str, b: str) -> bool:
@@ -68,4 +72,6 @@ def fetch_metadata(issuer: str, client: httpx.Client | None = None) -> ProviderM
         token_endpoint=endpoint("token_endpoint", True) or "",
         device_authorization_endpoint=endpoint("device_authorization_endpoint", False),
         revocation_endpoint=endpoint("revocation_endpoint", False),
+        authorization_endpoint=endpoint("authorization_endpoint", False),
+        end_session_endpoint=endpoint("end_session_endpoint", False),
     )

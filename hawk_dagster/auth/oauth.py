@@ -1,5 +1,6 @@
-"""The CLI's OAuth 2.0 calls to the provider as a public client: the device authorization grant (RFC 8628), refresh
-(keeping the rotated refresh token), revocation (RFC 7009).
+"""OAuth 2.0 calls to the provider: the CLI's device authorization grant (RFC 8628) as a public client, the browser
+sign-in's code exchange (RFC 6749 §4.1 with PKCE, RFC 7636) as the web client, and for both refresh (keeping the
+rotated refresh token) and revocation (RFC 7009).
 
 Messages are safe to show: they carry the provider's error code and description, never a token.
 """
@@ -8,8 +9,9 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 
@@ -46,11 +48,32 @@ def _error_of(response: httpx.Response) -> tuple[str | None, str]:
     return None, f"HTTP {response.status_code}"
 
 
-def _post(url: str, data: dict[str, str], client: httpx.Client | None) -> httpx.Response:
+@dataclass(frozen=True)
+class ClientCredentials:
+    """Who calls the token endpoint: a public client (id only, sent in the form) or a confidential one (HTTP Basic,
+    RFC 6749 §2.3.1)."""
+
+    client_id: str
+    secret: str | None = field(default=None, repr=False)
+
+    def apply(self, data: dict[str, str]) -> tuple[dict[str, str], httpx.BasicAuth | None]:
+        if self.secret is None:
+            return {**data, "client_id": self.client_id}, None
+        return data, httpx.BasicAuth(quote(self.client_id, safe=""), quote(self.secret, safe=""))
+
+
+def _cli_client(settings: OidcSettings) -> ClientCredentials:
+    assert settings.client_id is not None
+    return ClientCredentials(settings.client_id)
+
+
+def _post(
+    url: str, data: dict[str, str], client: httpx.Client | None, auth: httpx.BasicAuth | None = None
+) -> httpx.Response:
     try:
         if client is not None:
-            return client.post(url, data=data)
-        return httpx.post(url, data=data, timeout=TIMEOUT)
+            return client.post(url, data=data, auth=auth) if auth is not None else client.post(url, data=data)
+        return httpx.post(url, data=data, timeout=TIMEOUT, auth=auth)
     except httpx.HTTPError as ex:
         raise OAuthError(f"could not reach the sign-in provider at {url}: {ex}", "network") from ex
 
@@ -177,27 +200,57 @@ def poll_device_token(
                 raise OAuthError("the sign-in code expired before it was approved: run `hawk login` again")
 
 
-def refresh_tokens(settings: OidcSettings, metadata: ProviderMetadata, tokens: StoredTokens) -> StoredTokens:
-    """New tokens from the refresh token; the provider's rotated refresh token (if any) replaces the old one."""
-    assert settings.client_id is not None and tokens.refresh_token is not None
-    data = {
-        "grant_type": "refresh_token",
-        "refresh_token": tokens.refresh_token,
-        "client_id": settings.client_id,
-    }
-    response = _post(metadata.token_endpoint, data, None)
+def exchange_code(
+    metadata: ProviderMetadata, client: ClientCredentials, *, code: str, code_verifier: str, redirect_uri: str
+) -> StoredTokens:
+    """Tokens for an authorization code (RFC 6749 §4.1.3), proven by the PKCE verifier (RFC 7636 §4.5)."""
+    data, auth = client.apply(
+        {
+            "grant_type": "authorization_code",
+            "code": code,
+            "code_verifier": code_verifier,
+            "redirect_uri": redirect_uri,
+        }
+    )
+    response = _post(metadata.token_endpoint, data, None, auth)
+    if response.status_code != 200:
+        code_, message = _error_of(response)
+        raise OAuthError(f"the sign-in provider refused the authorization code ({message})", code_)
+    return tokens_from_response(response.json())
+
+
+def refresh_tokens(
+    settings: OidcSettings,
+    metadata: ProviderMetadata,
+    tokens: StoredTokens,
+    *,
+    client: ClientCredentials | None = None,
+) -> StoredTokens:
+    """New tokens from the refresh token; the provider's rotated refresh token (if any) replaces the old one.
+    ``client``: the one the tokens were issued to (default: the CLI's)."""
+    assert tokens.refresh_token is not None
+    data, auth = (client or _cli_client(settings)).apply(
+        {"grant_type": "refresh_token", "refresh_token": tokens.refresh_token}
+    )
+    response = _post(metadata.token_endpoint, data, None, auth)
     if response.status_code != 200:
         code, message = _error_of(response)
         raise OAuthError(f"the sign-in provider refused the refresh token ({message})", code)
     return tokens_from_response(response.json(), previous_refresh_token=tokens.refresh_token)
 
 
-def revoke_token(settings: OidcSettings, metadata: ProviderMetadata, token: str, hint: str) -> None:
+def revoke_token(
+    settings: OidcSettings,
+    metadata: ProviderMetadata,
+    token: str,
+    hint: str,
+    *,
+    client: ClientCredentials | None = None,
+) -> None:
     """Revoke at the provider (RFC 7009); raises OAuthError when it refuses or cannot be reached."""
     if metadata.revocation_endpoint is None:
         return
-    assert settings.client_id is not None
-    data = {"token": token, "token_type_hint": hint, "client_id": settings.client_id}
-    response = _post(metadata.revocation_endpoint, data, None)
+    data, auth = (client or _cli_client(settings)).apply({"token": token, "token_type_hint": hint})
+    response = _post(metadata.revocation_endpoint, data, None, auth)
     if response.status_code != 200:
         raise OAuthError(f"the sign-in provider did not revoke the token ({_error_of(response)[1]})")

@@ -1,14 +1,15 @@
 """Where to sign in: the OpenID provider (issuer), the API's audience and the CLI's client, from ``HAWK_OIDC_*``.
 
 One settings object serves both sides: ``hawk serve`` verifies tokens issued by ``issuer`` for ``audience``; ``hawk
-login`` asks ``issuer`` for such tokens as the public client ``client_id``.
+login`` asks ``issuer`` for such tokens as the public client ``client_id``; browsers sign in to ``hawk serve`` as
+``web_client_id`` (else ``client_id``).
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 ISSUER_ENV = "HAWK_OIDC_ISSUER"
@@ -17,6 +18,8 @@ CLIENT_ID_ENV = "HAWK_OIDC_CLIENT_ID"
 SCOPES_ENV = "HAWK_OIDC_SCOPES"
 PERMISSIONS_CLAIM_ENV = "HAWK_OIDC_PERMISSIONS_CLAIM"
 JWKS_URI_ENV = "HAWK_OIDC_JWKS_URI"
+WEB_CLIENT_ID_ENV = "HAWK_OIDC_WEB_CLIENT_ID"
+WEB_CLIENT_SECRET_ENV = "HAWK_OIDC_WEB_CLIENT_SECRET"
 
 DEFAULT_SCOPES = ("openid", "profile", "email", "offline_access")
 """``offline_access`` asks for a refresh token, so a login lasts longer than one access token."""
@@ -42,6 +45,17 @@ class OidcSettings:
     (a dotted path such as ``realm_access.roles`` reaches into an object)."""
     jwks_uri: str | None = None
     """The provider's key set; found through discovery when None."""
+    web_client_id: str | None = None
+    """The client the server signs browsers in as (authorization code + PKCE); ``client_id`` when None. A separate
+    client when the provider keeps device-flow and redirect clients apart (most do: a redirect URI is registered
+    per client)."""
+    web_client_secret: str | None = field(default=None, repr=False)
+    """The web client's secret when the provider registers it as confidential; None: a public client (PKCE only)."""
+
+    @property
+    def browser_client_id(self) -> str | None:
+        """The client of browser sign-in, or None when neither client id is set (browser sign-in is off)."""
+        return self.web_client_id or self.client_id
 
 
 def _check_url(name: str, value: str) -> str:
@@ -78,4 +92,6 @@ def oidc_settings_from_env(environ: Mapping[str, str] = os.environ) -> OidcSetti
         scopes=scopes,
         permissions_claim=claim,
         jwks_uri=jwks_uri,
+        web_client_id=environ.get(WEB_CLIENT_ID_ENV, "").strip() or None,
+        web_client_secret=environ.get(WEB_CLIENT_SECRET_ENV, "").strip() or None,
     )

@@ -129,8 +129,10 @@ class TokenVerifier:
         except jwt.PyJWTError as ex:
             raise InvalidTokenError("the sign-in provider's key for this token is unusable") from ex
 
-    def verify(self, token: str) -> VerifiedToken:
-        """The token's subject, claims and permissions, or ``InvalidTokenError`` saying why it is refused."""
+    def verify(self, token: str, *, audience: str | None = None) -> VerifiedToken:
+        """The token's subject, claims and permissions, or ``InvalidTokenError`` saying why it is refused.
+        ``audience`` other than the API's: an ID token, whose ``aud`` is the client it was issued to."""
+        audience = audience or self.settings.audience
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError as ex:
@@ -142,7 +144,7 @@ class TokenVerifier:
                 token,
                 key,
                 algorithms=[header["alg"]],
-                audience=self.settings.audience,
+                audience=audience,
                 issuer=issuer,
                 leeway=LEEWAY_SECONDS,
                 options={"require": REQUIRED_CLAIMS},
@@ -152,9 +154,7 @@ class TokenVerifier:
         except jwt.ImmatureSignatureError as ex:
             raise InvalidTokenError("the token is not valid yet (nbf/iat in the future)") from ex
         except jwt.InvalidAudienceError as ex:
-            raise InvalidTokenError(
-                f"the token is not for this API (audience must be {self.settings.audience!r})"
-            ) from ex
+            raise InvalidTokenError(f"the token is not for this API (audience must be {audience!r})") from ex
         except jwt.InvalidIssuerError as ex:
             raise InvalidTokenError(f"the token was not issued by {issuer!r}") from ex
         except jwt.MissingRequiredClaimError as ex:

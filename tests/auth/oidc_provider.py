@@ -32,6 +32,7 @@ from hawk_dagster.auth.settings import OidcSettings
 PROJECT_DIR = Path(__file__).parent / "oidc_provider"
 AUDIENCE = "https://hawk.test/api"
 CLIENT_ID = "hawk-cli"
+WEB_CLIENT_ID = "hawk-web"
 TEST_ISSUER_CLIENT = "hawk-test-issuer"
 TEST_GRANT = "urn:hawk:test:issue"
 SCOPES = ("openid", "profile", "email", "offline_access", "hawk")
@@ -74,6 +75,8 @@ class OidcProvider:
     admin_secret: str = field(repr=False)
     process: subprocess.Popen[bytes] = field(repr=False)
     log_path: Path = field(repr=False)
+    web_client_secret: str = field(repr=False, default="")
+    """The secret of the web client (``WEB_CLIENT_ID``): browser sign-in to ``hawk serve``."""
 
     def settings(self, **overrides: Any) -> OidcSettings:
         values: dict[str, Any] = {
@@ -81,6 +84,8 @@ class OidcProvider:
             "audience": self.audience,
             "client_id": self.client_id,
             "scopes": SCOPES,
+            "web_client_id": WEB_CLIENT_ID,
+            "web_client_secret": self.web_client_secret,
             **overrides,
         }
         return OidcSettings(**values)
@@ -92,6 +97,8 @@ class OidcProvider:
             "HAWK_OIDC_AUDIENCE": self.audience,
             "HAWK_OIDC_CLIENT_ID": self.client_id,
             "HAWK_OIDC_SCOPES": " ".join(SCOPES),
+            "HAWK_OIDC_WEB_CLIENT_ID": WEB_CLIENT_ID,
+            "HAWK_OIDC_WEB_CLIENT_SECRET": self.web_client_secret,
         }
 
     def _admin(self, method: str, path: str, body: dict[str, Any]) -> dict[str, Any]:
@@ -198,6 +205,7 @@ def start_oidc_provider(log_dir: Path) -> OidcProvider:
     port = _free_port()
     issuer = f"http://127.0.0.1:{port}"
     secret = secrets.token_urlsafe(24)
+    web_secret = secrets.token_urlsafe(24)
     log_path = log_dir / "oidc-provider.log"
     env = {
         **os.environ,
@@ -206,12 +214,14 @@ def start_oidc_provider(log_dir: Path) -> OidcProvider:
         "OIDC_CLIENT_ID": CLIENT_ID,
         "OIDC_ADMIN_SECRET": secret,
         "OIDC_POLL_INTERVAL": str(POLL_INTERVAL),
+        "OIDC_WEB_CLIENT_ID": WEB_CLIENT_ID,
+        "OIDC_WEB_CLIENT_SECRET": web_secret,
     }
     with log_path.open("wb") as log:
         process = subprocess.Popen(
             [node, str(PROJECT_DIR / "provider.mjs")], env=env, stdout=log, stderr=subprocess.STDOUT
         )
-    provider = OidcProvider(issuer, AUDIENCE, CLIENT_ID, secret, process, log_path)
+    provider = OidcProvider(issuer, AUDIENCE, CLIENT_ID, secret, process, log_path, web_secret)
     deadline = time.monotonic() + 30
     while True:
         if process.poll() is not None:

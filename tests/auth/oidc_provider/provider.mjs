@@ -8,6 +8,10 @@
 //   OIDC_CLIENT_ID       the public device-flow client (what `hawk login` uses)
 //   OIDC_ADMIN_SECRET    secret of the test-only parts: the /admin endpoints and the test-issue client
 //   OIDC_POLL_INTERVAL   seconds between device-flow polls (told to the client; faster polls get `slow_down`)
+//   OIDC_WEB_CLIENT_ID, OIDC_WEB_CLIENT_SECRET
+//                        the confidential web client of `hawk serve`'s browser sign-in (authorization code + PKCE,
+//                        refresh tokens). A native-type client, so its loopback redirect URIs match any port
+//                        (RFC 8252 §7.3): test servers listen on free ports chosen at run time.
 //
 // Test-only parts, never part of a real deployment's provider:
 //   - client `hawk-test-issuer` (client_secret = OIDC_ADMIN_SECRET) with grant `urn:hawk:test:issue`
@@ -28,10 +32,12 @@ const audience = process.env.OIDC_AUDIENCE || 'https://hawk.test/api';
 const clientId = process.env.OIDC_CLIENT_ID || 'hawk-cli';
 const adminSecret = process.env.OIDC_ADMIN_SECRET;
 const pollInterval = Number(process.env.OIDC_POLL_INTERVAL || '5');
+const webClientId = process.env.OIDC_WEB_CLIENT_ID || 'hawk-web';
+const webClientSecret = process.env.OIDC_WEB_CLIENT_SECRET;
 const TEST_GRANT = 'urn:hawk:test:issue';
 const DEVICE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
-if (!port || !adminSecret) {
-  console.error('OIDC_PORT and OIDC_ADMIN_SECRET are required');
+if (!port || !adminSecret || !webClientSecret) {
+  console.error('OIDC_PORT, OIDC_ADMIN_SECRET and OIDC_WEB_CLIENT_SECRET are required');
   process.exit(2);
 }
 
@@ -71,6 +77,17 @@ function configuration() {
         grant_types: [DEVICE_GRANT, 'refresh_token'],
         response_types: [],
         redirect_uris: [],
+      },
+      {
+        client_id: webClientId,
+        client_secret: webClientSecret,
+        client_name: 'hawk results pages',
+        token_endpoint_auth_method: 'client_secret_basic',
+        application_type: 'native',
+        grant_types: ['authorization_code', 'refresh_token'],
+        response_types: ['code'],
+        redirect_uris: ['http://127.0.0.1/auth/callback'],
+        post_logout_redirect_uris: ['http://127.0.0.1/auth/signed-out'],
       },
       {
         client_id: 'hawk-test-issuer',
@@ -184,6 +201,16 @@ function buildProvider() {
     body.interval = pollInterval;
   });
   provider.use(async (ctx, next) => {
+    if (ctx.path === '/auth' && ctx.method === 'GET') {
+      // OpenID Connect lets a provider grant offline_access without prompt=consent when other conditions permit it
+      // (Auth0 and Okta do for first-party apps); oidc-provider drops the scope unless asked for consent, so
+      // consent is asked for here, as those providers would show their consent screen when configured to.
+      const query = new URLSearchParams(ctx.querystring);
+      if ((query.get('scope') || '').split(' ').includes('offline_access') && !query.get('prompt')) {
+        query.set('prompt', 'consent');
+        ctx.querystring = query.toString();
+      }
+    }
     if (ctx.path === '/token' && ctx.method === 'POST') {
       // Read the form body here (oidc-provider then takes it from req.body) to enforce the polling interval.
       const raw = await readBody(ctx.req);
