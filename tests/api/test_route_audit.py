@@ -33,6 +33,7 @@ EXPECTED = {
     ("POST", "/api/v1/scans/{scan_id}/resume"): Permission.SCAN,
     ("GET", "/api/v1/scans/{scan_id}/results.csv"): Permission.VIEW,
     ("*", "/api"): Permission.VIEW,  # Inspect's log API (hawk_dagster.api.viewer)
+    ("GET", "/auth/me"): Permission.VIEW,  # who a signed-in browser is
 }
 
 
@@ -53,6 +54,10 @@ def test_every_route_declares_its_permission(local_app: FastAPI) -> None:
         "/docs/oauth2-redirect",
         "/openapi.json",
         "/viewer",
+        "/auth/login",  # browser sign-in itself (hawk_dagster.api.routes.signin)
+        "/auth/callback",
+        "/auth/logout",
+        "/auth/signed-out",
     }
 
 

@@ -41,6 +41,22 @@ def test_defaults() -> None:
     assert settings.scopes == DEFAULT_SCOPES and "offline_access" in settings.scopes
     assert settings.permissions_claim == "permissions"
     assert settings.client_id is None and settings.jwks_uri is None
+    assert settings.browser_client_id is None  # no client at all: no browser sign-in
+
+
+def test_the_web_client_defaults_to_the_cli_client_and_its_secret_is_not_shown() -> None:
+    base = {
+        "HAWK_OIDC_ISSUER": "https://id.example",
+        "HAWK_OIDC_AUDIENCE": "api",
+        "HAWK_OIDC_CLIENT_ID": "cli",
+    }
+    settings = oidc_settings_from_env(base)
+    assert settings is not None and settings.browser_client_id == "cli" and settings.web_client_secret is None
+    web = oidc_settings_from_env(
+        {**base, "HAWK_OIDC_WEB_CLIENT_ID": "web", "HAWK_OIDC_WEB_CLIENT_SECRET": "s3cret-value"}
+    )
+    assert web is not None and web.browser_client_id == "web" and web.web_client_secret == "s3cret-value"
+    assert "s3cret-value" not in repr(web)
 
 
 @pytest.mark.parametrize(
