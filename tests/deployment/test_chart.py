@@ -1190,6 +1190,7 @@ API_VALUES: dict[str, Any] = {
     "apiServer": {
         "enabled": True,
         "oidc": {"issuer": "https://id.example/", "audience": "https://hawk.example", "clientId": "hawk-cli"},
+        "replicaCount": 1,
     }
 }
 
@@ -1229,6 +1230,13 @@ def test_the_api_service_runs_hawk_serve_with_sign_in_and_access_settings() -> N
     assert env["HAWK_API_CORS_ORIGINS"] == "https://hawk.acme.example"
     assert env["HAWK_API_MAX_BODY_BYTES"] == "2097152"
     assert env["HAWK_WAREHOUSE_URL"] == {"secretKeyRef": {"name": "hawk-warehouse", "key": "url"}}
+    # browser sign-in: the web client, the URL browsers use (the Ingress's TLS host), the shared session secret
+    assert env["HAWK_OIDC_WEB_CLIENT_ID"] == "hawk-web"
+    assert env["HAWK_PUBLIC_URL"] == "https://hawk.acme.example"
+    assert env["HAWK_SESSION_SECRET"] == {"secretKeyRef": {"name": "hawk-web-signin", "key": "HAWK_SESSION_SECRET"}}
+    assert env["HAWK_OIDC_WEB_CLIENT_SECRET"] == {
+        "secretKeyRef": {"name": "hawk-web-signin", "key": "HAWK_OIDC_WEB_CLIENT_SECRET", "optional": True}
+    }
     # No Dagster instance in the API: neither its password nor dagster.yaml.
     assert "DAGSTER_PG_PASSWORD" not in env and "DAGSTER_HOME" not in env
     assert container["envFrom"] == [{"configMapRef": {"name": f"{RELEASE}-env"}}]
@@ -1248,6 +1256,15 @@ def test_the_api_service_runs_hawk_serve_with_sign_in_and_access_settings() -> N
     assert policy["spec"]["ingress"][0]["from"] == VARIANTS["production"]["apiServer"]["ingressFrom"]
     account = find(manifests, "ServiceAccount", f"{RELEASE}-api")
     assert account["metadata"]["annotations"]["eks.amazonaws.com/role-arn"].endswith("role/hawk-dagster")
+
+
+def test_several_api_replicas_need_a_shared_session_secret() -> None:
+    with pytest.raises(helm.HelmError, match="apiServer.webSignIn.existingSecret is required"):
+        render({"apiServer": {**API_VALUES["apiServer"], "replicaCount": 2}})
+    values = {"apiServer": {**API_VALUES["apiServer"], "publicUrl": "https://hawk.example/"}}
+    container = find(render(values), "Deployment", f"{RELEASE}-api")["spec"]["template"]["spec"]["containers"][0]
+    env = {e["name"]: e.get("value", e.get("valueFrom")) for e in container["env"]}
+    assert env["HAWK_PUBLIC_URL"] == "https://hawk.example" and "HAWK_SESSION_SECRET" not in env
 
 
 def test_the_api_service_holds_no_kubernetes_rights() -> None:

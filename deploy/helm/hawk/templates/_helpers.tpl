@@ -401,6 +401,16 @@ checksum/secrets: {{ include (print .Template.BasePath "/secrets.yaml") . | sha2
 {{- end -}}
 
 {{/* The API service's settings (hawk serve): sign-in and access control. Plain values: no secret here. */}}
+{{/* The URL browsers reach the API service at: apiServer.publicUrl, else https://<ingress host> when the Ingress has TLS. */}}
+{{- define "hawk.apiPublicUrl" -}}
+{{- $a := .Values.apiServer -}}
+{{- if $a.publicUrl -}}
+{{- trimSuffix "/" $a.publicUrl -}}
+{{- else if and $a.ingress.enabled $a.ingress.host $a.ingress.tls -}}
+{{- printf "https://%s" $a.ingress.host -}}
+{{- end -}}
+{{- end -}}
+
 {{- define "hawk.apiServerEnv" -}}
 {{- $a := .Values.apiServer -}}
 {{- $env := list
@@ -422,6 +432,16 @@ checksum/secrets: {{ include (print .Template.BasePath "/secrets.yaml") . | sha2
 {{- end -}}
 {{- with $a.access.defaultGroup -}}
 {{- $env = append $env (dict "name" "HAWK_DEFAULT_MODEL_GROUP" "value" .) -}}
+{{- end -}}
+{{- with $a.oidc.webClientId -}}
+{{- $env = append $env (dict "name" "HAWK_OIDC_WEB_CLIENT_ID" "value" .) -}}
+{{- end -}}
+{{- with (include "hawk.apiPublicUrl" .) -}}
+{{- $env = append $env (dict "name" "HAWK_PUBLIC_URL" "value" .) -}}
+{{- end -}}
+{{- with $a.webSignIn.existingSecret -}}
+{{- $env = append $env (dict "name" "HAWK_SESSION_SECRET" "valueFrom" (dict "secretKeyRef" (dict "name" . "key" "HAWK_SESSION_SECRET"))) -}}
+{{- $env = append $env (dict "name" "HAWK_OIDC_WEB_CLIENT_SECRET" "valueFrom" (dict "secretKeyRef" (dict "name" . "key" "HAWK_OIDC_WEB_CLIENT_SECRET" "optional" true))) -}}
 {{- end -}}
 {{- with $a.corsOrigins -}}
 {{- $env = append $env (dict "name" "HAWK_API_CORS_ORIGINS" "value" (join "," .)) -}}
