@@ -1259,7 +1259,7 @@ def test_the_api_service_runs_hawk_serve_with_sign_in_and_access_settings() -> N
 
 
 def test_several_api_replicas_need_a_shared_session_secret() -> None:
-    with pytest.raises(helm.HelmError, match="apiServer.webSignIn.existingSecret is required"):
+    with pytest.raises(helm.HelmError, match=r"apiServer\.webSignIn\.existingSecret is required"):
         render({"apiServer": {**API_VALUES["apiServer"], "replicaCount": 2}})
     values = {"apiServer": {**API_VALUES["apiServer"], "publicUrl": "https://hawk.example/"}}
     container = find(render(values), "Deployment", f"{RELEASE}-api")["spec"]["template"]["spec"]["containers"][0]
