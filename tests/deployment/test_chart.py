@@ -1233,7 +1233,9 @@ def test_the_api_service_runs_hawk_serve_with_sign_in_and_access_settings() -> N
     # browser sign-in: the web client, the URL browsers use (the Ingress's TLS host), the shared session secret
     assert env["HAWK_OIDC_WEB_CLIENT_ID"] == "hawk-web"
     assert env["HAWK_PUBLIC_URL"] == "https://hawk.acme.example"
-    assert env["HAWK_SESSION_SECRET"] == {"secretKeyRef": {"name": "hawk-web-signin", "key": "HAWK_SESSION_SECRET"}}
+    assert env["HAWK_SESSION_SECRET"] == {
+        "secretKeyRef": {"name": "hawk-web-signin", "key": "HAWK_SESSION_SECRET"}
+    }
     assert env["HAWK_OIDC_WEB_CLIENT_SECRET"] == {
         "secretKeyRef": {"name": "hawk-web-signin", "key": "HAWK_OIDC_WEB_CLIENT_SECRET", "optional": True}
     }
@@ -1262,7 +1264,9 @@ def test_several_api_replicas_need_a_shared_session_secret() -> None:
     with pytest.raises(helm.HelmError, match=r"apiServer\.webSignIn\.existingSecret is required"):
         render({"apiServer": {**API_VALUES["apiServer"], "replicaCount": 2}})
     values = {"apiServer": {**API_VALUES["apiServer"], "publicUrl": "https://hawk.example/"}}
-    container = find(render(values), "Deployment", f"{RELEASE}-api")["spec"]["template"]["spec"]["containers"][0]
+    container = find(render(values), "Deployment", f"{RELEASE}-api")["spec"]["template"]["spec"][
+        "containers"
+    ][0]
     env = {e["name"]: e.get("value", e.get("valueFrom")) for e in container["env"]}
     assert env["HAWK_PUBLIC_URL"] == "https://hawk.example" and "HAWK_SESSION_SECRET" not in env
 
