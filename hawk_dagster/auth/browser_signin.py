@@ -262,6 +262,8 @@ class BrowserSignIn:
                     client=self.client,
                 )
             except OAuthError as ex:
+                with self._lock:
+                    self._refresh_locks.pop(key, None)
                 raise SignInError(str(ex)) from ex
             self._check(fresh, nonce=None)
             with self._lock:

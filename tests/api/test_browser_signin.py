@@ -4,8 +4,6 @@ sign-out at the provider, tampered and foreign cookies, open redirects and cross
 
 from __future__ import annotations
 
-import http.server
-import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -22,7 +20,7 @@ from hawk_dagster.auth.browser_signin import REFRESH_COOKIE, REFRESH_MARGIN, SES
 from hawk_dagster.auth.cookie_seal import CookieSeal
 from tests.api.conftest import MakeSettings, serving
 from tests.auth.oidc_provider import WEB_CLIENT_ID, OidcProvider
-from tests.web.browser import save_screenshot
+from tests.web.browser import save_screenshot, serving_html
 from tests.web.signin_fixtures import (
     SignedInContext,
     cookie_client,
@@ -268,45 +266,27 @@ def test_sign_in_never_redirects_off_the_site(
 
 
 @pytest.fixture
-def other_site() -> Iterator[tuple[str, list[str]]]:
-    """A page on another origin that posts a form to a URL given in its query (a CSRF attempt)."""
+def other_site() -> Iterator[str]:
+    """A page on another origin that posts a form to the URL in its query (a CSRF attempt)."""
     body = (
         b"<!doctype html><form id=f method=post enctype=text/plain><input name=x value=y></form><script>"
         b"const f = document.getElementById('f'); f.action = new URLSearchParams(location.search).get('to');"
         b"f.submit();</script>"
     )
-    seen: list[str] = []
-
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            seen.append(self.path)
-            self.send_response(200)
-            self.send_header("Content-Type", "text/html")
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}", seen
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serving_html(body) as url:
+        yield url.rstrip("/")
 
 
 def test_cross_site_requests_with_the_cookie_are_refused(
     base_url: str,
     signed_in_context: SignedInContext,
     oidc_provider: OidcProvider,
-    other_site: tuple[str, list[str]],
+    other_site: str,
 ) -> None:
     context = signed_in_context(base_url, "frank", ALICE)
     # in the browser: another site's page posts a form here (cookies go along: same site, other port)
     page = context.new_page()
-    site, _ = other_site
+    site = other_site
     page.goto(f"{site}/?to={quote(base_url + '/api/v1/eval-sets', safe='')}")
     page.wait_for_url(f"{base_url}/api/v1/eval-sets")
     refused = page.evaluate("() => JSON.parse(document.body.innerText)")

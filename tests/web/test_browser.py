@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import http.server
-import threading
 from collections.abc import Iterator
 
 import pytest
 from playwright.sync_api import Page
 
-from tests.web.browser import save_screenshot
+from tests.web.browser import save_screenshot, serving_html
 
 pytestmark = pytest.mark.slow
 
@@ -22,24 +20,8 @@ def static_page() -> Iterator[str]:
         b"document.getElementById('out').textContent = e.target.value.toUpperCase())</script>"
     )
 
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            self.send_response(200)
-            self.send_header("Content-Type", "text/html; charset=utf-8")
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}/"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serving_html(body) as url:
+        yield url
 
 
 def test_chromium_runs_scripts_and_takes_screenshots(page: Page, static_page: str) -> None:
