@@ -171,7 +171,12 @@ class BrowserSessionMiddleware:
             tokens = self.signin.refresh(session.refresh_token)
             fresh = self.signin.cookies_for(tokens)
         except SignInError as ex:
-            log.info("a browser session's refresh failed (%s); its cookies are cleared", ex)
+            if not ex.refused:  # the provider could not be asked: keep the sign-in, try again next request
+                log.warning(
+                    "a browser session could not be refreshed (%s); trying again on its next request", ex
+                )
+                return (session.access_token or None), []
+            log.info("a browser session's refresh was refused (%s); its cookies are cleared", ex)
             return None, clearing_headers(cookies, secure=secure)
         return tokens.access_token, [
             cookie_header(name, value, max_age=SESSION_MAX_AGE, secure=secure)

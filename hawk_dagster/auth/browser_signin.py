@@ -64,7 +64,12 @@ SIGN_IN_PATHS: Final = frozenset({"/auth/login", "/auth/callback", "/auth/logout
 
 
 class SignInError(Exception):
-    """Sign-in did not complete; the message is safe to show to the user (never a token)."""
+    """Sign-in did not complete; the message is safe to show to the user (never a token). ``refused``: the provider
+    said no (the sign-in is over), rather than could not be asked."""
+
+    def __init__(self, message: str, *, refused: bool = True) -> None:
+        super().__init__(message)
+        self.refused = refused
 
 
 def safe_next(value: str | None) -> str:
@@ -128,7 +133,7 @@ class BrowserSignIn:
         self._refreshed: dict[str, tuple[StoredTokens, float]] = {}
 
     def metadata(self) -> ProviderMetadata:
-        """The provider's endpoints (discovery, once per process)."""
+        """The provider's endpoints (discovery, once per process; SignInError, not refused, when unreachable)."""
         from hawk_dagster.auth.discovery import DiscoveryError, fetch_metadata
 
         with self._lock:
@@ -136,7 +141,7 @@ class BrowserSignIn:
                 try:
                     self._metadata = fetch_metadata(self.settings.issuer)
                 except DiscoveryError as ex:
-                    raise SignInError(str(ex)) from ex
+                    raise SignInError(str(ex), refused=False) from ex
             return self._metadata
 
     # -- signing in -------------------------------------------------------------------------------------------------
@@ -264,7 +269,7 @@ class BrowserSignIn:
             except OAuthError as ex:
                 with self._lock:
                     self._refresh_locks.pop(key, None)
-                raise SignInError(str(ex)) from ex
+                raise SignInError(str(ex), refused=ex.code != "network") from ex
             self._check(fresh, nonce=None)
             with self._lock:
                 self._refreshed[key] = (fresh, now + REFRESH_GRACE)

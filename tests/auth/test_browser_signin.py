@@ -107,3 +107,26 @@ def test_browser_sign_in_needs_a_client() -> None:
     settings = OidcSettings(issuer="https://id.example", audience="api", client_id=None, scopes=())
     with pytest.raises(ValueError, match="HAWK_OIDC_WEB_CLIENT_ID"):
         BrowserSignIn(settings, TokenVerifier(settings), CookieSeal(["x" * 40]))
+
+
+def test_an_unreachable_provider_is_not_a_refusal() -> None:
+    settings = OidcSettings(
+        issuer=f"http://127.0.0.1:{_closed_port()}",
+        audience="api",
+        client_id=None,
+        scopes=(),
+        web_client_id="web",
+    )
+    signin = BrowserSignIn(settings, TokenVerifier(settings), CookieSeal(["x" * 40]))
+    with pytest.raises(SignInError) as error:
+        signin.refresh("a refresh token")
+    assert not error.value.refused
+
+
+def _closed_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+    return port
