@@ -1,6 +1,8 @@
 """The browser's session cookies on every request: the access token they hold handed to authentication, refreshed
 when it is about to expire (new cookies on the answer), and cross-site state changes refused.
 
+A browser opening Inspect's viewer page (``/viewer/``) without a sign-in is sent to sign in first, as a page would be.
+
 What it leaves for the routes: ``scope["hawk.session_token"]``, the access token of a signed-in browser, which
 ``api.permissions.authenticated_principal`` and the viewer's log API verify exactly as a bearer token. A request
 with an ``Authorization`` header is the API client's: its cookies are ignored and nothing here applies to it.
@@ -22,6 +24,7 @@ from typing import TYPE_CHECKING, Final
 from urllib.parse import quote, urlsplit
 
 import anyio.to_thread
+from starlette.responses import RedirectResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from hawk_dagster.api.errors import error_response
@@ -44,6 +47,8 @@ log = logging.getLogger(__name__)
 SESSION_TOKEN_KEY: Final = "hawk.session_token"
 SAFE_METHODS: Final = frozenset({"GET", "HEAD", "OPTIONS"})
 API_PREFIX: Final = "/api"
+VIEWER_PAGES: Final = frozenset({"/viewer", "/viewer/", "/viewer/index.html"})
+"""Inspect's viewer page: public files, but useless signed out, so a browser without a session is sent to sign in."""
 SESSION_FREE_PATHS: Final = frozenset({"/auth/callback", "/auth/logout"})
 """Paths that read the cookies themselves (a refresh before signing out would revoke the wrong refresh token)."""
 
@@ -137,10 +142,20 @@ class BrowserSessionMiddleware:
             )
             return
         set_cookies: list[str] = []
+        token: str | None = None
         if signed_in and self.signin is not None and scope.get("path") not in SESSION_FREE_PATHS:
             token, set_cookies = await anyio.to_thread.run_sync(self._session_token, cookies, scope)
             if token is not None:
                 scope[SESSION_TOKEN_KEY] = token
+        if token is None and self._opens_viewer_signed_out(scope, headers):
+            # the viewer's page is public (static files), but all it would show is its log API's 401
+            query = scope.get("query_string", b"").decode("latin-1")
+            target = scope["path"] + (f"?{query}" if query else "")
+            redirect = RedirectResponse(login_location(target), status_code=303)
+            for value in set_cookies:
+                redirect.headers.append("set-cookie", value)
+            await redirect(scope, receive, send)
+            return
 
         if not set_cookies:
             await self.app(scope, receive, send)
@@ -155,6 +170,15 @@ class BrowserSessionMiddleware:
             await send(message)
 
         await self.app(scope, receive, send_with_cookies)
+
+    def _opens_viewer_signed_out(self, scope: Scope, headers: dict[str, str]) -> bool:
+        return (
+            self.signin is not None
+            and scope["method"] in ("GET", "HEAD")
+            and scope.get("path") in VIEWER_PAGES
+            and "authorization" not in headers
+            and "text/html" in headers.get("accept", "")
+        )
 
     def _session_token(self, cookies: dict[str, str], scope: Scope) -> tuple[str | None, list[str]]:
         """The access token to authenticate with and the cookies to set (blocking: a refresh calls the provider)."""
@@ -192,12 +216,15 @@ def wants_html(request: Request) -> bool:
 def sign_in_redirect(request: Request) -> Response | None:
     """For a page asked for without a valid sign-in: the redirect to sign-in, back to the same path and query.
     None for the API (``/api/...``, or a client that does not ask for HTML): it answers 401."""
-    from starlette.responses import RedirectResponse
-
     path = request.url.path
     if getattr(request.app.state, "browser_signin", None) is None or not wants_html(request):
         return None
     if path == API_PREFIX or path.startswith(API_PREFIX + "/"):
         return None
     target = path + (f"?{request.url.query}" if request.url.query else "")
-    return RedirectResponse(f"/auth/login?next={quote(target, safe='')}", status_code=303)
+    return RedirectResponse(login_location(target), status_code=303)
+
+
+def login_location(target: str) -> str:
+    """Sign-in, returning to ``target`` (a path and query on this site)."""
+    return f"/auth/login?next={quote(target, safe='')}"

@@ -99,6 +99,12 @@ def test_api_requests_without_sign_in_answer_401_json(base_url: str) -> None:
         page = http.get("/auth/me?a=1", headers=html)
         assert page.status_code == 303
         assert page.headers["location"] == "/auth/login?next=" + quote("/auth/me?a=1", safe="")
+        viewer = http.get("/viewer/?inspect_server=true&log_dir=es-alpha", headers=html)
+        assert viewer.status_code == 303  # the viewer's page is public, but signed out it could show nothing
+        assert viewer.headers["location"] == "/auth/login?next=" + quote(
+            "/viewer/?inspect_server=true&log_dir=es-alpha", safe=""
+        )
+        assert http.get("/viewer/assets/index.js").status_code == 200
         login = http.get(page.headers["location"])
         assert login.status_code == 303
         query = parse_qs(urlsplit(login.headers["location"]).query)
