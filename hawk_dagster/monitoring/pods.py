@@ -257,12 +257,21 @@ def _time(value: object) -> datetime | None:
 def _describe(what: str, ex: BaseException) -> str:
     status = getattr(ex, "status", None)
     if isinstance(status, int) and status:
-        reason = getattr(ex, "reason", "") or ""
+        said = _api_message(getattr(ex, "body", None)) or str(getattr(ex, "reason", "") or "")
         hint = (
             " (the reader's service account lacks the right: see the chart's RBAC)" if status == 403 else ""
         )
-        return f"cannot list {what}: HTTP {status} {reason}{hint}".strip()
+        return f"cannot list {what}: HTTP {status}: {said}{hint}"
     return f"cannot list {what}: {_first_line(ex)}"
+
+
+def _api_message(body: object) -> str | None:
+    """The ``message`` of the API server's ``Status`` body (it names the user and the missing verb)."""
+    try:
+        message = json.loads(body).get("message") if isinstance(body, str | bytes) else None
+    except (ValueError, AttributeError):
+        return None
+    return str(message) if message else None
 
 
 def _first_line(ex: BaseException) -> str:
