@@ -60,7 +60,8 @@ def view_sample(sample_uuid: str, print_only: bool) -> None:
     """
     from urllib.parse import quote
 
-    from hawk_dagster.api.links import log_file_in, viewer_sample
+    from hawk_dagster.api.links import viewer_log
+    from hawk_dagster.api.viewer_links import sample_viewer_url
     from hawk_dagster.cli.remote import api_url
 
     if api_url():
@@ -69,15 +70,15 @@ def view_sample(sample_uuid: str, print_only: bool) -> None:
         where = remote.get_json(
             f"/api/v1/samples/{quote(sample_uuid, safe='')}"
         )  # 404 (absent or not visible): exit 2
-        log_file = str(where["log_file"])
+        log = str(where["log"])
     else:
         from hawk_dagster.cli.warehouse import warehouse_engine
-        from hawk_dagster.storage.root import StorageRoot
+        from hawk_dagster.storage.root import EVALS, StorageRoot
         from hawk_dagster.warehouse.read.queries import sample_location
 
         where = sample_location(warehouse_engine(), sample_uuid)  # UnknownIdError: exit 2
-        log_file = log_file_in(StorageRoot.from_env().eval_log_dir(where["eval_set_id"]), where["location"])
-    url = viewer_sample(_base_url(), where["eval_set_id"], log_file, where["id"], int(where["epoch"]))
+        log = viewer_log(StorageRoot.from_env().uri_of(EVALS), where["eval_set_id"], where["location"])
+    url = sample_viewer_url(_base_url(), log, where["id"], int(where["epoch"]))
     _show(url, print_only)
 
 

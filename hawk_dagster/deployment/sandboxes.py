@@ -254,33 +254,15 @@ def sandbox_manifests(
     if policy.namespace_annotations:
         namespace_metadata["annotations"] = dict(policy.namespace_annotations)
     namespace = {"apiVersion": "v1", "kind": "Namespace", "metadata": namespace_metadata}
-    role_binding = {
-        "apiVersion": "rbac.authorization.k8s.io/v1",
-        "kind": "RoleBinding",
-        "metadata": {"name": ROLE_BINDING_NAME, "namespace": name, "labels": dict(labels)},
-        "roleRef": {
-            "apiGroup": "rbac.authorization.k8s.io",
-            "kind": "ClusterRole",
-            "name": policy.runner_cluster_role,
-        },
-        "subjects": [{"kind": "ServiceAccount", "name": runner_service_account, "namespace": runs_namespace}],
-    }
+    role_binding = _role_binding(
+        ROLE_BINDING_NAME, name, labels, policy.runner_cluster_role, runner_service_account, runs_namespace
+    )
     status_binding = None
     if policy.status_reader is not None:
         reader = policy.status_reader
-        status_binding = {
-            "apiVersion": "rbac.authorization.k8s.io/v1",
-            "kind": "RoleBinding",
-            "metadata": {"name": STATUS_BINDING_NAME, "namespace": name, "labels": dict(labels)},
-            "roleRef": {
-                "apiGroup": "rbac.authorization.k8s.io",
-                "kind": "ClusterRole",
-                "name": reader.cluster_role,
-            },
-            "subjects": [
-                {"kind": "ServiceAccount", "name": reader.service_account, "namespace": reader.namespace}
-            ],
-        }
+        status_binding = _role_binding(
+            STATUS_BINDING_NAME, name, labels, reader.cluster_role, reader.service_account, reader.namespace
+        )
     runner_pods = {
         "namespaceSelector": {"matchLabels": {NAMESPACE_NAME_LABEL: runs_namespace}},
         "podSelector": {"matchLabels": {EVAL_SET_LABEL: eval_set_id}},
@@ -323,6 +305,24 @@ def sandbox_manifests(
         },
     }
     return SandboxManifests(namespace, role_binding, network_policy, status_binding)
+
+
+def _role_binding(
+    name: str,
+    namespace: str,
+    labels: Mapping[str, str],
+    cluster_role: str,
+    account: str,
+    account_namespace: str,
+) -> dict[str, Any]:
+    """A RoleBinding in the sandbox namespace granting ``cluster_role`` there to one service account."""
+    return {
+        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "kind": "RoleBinding",
+        "metadata": {"name": name, "namespace": namespace, "labels": dict(labels)},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": cluster_role},
+        "subjects": [{"kind": "ServiceAccount", "name": account, "namespace": account_namespace}],
+    }
 
 
 def _apis(api_client: Any) -> tuple[Any, Any, Any]:

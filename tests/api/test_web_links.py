@@ -19,11 +19,11 @@ import pytest
 from click.testing import CliRunner, Result
 
 from hawk_dagster.api.app import create_app
-from hawk_dagster.api.links import LOCAL_BASE_URL, log_file_in, viewer_sample
+from hawk_dagster.api.links import LOCAL_BASE_URL, viewer_log
 from hawk_dagster.cli.main import cli
 from hawk_dagster.cli.state import remember_eval_set
 from hawk_dagster.storage.root import StorageRoot
-from tests.api.conftest import EVAL_SETS, Deployment, MakeSettings, serving
+from tests.api.conftest import EVAL_SETS, Deployment, MakeSettings, serving, signed_in_server
 
 
 def hawk(*args: str) -> Result:
@@ -70,7 +70,8 @@ def assert_viewer_shows(server: str, url: str, deployment: Deployment, sample_uu
     file, _, rest = route.partition("/samples/sample/")
     sample_id, epoch, empty = rest.split("/")
     assert empty == ""  # the trailing slash the viewer's routes write
-    log = httpx.get(f"{server}/api/logs/{log_dir}/{unquote(file)}", timeout=30)
+    assert file.startswith(f"{log_dir}/")  # named from the evals folder, as the viewer's log API names logs
+    log = httpx.get(f"{server}/api/logs/{unquote(file)}", timeout=30)
     assert log.status_code == 200, log.text
     (sample,) = [
         s for s in log.json()["samples"] if str(s["id"]) == unquote(sample_id) and s["epoch"] == int(epoch)
@@ -83,11 +84,12 @@ def test_remote_urls_answer_through_the_server(remote: str, deployment: Deployme
     for eval_set_id in EVAL_SETS:
         uuid = deployment.sample_uuids[eval_set_id][1]
         url = printed("view-sample", uuid)
-        assert url.startswith(f"{remote}/viewer/?log_dir={eval_set_id}#/logs/")
+        assert url.startswith(f"{remote}/viewer/?log_dir={eval_set_id}#/logs/{eval_set_id}/")
         assert "/samples/sample/%2B" in url and url.endswith("/1/")  # ids like "+2" encoded; epoch 1
         assert_viewer_shows(remote, url, deployment, uuid)
     answer = httpx.get(f"{remote}/api/v1/samples/{deployment.sample_uuids['es-beta'][0]}", timeout=30).json()
-    assert answer["log_file"].endswith(".eval") and "/" not in answer["log_file"]  # no server path
+    eval_set_id, file = answer["log"].split("/")  # no server path: the eval set and the file
+    assert eval_set_id == "es-beta" and file.endswith(".eval")
 
 
 def test_local_urls_are_on_hawk_serves_address_and_answer_there(
@@ -96,7 +98,7 @@ def test_local_urls_are_on_hawk_serves_address_and_answer_there(
     assert printed("web", "es-beta") == f"{LOCAL_BASE_URL}/eval-sets/es-beta"
     uuid = deployment.sample_uuids["es-gamma"][0]
     url = printed("view-sample", uuid)
-    assert url.startswith(f"{LOCAL_BASE_URL}/viewer/?log_dir=es-gamma#/logs/")
+    assert url.startswith(f"{LOCAL_BASE_URL}/viewer/?log_dir=es-gamma#/logs/es-gamma/")
     # The same app `hawk serve` runs, on a test port instead of 8080 (which other processes may hold).
     assert_viewer_shows(server, url.replace(LOCAL_BASE_URL, server), deployment, uuid)
 
@@ -143,21 +145,9 @@ def test_ids_another_user_may_not_see_exit_2(
     monkeypatch: pytest.MonkeyPatch,
     tmp_path: Path,
 ) -> None:
-    from hawk_dagster.auth.session import login
-    from hawk_dagster.auth.token_store import FileTokenStore
-    from tests.auth.test_session import approving
-
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
-    monkeypatch.setenv("HAWK_TOKEN_STORE", "file")
-    for name, value in oidc_provider.environ().items():
-        monkeypatch.setenv(name, value)
-    with serving(create_app(make_settings(oidc=oidc_provider.settings()))) as base_url:
-        monkeypatch.setenv("HAWK_API_URL", base_url)
-        oidc_provider.set_account("web-bob", permissions=["model-access-beta"], email="bob@example.org")
-        echo, _, threads = approving(oidc_provider, "web-bob")
-        login(oidc_provider.settings(), store=FileTokenStore(), open_browser=False, echo=echo)
-        for thread in threads:
-            thread.join()
+    with signed_in_server(
+        make_settings, oidc_provider, monkeypatch, tmp_path, "web-bob", ["model-access-beta"]
+    ) as base_url:
         assert printed("web", "es-beta") == f"{base_url}/eval-sets/es-beta"
         assert printed("view-sample", deployment.sample_uuids["es-beta"][0]).startswith(f"{base_url}/viewer/")
         hidden = hawk("web", "es-alpha", "--print")
@@ -189,7 +179,7 @@ def test_a_browser_is_started_when_there_is_one_and_the_url_printed_when_not(
     with_browser = _run(["view-sample", uuid], {**env, "BROWSER": f"{browser} %s"})
     assert with_browser.returncode == 0, with_browser.stderr
     url = opened.read_text().strip()
-    assert url.startswith(f"{LOCAL_BASE_URL}/viewer/?log_dir=es-alpha#/logs/")
+    assert url.startswith(f"{LOCAL_BASE_URL}/viewer/?log_dir=es-alpha#/logs/es-alpha/")
     assert with_browser.stdout == "" and f"opened {url}" in with_browser.stderr
 
     broken = _run(["web", "es-alpha"], {**env, "BROWSER": str(tmp_path / "no-such-browser")})
@@ -201,14 +191,9 @@ def test_a_browser_is_started_when_there_is_one_and_the_url_printed_when_not(
     assert opened.read_text().strip() == url  # --print started no browser
 
 
-def test_log_files_are_named_relative_to_the_eval_sets_folder() -> None:
-    assert log_file_in("/r/evals/es-a", "/r/evals/es-a/x.eval") == "x.eval"
-    assert log_file_in("/r/evals/es-a", "file:///r/evals/es-a/sub/x.eval") == "sub/x.eval"
-    assert log_file_in("s3://b/p/evals/es-a", "s3://b/p/evals/es-a/x.eval") == "x.eval"
-    assert log_file_in("/r/evals/es-a", "/elsewhere/x.eval") == "x.eval"
-    assert viewer_sample("http://h:1/", "es-a", "sub/a b.eval", "id/1", 2) == (
-        "http://h:1/viewer/?log_dir=es-a#/logs/sub/a%20b.eval/samples/sample/id%2F1/2/"
-    )
+def test_a_log_outside_the_evals_folder_is_named_by_its_file() -> None:
+    assert viewer_log("/r/evals", "es-a", "/r/evals/es-a/x.eval") == "es-a/x.eval"
+    assert viewer_log("/r/evals", "es-a", "/copy/evals/es-a/x.eval") == "es-a/x.eval"
 
 
 def test_the_results_page_answers_once_the_pages_are_served(remote: str) -> None:

@@ -15,7 +15,7 @@ from hawk_dagster.api import deps
 from hawk_dagster.api.errors import ApiError, not_found
 from hawk_dagster.api.permissions import Permission, requires
 from hawk_dagster.api.streaming import stream_csv
-from hawk_dagster.storage.root import StorageRoot
+from hawk_dagster.storage.root import EVALS, StorageRoot
 
 router = APIRouter(prefix="/api/v1/samples", tags=["samples"])
 
@@ -124,8 +124,8 @@ def _location(engine: Engine, sample_uuid: str, principal: Principal) -> dict[st
 
 @router.get(
     "/{sample_uuid}",
-    summary="One sample: its eval set, task, model, id, epoch and log file (in the eval set's folder, as the viewer "
-    "names it)",
+    summary="One sample: its eval set, task, model, id, epoch and log (`<eval_set_id>/<file>`, as Inspect's viewer "
+    "at /viewer names it)",
 )
 def get_sample(
     sample_uuid: str,
@@ -133,11 +133,11 @@ def get_sample(
     engine: Annotated[Engine, Depends(deps.engine)],
     storage: Annotated[StorageRoot, Depends(deps.storage)],
 ) -> dict[str, Any]:
-    from hawk_dagster.api.links import log_file_in
+    from hawk_dagster.api.links import viewer_log
 
     where = _location(engine, sample_uuid, principal)
-    log_file = log_file_in(storage.eval_log_dir(where["eval_set_id"]), where["location"])
-    return {**{k: v for k, v in where.items() if k != "location"}, "log_file": log_file}
+    log = viewer_log(storage.uri_of(EVALS), where["eval_set_id"], where["location"])
+    return {**{k: v for k, v in where.items() if k != "location"}, "log": log}
 
 
 @router.get(
