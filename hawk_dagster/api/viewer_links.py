@@ -4,6 +4,8 @@ them, for the results pages, ``hawk view-sample`` and ``hawk web``.
 Paths are relative to the storage root's ``evals/`` folder (the viewer mount's file mapping): the eval set's folder
 is ``log_dir``, a log is ``<eval_set_id>/<file>``. The fragment is the viewer's own route
 (``#/logs/<log>/samples/sample/<id>/<epoch>/``), each segment percent-encoded as the viewer encodes it.
+``inspect_server=true`` makes the viewer read through the log API; without it, it looks for static log files beside
+its page and finds none.
 No Inspect import: the CLI builds these links.
 """
 
@@ -27,7 +29,8 @@ def log_path(evals_root: str, location: str) -> str | None:
 
 def eval_set_viewer_url(base_url: str, eval_set_id: str) -> str:
     """The viewer listing one eval set's logs."""
-    return f"{base_url.rstrip('/')}{VIEWER_PATH}?{urlencode({'log_dir': eval_set_id})}"
+    query = urlencode({"inspect_server": "true", "log_dir": eval_set_id})
+    return f"{base_url.rstrip('/')}{VIEWER_PATH}?{query}"
 
 
 def sample_viewer_url(base_url: str, log: str, sample_id: str | int, epoch: int) -> str:

@@ -84,7 +84,9 @@ def test_remote_urls_answer_through_the_server(remote: str, deployment: Deployme
     for eval_set_id in EVAL_SETS:
         uuid = deployment.sample_uuids[eval_set_id][1]
         url = printed("view-sample", uuid)
-        assert url.startswith(f"{remote}/viewer/?log_dir={eval_set_id}#/logs/{eval_set_id}/")
+        assert url.startswith(
+            f"{remote}/viewer/?inspect_server=true&log_dir={eval_set_id}#/logs/{eval_set_id}/"
+        )
         assert "/samples/sample/%2B" in url and url.endswith("/1/")  # ids like "+2" encoded; epoch 1
         assert_viewer_shows(remote, url, deployment, uuid)
     answer = httpx.get(f"{remote}/api/v1/samples/{deployment.sample_uuids['es-beta'][0]}", timeout=30).json()
@@ -98,7 +100,7 @@ def test_local_urls_are_on_hawk_serves_address_and_answer_there(
     assert printed("web", "es-beta") == f"{LOCAL_BASE_URL}/eval-sets/es-beta"
     uuid = deployment.sample_uuids["es-gamma"][0]
     url = printed("view-sample", uuid)
-    assert url.startswith(f"{LOCAL_BASE_URL}/viewer/?log_dir=es-gamma#/logs/es-gamma/")
+    assert url.startswith(f"{LOCAL_BASE_URL}/viewer/?inspect_server=true&log_dir=es-gamma#/logs/es-gamma/")
     # The same app `hawk serve` runs, on a test port instead of 8080 (which other processes may hold).
     assert_viewer_shows(server, url.replace(LOCAL_BASE_URL, server), deployment, uuid)
 
@@ -179,7 +181,7 @@ def test_a_browser_is_started_when_there_is_one_and_the_url_printed_when_not(
     with_browser = _run(["view-sample", uuid], {**env, "BROWSER": f"{browser} %s"})
     assert with_browser.returncode == 0, with_browser.stderr
     url = opened.read_text().strip()
-    assert url.startswith(f"{LOCAL_BASE_URL}/viewer/?log_dir=es-alpha#/logs/es-alpha/")
+    assert url.startswith(f"{LOCAL_BASE_URL}/viewer/?inspect_server=true&log_dir=es-alpha#/logs/es-alpha/")
     assert with_browser.stdout == "" and f"opened {url}" in with_browser.stderr
 
     broken = _run(["web", "es-alpha"], {**env, "BROWSER": str(tmp_path / "no-such-browser")})
