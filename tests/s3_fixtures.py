@@ -8,6 +8,7 @@ import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import boto3
 import pytest
@@ -67,3 +68,44 @@ def storage_root(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     base: str = request.getfixturevalue("moto_s3")
     assert os.environ["AWS_ENDPOINT_URL_S3"].startswith("http://127.0.0.1:")
     return f"{base}/{uuid.uuid4().hex[:12]}"
+
+
+@pytest.fixture
+def moto_completion_honours_if_match(moto_s3: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    """moto's server with ``If-Match`` on CompleteMultipartUpload honoured as S3 documents it (412 when the object's
+    ETag differs, 404 when there is no object; checked and completed under one lock, as S3 does atomically).
+
+    moto 5.2.5 checks ``If-Match`` on PutObject but, on completion, only ``If-None-Match: *``
+    (``moto/s3/responses.py``, ``_key_response_post``); ``test_moto_alone_ignores_if_match_on_completion`` fails
+    once a moto release honours it, and this patch can go.
+    """
+    import threading
+
+    from moto.s3 import responses
+    from moto.s3.exceptions import MissingKey, PreconditionFailed
+
+    original = responses.S3Response._key_response_post
+    lock = threading.Lock()
+
+    def completion_checked(
+        self: responses.S3Response,
+        request: Any,
+        body: bytes,
+        bucket_name: str,
+        query: dict[str, Any],
+        key_name: str,
+    ) -> Any:
+        if_match = request.headers.get("If-Match")
+        if not (query.get("uploadId") and if_match):
+            return original(self, request, body, bucket_name, query, key_name)
+        with lock:
+            existing = self.backend.get_object(bucket_name, key_name)
+            if existing is None:
+                raise MissingKey(key=key_name)
+            done = existing.multipart is not None and existing.multipart.id == query["uploadId"][0]
+            if not done and if_match.strip('"') != existing.etag.strip('"'):
+                raise PreconditionFailed("If-Match")
+            return original(self, request, body, bucket_name, query, key_name)
+
+    monkeypatch.setattr(responses.S3Response, "_key_response_post", completion_checked)
+    return moto_s3

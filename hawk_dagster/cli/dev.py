@@ -11,6 +11,7 @@ from pathlib import Path
 
 import click
 
+from hawk_dagster.api.links import DEFAULT_PORT
 from hawk_dagster.deployment.kind import DEPLOYMENT_ENV, LOCAL
 from hawk_dagster.deployment.local_instance import dagster_home
 from hawk_dagster.storage.root import STORAGE_ROOT_ENV, StorageRoot
@@ -21,7 +22,7 @@ from hawk_dagster.storage.root import STORAGE_ROOT_ENV, StorageRoot
 @click.option("--port", default=3000, show_default=True, type=int, help="Port of the Dagster UI.")
 @click.option(
     "--api-port",
-    default=8080,
+    default=DEFAULT_PORT,
     show_default=True,
     type=click.IntRange(1, 65535),
     help="Port of the hawk API (`hawk serve`) started beside the UI.",

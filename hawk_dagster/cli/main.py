@@ -125,6 +125,14 @@ COMMANDS = {
         "hawk_dagster.cli.transcript:transcript",
         "Print the conversation of SAMPLE_UUID as Markdown: messages, tool calls, scores, error.",
     ),
+    "view-sample": LazyCommand(
+        "hawk_dagster.cli.web:view_sample",
+        "Open SAMPLE_UUID in Inspect's log viewer, served by `hawk serve`, in a browser.",
+    ),
+    "web": LazyCommand(
+        "hawk_dagster.cli.web:web",
+        "Open EVAL_SET_ID's results page (default: the last eval set run here) in a browser.",
+    ),
     "validate": LazyCommand(
         "hawk_dagster.cli.config_commands:validate",
         "Check an eval-set or scan CONFIG statically and print what it would run.",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from hawk_dagster.api.links import DEFAULT_HOST, DEFAULT_PORT
 from hawk_dagster.cli.common import fail_bad_input
 
 PARENT_PID_ENV = "HAWK_SERVE_PARENT_PID"
@@ -11,9 +12,13 @@ PARENT_PID_ENV = "HAWK_SERVE_PARENT_PID"
 
 
 @click.command("serve")
-@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--host", default=DEFAULT_HOST, show_default=True, help="Address to listen on.")
 @click.option(
-    "--port", default=8080, show_default=True, type=click.IntRange(1, 65535), help="Port to listen on."
+    "--port",
+    default=DEFAULT_PORT,
+    show_default=True,
+    type=click.IntRange(1, 65535),
+    help="Port to listen on.",
 )
 def serve(host: str, port: int) -> None:
     """Serve the HTTP API: submit, list, transcripts and exports, by the callers' model groups.

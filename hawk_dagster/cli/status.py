@@ -14,12 +14,16 @@ def status(eval_set_id: str | None) -> None:
 
     EVAL_SET_ID defaults to the last eval set run from this machine. Works while it runs (progress from the runner)
     and after (from its logs, Dagster's run history and the warehouse).
+
+    On Kubernetes (HAWK_DEPLOYMENT=kubernetes, the deployment's instance at DAGSTER_HOME: run it in the code
+    location's pod) also its run pods and sandbox pods: phase, restarts, OOMKilled, recent events.
     """
     from hawk_dagster.cli.eval_set_target import eval_set_id_or_last, existing_instance
     from hawk_dagster.cli.warehouse import existing_warehouse
     from hawk_dagster.monitoring.status import UnknownEvalSetError, build_status
     from hawk_dagster.storage.root import StorageRoot
 
+    on_kubernetes = _on_kubernetes()
     storage = StorageRoot.from_env()
     eval_set_id = eval_set_id_or_last(storage, eval_set_id)
     try:
@@ -28,7 +32,18 @@ def status(eval_set_id: str | None) -> None:
             eval_set_id,
             instance=existing_instance(storage),
             engine=existing_warehouse(storage),
+            kubernetes=on_kubernetes,
         )
     except UnknownEvalSetError as ex:
         fail_bad_input(str(ex))
     click.echo(report.model_dump_json(indent=2))
+
+
+def _on_kubernetes() -> bool:
+    """``HAWK_DEPLOYMENT`` says Kubernetes (a value hawk does not know is bad input, exit 2)."""
+    from hawk_dagster.deployment.kind import KUBERNETES, deployment_from_env
+
+    try:
+        return deployment_from_env() == KUBERNETES
+    except ValueError as ex:
+        fail_bad_input(str(ex))

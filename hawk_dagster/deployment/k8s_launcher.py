@@ -56,6 +56,7 @@ from hawk_dagster.deployment.sandboxes import (
     EvalSetActivity,
     SandboxError,
     SandboxPolicy,
+    StatusReader,
     SweepResult,
     delete_sandbox,
     ensure_sandbox,
@@ -160,6 +161,23 @@ SANDBOX_CONFIG = Shape(  # type: ignore[no-untyped-call]
             description="The service account (in job_namespace) the RoleBinding names; a run whose pod would use "
             "another one is refused. Null: the run pod's own (service_account_name, or a run's tag).",
         ),
+        "status_reader": Field(
+            Noneable(
+                Shape(  # type: ignore[no-untyped-call]
+                    {
+                        "cluster_role": Field(
+                            StringSource, description="The ClusterRole to bind (list pods, events)."
+                        ),
+                        "service_account": Field(StringSource, description="The reader's service account."),
+                        "namespace": Field(StringSource, description="The service account's namespace."),
+                    }
+                )
+            ),
+            is_required=False,
+            default_value=None,
+            description="Bound in each sandbox namespace so `hawk status` (run in the code location) can list the "
+            "sandbox pods and their events; null: no binding (the report says it cannot list them).",
+        ),
         "allow_intra_namespace": Field(
             BoolSource,
             is_required=False,
@@ -244,6 +262,7 @@ class SandboxSettings:
         network = value.get("network_policy") or {}
         dns = network.get("dns") or {}
         grace = int(value.get("cleanup_grace_seconds", DEFAULT_CLEANUP_GRACE_SECONDS))
+        reader = value.get("status_reader") or None
         if grace < 0:
             raise ValueError("sandbox.cleanup_grace_seconds must not be negative")
         provider = network.get("provider", "kubernetes")
@@ -263,6 +282,13 @@ class SandboxSettings:
                 pod_labels=dict(dns.get("pod_labels", DEFAULT_DNS_POD_LABELS)),
                 port=dns.get("port", DEFAULT_DNS_PORT),
             ),
+            status_reader=StatusReader(
+                cluster_role=reader["cluster_role"],
+                service_account=reader["service_account"],
+                namespace=reader["namespace"],
+            )
+            if reader
+            else None,
         )
         return cls(
             enabled=bool(value.get("enabled", True)),

@@ -45,6 +45,7 @@ RESERVED_LABELS = (MANAGED_BY_LABEL, EVAL_SET_LABEL, RUNS_NAMESPACE_LABEL, NAMES
 """Labels the launcher sets and the sweep trusts: configured namespace labels may not name them."""
 
 ROLE_BINDING_NAME = "hawk-runner"
+STATUS_BINDING_NAME = "hawk-status"
 NETWORK_POLICY_NAME = "hawk-sandbox"
 DEFAULT_DNS_NAMESPACE = "kube-system"
 DEFAULT_DNS_POD_LABELS = {"k8s-app": "kube-dns"}
@@ -149,6 +150,20 @@ class DnsTarget:
         _check_port("sandbox DNS", self.port)
 
 
+@dataclass(frozen=True)
+class StatusReader:
+    """Who may list the sandbox pods and their events (``hawk status``, run in the code location): the launcher binds
+    ``cluster_role`` to this service account in each sandbox namespace, so the reader holds no cluster-wide rights."""
+
+    cluster_role: str
+    service_account: str
+    namespace: str
+
+    def __post_init__(self) -> None:
+        if not (self.cluster_role and self.service_account and self.namespace):
+            raise ValueError("sandbox status_reader needs cluster_role, service_account and namespace")
+
+
 DEFAULT_SANDBOX_PREFIX = "hawk-sandbox-"
 """The chart's default (sandbox.namespacePrefix), so a launcher configured by hand names namespaces alike."""
 
@@ -169,6 +184,8 @@ class SandboxPolicy:
     network_policy: bool = True
     """Put the NetworkPolicy in the namespace (False: the operator's CNI policies decide)."""
     dns: DnsTarget = field(default_factory=DnsTarget)
+    status_reader: StatusReader | None = None
+    """Bound in each sandbox namespace to list its pods and events; None: nobody is (``hawk status`` says so)."""
 
     def __post_init__(self) -> None:
         if not _PREFIX_RE.match(self.prefix) or len(self.prefix) > MAX_PREFIX_LENGTH:
@@ -214,6 +231,8 @@ class SandboxManifests:
     namespace: dict[str, Any]
     role_binding: dict[str, Any]
     network_policy: dict[str, Any] | None
+    status_binding: dict[str, Any] | None = None
+    """Lets the policy's status reader list pods and events there (None: no reader configured)."""
 
     @property
     def name(self) -> str:
@@ -235,17 +254,15 @@ def sandbox_manifests(
     if policy.namespace_annotations:
         namespace_metadata["annotations"] = dict(policy.namespace_annotations)
     namespace = {"apiVersion": "v1", "kind": "Namespace", "metadata": namespace_metadata}
-    role_binding = {
-        "apiVersion": "rbac.authorization.k8s.io/v1",
-        "kind": "RoleBinding",
-        "metadata": {"name": ROLE_BINDING_NAME, "namespace": name, "labels": dict(labels)},
-        "roleRef": {
-            "apiGroup": "rbac.authorization.k8s.io",
-            "kind": "ClusterRole",
-            "name": policy.runner_cluster_role,
-        },
-        "subjects": [{"kind": "ServiceAccount", "name": runner_service_account, "namespace": runs_namespace}],
-    }
+    role_binding = _role_binding(
+        ROLE_BINDING_NAME, name, labels, policy.runner_cluster_role, runner_service_account, runs_namespace
+    )
+    status_binding = None
+    if policy.status_reader is not None:
+        reader = policy.status_reader
+        status_binding = _role_binding(
+            STATUS_BINDING_NAME, name, labels, reader.cluster_role, reader.service_account, reader.namespace
+        )
     runner_pods = {
         "namespaceSelector": {"matchLabels": {NAMESPACE_NAME_LABEL: runs_namespace}},
         "podSelector": {"matchLabels": {EVAL_SET_LABEL: eval_set_id}},
@@ -275,7 +292,7 @@ def sandbox_manifests(
             allowed["ports"] = [{"protocol": port.protocol, "port": port.port} for port in rule.ports]
         egress.append(allowed)
     if not policy.network_policy:
-        return SandboxManifests(namespace, role_binding, None)
+        return SandboxManifests(namespace, role_binding, None, status_binding)
     network_policy = {
         "apiVersion": "networking.k8s.io/v1",
         "kind": "NetworkPolicy",
@@ -287,7 +304,25 @@ def sandbox_manifests(
             "egress": egress,
         },
     }
-    return SandboxManifests(namespace, role_binding, network_policy)
+    return SandboxManifests(namespace, role_binding, network_policy, status_binding)
+
+
+def _role_binding(
+    name: str,
+    namespace: str,
+    labels: Mapping[str, str],
+    cluster_role: str,
+    account: str,
+    account_namespace: str,
+) -> dict[str, Any]:
+    """A RoleBinding in the sandbox namespace granting ``cluster_role`` there to one service account."""
+    return {
+        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "kind": "RoleBinding",
+        "metadata": {"name": name, "namespace": namespace, "labels": dict(labels)},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": cluster_role},
+        "subjects": [{"kind": "ServiceAccount", "name": account, "namespace": account_namespace}],
+    }
 
 
 def _apis(api_client: Any) -> tuple[Any, Any, Any]:
@@ -324,6 +359,14 @@ def ensure_sandbox(api_client: Any, manifests: SandboxManifests) -> None:
     objects: list[tuple[Callable[..., Any], Callable[..., Any], dict[str, Any]]] = [
         (rbac.create_namespaced_role_binding, rbac.patch_namespaced_role_binding, manifests.role_binding)
     ]
+    if manifests.status_binding is not None:
+        objects.append(
+            (
+                rbac.create_namespaced_role_binding,
+                rbac.patch_namespaced_role_binding,
+                manifests.status_binding,
+            )
+        )
     if manifests.network_policy is not None:
         objects.append(
             (

@@ -4,9 +4,10 @@
   write; the new log is written into ``.hawk-edit-tmp/`` in the same folder (same file system, and not listed as a
   log) and renamed over the old one, so readers see the old bytes or the new, never half a file. A second request
   waits for the lock and then reads the first one's result.
-- **Object stores (S3)**: Inspect reads the log with its ETag and writes it back with ``if_match_etag``, a
-  conditional PUT; when another writer got there first (HTTP 412, Inspect's ``WriteConflictError``) the whole
-  read-and-edit is retried on the new bytes, up to :data:`S3_ATTEMPTS` times.
+- **Object stores (S3)**: Inspect reads the log with its ETag; the new log is written to a local temporary file
+  and uploaded with ``If-Match`` on that ETag (``edits.s3_conditional``: one conditional PutObject, or for large logs
+  a multipart upload whose completion is conditional), so every size is a compare-and-swap. When another writer got
+  there first (HTTP 412) the whole read-and-edit is retried on the new bytes, up to :data:`S3_ATTEMPTS` times.
 
 Also the "is it still running" signals: the log's own status (``started``) is read by the caller; here, whether a
 runner holds the log folder (``hawk_runner.log_lock``: a ``flock`` locally, a lease object on S3).
@@ -89,8 +90,11 @@ def _rewrite_local(path: Path, edit: Edit[T]) -> T:
 
 
 def _rewrite_remote(location: str, edit: Edit[T]) -> T:
-    from inspect_ai._util.error import WriteConflictError
+    import tempfile
+
     from inspect_ai.log import read_eval_log, write_eval_log
+
+    from hawk_dagster.edits.s3_conditional import ObjectChangedError, ObjectGoneError, replace_if_match
 
     for attempt in range(S3_ATTEMPTS):
         log = read_eval_log(location)
@@ -99,11 +103,19 @@ def _rewrite_remote(location: str, edit: Edit[T]) -> T:
             return result
         if not log.etag:
             raise LogChangedError(f"{location}: the object store gave no ETag; cannot write it conditionally")
-        try:
-            write_eval_log(new_log, location, if_match_etag=log.etag)
-            return result
-        except WriteConflictError:
-            time.sleep(min(2.0, 0.1 * 2**attempt))  # another writer won this round: read its result and retry
+        with tempfile.TemporaryDirectory(prefix="hawk-edit-") as tmp:
+            written = (
+                Path(tmp) / PurePosixPath(location).name
+            )  # keeps the extension: Inspect picks the format
+            write_eval_log(new_log, str(written))
+            try:
+                replace_if_match(written, location, log.etag)
+                return result
+            except ObjectGoneError as ex:
+                raise LogChangedError(f"{ex}; nothing of this request was written") from None
+            except ObjectChangedError:
+                pass
+        time.sleep(min(2.0, 0.1 * 2**attempt))  # another writer won this round: read its result and retry
     raise LogChangedError(
         f"{location} changed {S3_ATTEMPTS} times while it was being edited; nothing of this request was written "
         "to it: run the request again"

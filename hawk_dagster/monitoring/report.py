@@ -99,27 +99,70 @@ class WarehouseState(_Report):
     detail: str | None = Field(None, description="Why the state is `unavailable`.")
 
 
+class PodEvent(_Report):
+    type: str | None = Field(description="Normal or Warning.")
+    reason: str | None = Field(
+        description="Kubernetes' reason: Scheduled, Pulled, BackOff, OOMKilling, Evicted, ..."
+    )
+    message: str | None
+    count: int = Field(description="How many times Kubernetes saw it (events of one kind are merged).")
+    first_seen: datetime | None
+    last_seen: datetime | None
+
+
+class ContainerState(_Report):
+    name: str
+    init: bool = Field(description="An init container (runs to completion before the others start).")
+    state: Literal["waiting", "running", "terminated", "unknown"]
+    ready: bool
+    restarts: int
+    reason: str | None = Field(
+        description="Why it waits or ended now: ContainerCreating, CrashLoopBackOff, OOMKilled, Error, Completed, ..."
+    )
+    exit_code: int | None = Field(description="Its exit code, when it has ended.")
+    last_terminated_reason: str | None = Field(
+        description="How its previous run ended (the one a restart replaced): OOMKilled, Error, ..."
+    )
+    last_exit_code: int | None
+
+
 class PodState(_Report):
     name: str
     namespace: str
-    phase: str | None
-    restarts: int
+    run_id: str | None = Field(None, description="The Dagster run the pod belongs to (run pods only).")
+    phase: str | None = Field(description="Pending, Running, Succeeded, Failed or Unknown.")
+    created_at: datetime | None = None
+    node: str | None = Field(None, description="The node it was scheduled on.")
+    restarts: int = Field(description="Container restarts, summed over its containers.")
     oom_killed: bool = Field(
-        description="A container of the pod was killed for using more memory than its limit."
+        description="A container of the pod was killed for using more memory than its limit (now or the run a "
+        "restart replaced)."
     )
     reason: str | None = Field(
-        description="A waiting or terminated container's reason (ImagePullBackOff, Error, ...)."
+        description="The pod's own reason (Evicted, ...), else the first waiting or failed container's reason "
+        "(ImagePullBackOff, CrashLoopBackOff, OOMKilled, Error, ...)."
     )
-    events: list[str] = Field(
-        description="The pod's recent Kubernetes events, oldest first: `Type Reason: message`."
+    containers: list[ContainerState] = Field(default_factory=list)
+    events: list[PodEvent] = Field(
+        description="The pod's most recent Kubernetes events (at most 10), oldest first."
     )
 
 
 class KubernetesState(_Report):
-    run_pods: list[PodState]
-    sandbox_namespace: str | None
+    runs_namespace: str | None = Field(
+        None, description="Where the run pods are (the launcher's job namespace)."
+    )
+    run_pods: list[PodState] = Field(
+        description="The Kubernetes Job pods of the eval set's newest Dagster runs (labelled dagster/run-id); a "
+        "finished run's pod is gone once Kubernetes removes its Job."
+    )
+    run_pods_error: str | None = Field(None, description="Why the run pods could not be listed.")
+    sandbox_namespace: str | None = Field(
+        description="The eval set's sandbox namespace (None: sandboxes are off)."
+    )
     sandbox_pods: list[PodState]
-    detail: str | None = Field(None, description="Why pods could not be listed.")
+    sandbox_pods_error: str | None = Field(None, description="Why the sandbox pods could not be listed.")
+    detail: str | None = Field(None, description="Why pods could not be looked for at all.")
 
 
 class StatusReport(_Report):

@@ -27,6 +27,7 @@ from hawk_dagster.storage.root import StorageRoot
 
 if TYPE_CHECKING:
     import dagster as dg
+    from dagster._core.storage.dagster_run import DagsterRun
     from hawk_runner.reporting import CellProgress
     from sqlalchemy import Engine
 
@@ -48,8 +49,9 @@ def build_status(
     *,
     instance: dg.DagsterInstance | None,
     engine: Engine | None,
-    kubernetes: KubernetesState | None = None,
+    kubernetes: bool = False,
 ) -> StatusReport:
+    """``kubernetes``: the deployment runs on Kubernetes, so the report has its pods (``monitoring.pods``)."""
     from hawk_dagster.monitoring import dagster_runs
 
     info, planned = _eval_set_info(storage, eval_set_id)
@@ -78,8 +80,16 @@ def build_status(
         cells=_cells(planned, logs, progress),
         errors=_errors(logs, run_infos),
         warehouse=_warehouse(instance, engine, eval_set_id, logs, importing),
-        kubernetes=kubernetes,
+        kubernetes=_kubernetes(instance, eval_set_id, runs) if kubernetes else None,
     )
+
+
+def _kubernetes(
+    instance: dg.DagsterInstance | None, eval_set_id: str, runs: list[DagsterRun]
+) -> KubernetesState:
+    from hawk_dagster.monitoring.pods import state_from_instance
+
+    return state_from_instance(instance, eval_set_id, runs)
 
 
 def _eval_set_info(storage: StorageRoot, eval_set_id: str) -> tuple[EvalSetInfo, list[_PlannedCell]]:

@@ -19,6 +19,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -235,6 +236,41 @@ def serving(app: FastAPI) -> Iterator[str]:
     finally:
         server.should_exit = True
         thread.join(timeout=20)
+
+
+@contextlib.contextmanager
+def signed_in_server(
+    make_settings: MakeSettings,
+    oidc_provider: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    subject: str | None = None,
+    permissions: list[str] | None = None,
+) -> Iterator[str]:
+    """A server with the OpenID provider as its issuer, ``HAWK_API_URL`` set to it and the CLI's environment pointed
+    at the provider; with ``subject``, that user signed in (:func:`sign_in`)."""
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    monkeypatch.setenv("HAWK_TOKEN_STORE", "file")
+    for name, value in oidc_provider.environ().items():
+        monkeypatch.setenv(name, value)
+    with serving(create_app(make_settings(oidc=oidc_provider.settings()))) as base_url:
+        monkeypatch.setenv("HAWK_API_URL", base_url)
+        if subject is not None:
+            sign_in(oidc_provider, subject, permissions or [])
+        yield base_url
+
+
+def sign_in(oidc_provider: Any, subject: str, permissions: list[str]) -> None:
+    """``subject`` signs in through a real device-flow login (approved by a test thread) with ``permissions``."""
+    from hawk_dagster.auth.session import login
+    from hawk_dagster.auth.token_store import FileTokenStore
+    from tests.auth.test_session import approving
+
+    oidc_provider.set_account(subject, permissions=permissions, email=f"{subject}@example.org")
+    echo, _, threads = approving(oidc_provider, subject)
+    login(oidc_provider.settings(), store=FileTokenStore(), open_browser=False, echo=echo)
+    for thread in threads:
+        thread.join()
 
 
 @pytest.fixture

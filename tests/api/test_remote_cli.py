@@ -26,6 +26,8 @@ from tests.api.conftest import (
     eval_set_config,
     scan_config,
     serving,
+    sign_in,
+    signed_in_server,
 )
 
 
@@ -114,24 +116,11 @@ def test_submissions_through_the_api(local_server: str, storage: StorageRoot, tm
 def test_signed_in_through_a_real_login(
     make_settings: MakeSettings, oidc_provider: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    from hawk_dagster.auth.session import login
-    from hawk_dagster.auth.token_store import FileTokenStore
-    from tests.auth.test_session import approving
-
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
-    monkeypatch.setenv("HAWK_TOKEN_STORE", "file")
-    for name, value in oidc_provider.environ().items():
-        monkeypatch.setenv(name, value)
-    with serving(create_app(make_settings(oidc=oidc_provider.settings()))) as base_url:
-        monkeypatch.setenv("HAWK_API_URL", base_url)
+    with signed_in_server(make_settings, oidc_provider, monkeypatch, tmp_path):
         not_signed_in = hawk("list", "eval-sets")
         assert not_signed_in.exit_code != 0 and "hawk login" in not_signed_in.output
 
-        oidc_provider.set_account("remote-bob", permissions=["model-access-beta"], email="bob@example.org")
-        echo, _, threads = approving(oidc_provider, "remote-bob")
-        login(oidc_provider.settings(), store=FileTokenStore(), open_browser=False, echo=echo)
-        for thread in threads:
-            thread.join()
+        sign_in(oidc_provider, "remote-bob", ["model-access-beta"])
 
         listing = hawk("list", "eval-sets", "--format", "json")
         assert listing.exit_code == 0, listing.output

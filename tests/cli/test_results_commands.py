@@ -194,6 +194,8 @@ def test_commands_import_only_what_they_use(warehouse: str) -> None:
         ("transcript", sample["uuid"]),
     ):
         assert not _imported(*args) & HEAVY, args
+    for args in (("web", "es-cli", "--print"), ("view-sample", sample["uuid"], "--print")):
+        assert not _imported(*args) & (HEAVY | {"fastapi", "starlette", "uvicorn"}), args
     assert not _imported("--help") & (HEAVY | {"sqlalchemy", "pydantic", "fastapi", "starlette", "uvicorn"})
     validating = _imported("validate", str(EXAMPLES / "simple.eval-set.yaml"))
     assert not validating & (HEAVY - {"hawk_runner"} | {"sqlalchemy"})

@@ -28,6 +28,7 @@ from kmock._internal import parsing
 RESOURCES = [
     "v1/namespaces",
     "v1/pods",
+    "v1/events",
     "batch/v1/jobs",
     "rbac.authorization.k8s.io/v1/rolebindings",
     "networking.k8s.io/v1/networkpolicies",

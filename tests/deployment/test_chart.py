@@ -285,6 +285,7 @@ def test_strict_validation_rejects_an_unknown_field() -> None:
 HAWK_LAUNCHER_KEYS = {"sandbox", "scan_buffer_dir"}
 """Keys of HawkK8sRunLauncher beside dagster-k8s's (scan_buffer_dir with scanBuffer.enabled only)."""
 SANDBOX_KEYS = {
+    "status_reader",
     "enabled",
     "namespace_prefix",
     "namespace_labels",
@@ -356,6 +357,13 @@ def test_launcher_settings_follow_values() -> None:
     assert sandbox["runner_cluster_role"] == f"{RELEASE}-sandbox-runner"
     assert sandbox["runner_service_account"] == production["service_account_name"] == f"{RELEASE}-runner"
     assert sandbox["cleanup_grace_seconds"] == 7200 and sandbox["allow_intra_namespace"] is True
+    assert sandbox["status_reader"] == {  # `hawk status` in the code location lists sandbox pods and events
+        "cluster_role": f"{RELEASE}-sandbox-status",
+        "service_account": f"{RELEASE}-code-location",
+        "namespace": NAMESPACE,
+    }
+    no_rbac = instance_yaml(render({"rbac": {"create": False}}))["run_launcher"]["config"]["sandbox"]
+    assert "status_reader" not in no_rbac  # the operator's RBAC: nothing to bind
     # Cilium for the chart's pods; sandboxes still get a plain NetworkPolicy (Cilium enforces it).
     assert sandbox["network_policy"]["provider"] == "kubernetes"
     assert sandbox["network_policy"]["egress"] == [
@@ -729,6 +737,9 @@ ROLE_RULES = {
         ("", "pods"): {"get", "list", "watch"},
         ("", "pods/log"): {"get"},
     },
+    # hawk_dagster.monitoring.pods (`hawk status` in the code location): list_namespaced_pod, list_namespaced_event.
+    ("Role", "hawk-status"): {("", "pods"): {"list"}, ("", "events"): {"list"}},
+    ("ClusterRole", "hawk-sandbox-status"): {("", "pods"): {"list"}, ("", "events"): {"list"}},
     ("Role", "hawk-daemon"): {
         ("batch", "jobs"): {"create", "get", "list", "watch", "delete"},
         ("batch", "jobs/status"): {"get"},
@@ -772,7 +783,7 @@ def test_rbac_grants_exactly_the_intended_verbs() -> None:
     for key, expected in ROLE_RULES.items():
         assert _rules(roles[key]) == expected, key
     bind = next(r for r in roles[("ClusterRole", "hawk-sandbox-launcher")]["rules"] if r["verbs"] == ["bind"])
-    assert bind["resourceNames"] == ["hawk-sandbox-runner"]
+    assert bind["resourceNames"] == ["hawk-sandbox-runner", "hawk-sandbox-status"]
 
 
 @pytest.mark.parametrize("variant", VARIANTS)
@@ -812,9 +823,11 @@ def test_each_role_has_its_own_service_account_and_bindings_match() -> None:
         ("hawk-daemon", NAMESPACE, "hawk-daemon"),
         ("hawk-sandbox-launcher", NAMESPACE, "hawk-daemon"),
         ("hawk-sandbox-cleanup", NAMESPACE, "hawk-code-location"),
+        ("hawk-status", NAMESPACE, "hawk-code-location"),
     }
-    # The run Roles live where the runs are; the sandbox runner role is bound by the launcher, never here.
+    # The run Roles live where the runs are; the sandbox runner and status roles are bound by the launcher, never here.
     assert find(manifests, "Role", "hawk-daemon")["metadata"]["namespace"] == "hawk-runs"
+    assert find(manifests, "Role", "hawk-status")["metadata"]["namespace"] == "hawk-runs"
     irsa = "arn:aws:iam::123456789012:role/hawk-dagster"
     for account in of_kind(manifests, "ServiceAccount"):
         assert account["metadata"]["annotations"]["eks.amazonaws.com/role-arn"] == irsa
@@ -937,6 +950,28 @@ def _binding(
         (
             _request("rolebindings", "CREATE", "runner", "hawk-sandbox-abc"),
             _binding("ClusterRole", "hawk-sandbox-runner", ("Group", "system:authenticated", "")),
+            False,
+        ),
+        (
+            _request("rolebindings", "CREATE", "hawk-status", "hawk-sandbox-abc"),
+            _binding("ClusterRole", "hawk-sandbox-status", ("ServiceAccount", "hawk-code-location", "evals")),
+            True,
+        ),
+        (  # the status role to anyone else, or the runner role to the status reader
+            _request("rolebindings", "CREATE", "hawk-status", "hawk-sandbox-abc"),
+            _binding("ClusterRole", "hawk-sandbox-status"),
+            False,
+        ),
+        (
+            _request("rolebindings", "CREATE", "hawk-status", "hawk-sandbox-abc"),
+            _binding("ClusterRole", "hawk-sandbox-runner", ("ServiceAccount", "hawk-code-location", "evals")),
+            False,
+        ),
+        (
+            _request("rolebindings", "CREATE", "hawk-status", "hawk-sandbox-abc"),
+            _binding(
+                "ClusterRole", "hawk-sandbox-status", ("ServiceAccount", "hawk-code-location", "kube-system")
+            ),
             False,
         ),
         (_request("rolebindings", "DELETE", "runner", "hawk-sandbox-abc"), None, True),

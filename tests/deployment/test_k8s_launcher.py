@@ -35,6 +35,7 @@ from hawk_dagster.deployment.k8s_launcher import HawkK8sRunLauncher
 from hawk_dagster.deployment.sandbox_sensor import sandbox_cleanup_sensor
 from hawk_dagster.deployment.sandboxes import SandboxError
 from hawk_dagster.evals.sensor import SENSOR_NAME as EVAL_SENSOR
+from hawk_dagster.monitoring.pods import state_from_instance
 from hawk_dagster.names import EVAL_LOGS, EVAL_WAREHOUSE, K8S_CONFIG_TAG, SCAN_PIPELINE
 from hawk_dagster.partitions import EVAL_SETS, SCANS, scan_cell_key, scan_cells_partitions
 from hawk_dagster.storage.root import StorageRoot
@@ -728,6 +729,20 @@ def test_the_charts_rbac_is_exactly_what_the_launcher_and_the_sweep_call(
     sandbox_kinds = {"namespaces", "rolebindings", "networkpolicies"}
     assert {c for c in daemon if c[1] in sandbox_kinds} == granted("hawk-sandbox-launcher")
     assert daemon <= granted("hawk-sandbox-launcher", "hawk-daemon")
+    # `hawk status` in the code location: run pods and events in the runs' namespace, sandbox pods and events in the
+    # sandbox namespace (through the RoleBinding the launcher just made there).
+    calls.clear()
+    state = state_from_instance(deployment.instance, "audited", deployment.instance.get_runs())
+    assert state.run_pods_error is None and state.sandbox_pods_error is None
+    assert set(calls) == granted("hawk-status") == granted("hawk-sandbox-status")
+    status_binding = deployment.emulator.read(
+        "/apis/rbac.authorization.k8s.io/v1/namespaces/hawk-sbx-audited/rolebindings/hawk-status"
+    )
+    assert status_binding is not None
+    assert (status_binding["roleRef"]["name"], status_binding["subjects"]) == (
+        "hawk-sandbox-status",
+        [{"kind": "ServiceAccount", "name": "hawk-code-location", "namespace": "evals"}],
+    )
     # The code location's sweep.
     calls.clear()
     for run in deployment.instance.get_runs():

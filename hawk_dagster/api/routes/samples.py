@@ -15,6 +15,7 @@ from hawk_dagster.api import deps
 from hawk_dagster.api.errors import ApiError, not_found
 from hawk_dagster.api.permissions import Permission, requires
 from hawk_dagster.api.streaming import stream_csv
+from hawk_dagster.storage.root import EVALS, StorageRoot
 
 router = APIRouter(prefix="/api/v1/samples", tags=["samples"])
 
@@ -121,14 +122,22 @@ def _location(engine: Engine, sample_uuid: str, principal: Principal) -> dict[st
         raise not_found("sample") from None
 
 
-@router.get("/{sample_uuid}", summary="One sample: its eval set, task, model, id and epoch")
+@router.get(
+    "/{sample_uuid}",
+    summary="One sample: its eval set, task, model, id, epoch and log (`<eval_set_id>/<file>`, as Inspect's viewer "
+    "at /viewer names it)",
+)
 def get_sample(
     sample_uuid: str,
     principal: Annotated[Principal, Depends(requires(Permission.VIEW))],
     engine: Annotated[Engine, Depends(deps.engine)],
+    storage: Annotated[StorageRoot, Depends(deps.storage)],
 ) -> dict[str, Any]:
+    from hawk_dagster.api.links import viewer_log
+
     where = _location(engine, sample_uuid, principal)
-    return {k: v for k, v in where.items() if k != "location"}
+    log = viewer_log(storage.uri_of(EVALS), where["eval_set_id"], where["location"])
+    return {**{k: v for k, v in where.items() if k != "location"}, "log": log}
 
 
 @router.get(

@@ -78,6 +78,11 @@ hawk/role: runner
 {{- printf "%s-sandbox-runner" (include "hawk.fullname" .) -}}
 {{- end -}}
 
+{{/* Listing pods and events in a sandbox namespace (`hawk status`); the launcher binds it there to the code location. */}}
+{{- define "hawk.sandboxStatusRole" -}}
+{{- printf "%s-sandbox-status" (include "hawk.fullname" .) -}}
+{{- end -}}
+
 {{- define "hawk.instanceConfigMap" -}}
 {{- printf "%s-instance" (include "hawk.fullname" .) -}}
 {{- end -}}
@@ -341,6 +346,12 @@ makes no CiliumNetworkPolicy, so sandbox egress has no fqdns.
         "dns" (dict "namespace" $np.dns.namespace "pod_labels" $np.dns.podLabels "port" (int $np.dns.port))
         "egress" $egress)
 -}}
+{{- if .Values.rbac.create -}}
+{{- $_ := set $cfg "status_reader" (dict
+    "cluster_role" (include "hawk.sandboxStatusRole" .)
+    "service_account" (include "hawk.serviceAccountName" (dict "root" . "role" "code-location"))
+    "namespace" .Release.Namespace) -}}
+{{- end -}}
 {{- toYaml $cfg -}}
 {{- end -}}
 
