@@ -13,4 +13,7 @@ def test_log_path_is_relative_to_the_evals_folder() -> None:
 def test_viewer_urls_encode_each_segment() -> None:
     assert eval_set_viewer_url("http://h:1/", "es-1") == "http://h:1/viewer/?inspect_server=true&log_dir=es-1"
     url = sample_viewer_url("http://h:1", "es-1/a b.eval", "id/1", 2)
-    assert url == "http://h:1/viewer/?inspect_server=true&log_dir=es-1#/logs/es-1/a%20b.eval/samples/sample/id%2F1/2/"
+    assert (
+        url
+        == "http://h:1/viewer/?inspect_server=true&log_dir=es-1#/logs/es-1/a%20b.eval/samples/sample/id%2F1/2/"
+    )
