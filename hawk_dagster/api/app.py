@@ -3,6 +3,7 @@ warehouse engine and one storage root."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -15,7 +16,7 @@ from hawk_dagster.api.errors import install_error_handlers
 from hawk_dagster.api.middleware import RequestMiddleware
 from hawk_dagster.api.permissions import undeclared_routes
 from hawk_dagster.api.request_context import REQUEST_ID_HEADER
-from hawk_dagster.api.routes import eval_sets, health, samples, scans
+from hawk_dagster.api.routes import edits, eval_set_operations, eval_sets, health, samples, scans
 from hawk_dagster.api.settings import ServerSettings
 
 PUBLIC_PATHS = frozenset({*health.PUBLIC_PATHS, "/docs", "/docs/oauth2-redirect", "/openapi.json", "/viewer"})
@@ -45,9 +46,17 @@ def create_app(settings: ServerSettings) -> FastAPI:
     app.state.settings = settings
     app.state.engine = engine
     app.state.storage = settings.storage
+    app.state.instance_lock = threading.Lock()
     app.state.authenticator = Authenticator(settings.oidc, settings.access)
     install_error_handlers(app)
-    for router in (health.router, eval_sets.router, samples.router, scans.router):
+    for router in (
+        health.router,
+        eval_sets.router,
+        eval_set_operations.router,
+        samples.router,
+        scans.router,
+        edits.router,
+    ):
         app.include_router(router)
     if settings.log_viewer:
         from hawk_dagster.api.viewer import mount_viewer
@@ -59,7 +68,7 @@ def create_app(settings: ServerSettings) -> FastAPI:
         app.add_middleware(
             CORSMiddleware,
             allow_origins=list(settings.cors_origins),
-            allow_methods=["GET", "POST"],
+            allow_methods=["GET", "POST", "DELETE"],
             allow_headers=["Authorization", "Content-Type", REQUEST_ID_HEADER],
             expose_headers=[REQUEST_ID_HEADER],
         )
