@@ -11,13 +11,12 @@ import time
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
 
 from tests.api.conftest import free_port
-from tests.cli.conftest import HAWK, HawkEnv, hawk_env  # noqa: F401 (the fixture)
+from tests.cli.conftest import HAWK, HawkEnv, hawk_env, live_report, wait_for  # noqa: F401 (the fixture)
 from tests.grids import write_gated_grid
 
 pytestmark = pytest.mark.slow
@@ -64,26 +63,6 @@ def remote(hawk_env: HawkEnv, url: str, *args: str) -> subprocess.CompletedProce
     return hawk_env.run(*args, extra_env={"HAWK_API_URL": url})
 
 
-def _wait_for(what: str, probe: Any, timeout: float) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = probe()
-        if value:
-            return value
-        time.sleep(0.5)
-    pytest.fail(f"timed out waiting for {what}")
-
-
-def _running_report(hawk_env: HawkEnv, url: str, eval_set_id: str) -> dict[str, Any] | None:  # noqa: F811
-    proc = remote(hawk_env, url, "status", eval_set_id)
-    if proc.returncode == 2:  # not submitted yet
-        return None
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    report: dict[str, Any] = json.loads(proc.stdout)
-    live = report["state"] == "running" and any(c["source"] == "progress" for c in report["cells"])
-    return report if live else None
-
-
 def test_status_and_followed_logs_through_the_api(
     hawk_env: HawkEnv,  # noqa: F811
     api_url: str,
@@ -94,9 +73,9 @@ def test_status_and_followed_logs_through_the_api(
     run = hawk_env.popen("local", "eval-set", str(config), "--skip-confirm")
     follower = None
     try:
-        running = _wait_for(
+        running = wait_for(
             "progress in `hawk status` through the API",
-            lambda: _running_report(hawk_env, api_url, "watched-api"),
+            lambda: live_report(hawk_env, "watched-api", {"HAWK_API_URL": api_url}),
             240,
         )
         (cell,) = running["cells"]
@@ -147,8 +126,10 @@ def test_deleting_a_running_eval_set_through_the_api(
     config = write_gated_grid(tmp_path / "cfg", "doomed-api", tmp_path / "never")
     run = hawk_env.popen("local", "eval-set", str(config), "--skip-confirm")
     try:
-        report = _wait_for(
-            "the eval set running", lambda: _running_report(hawk_env, api_url, "doomed-api"), 240
+        report = wait_for(
+            "the eval set running",
+            lambda: live_report(hawk_env, "doomed-api", {"HAWK_API_URL": api_url}),
+            240,
         )
         run_id = report["runs"][0]["run_id"]
         shown = remote(hawk_env, api_url, "delete", "doomed-api")  # no terminal, no --yes: the plan only
