@@ -54,6 +54,7 @@ def delete(eval_set_id: str | None, yes: bool) -> None:
         active_runs=plan.active_runs,
         sandbox_namespace=plan.sandbox_namespace,
         log_dir=storage.eval_log_dir(eval_set_id),
+        runs_known=instance is not None,
     )
     _confirm(yes)
     result = delete_eval_set(plan, deleted_by=getpass.getuser(), instance=instance, engine=engine)
@@ -78,6 +79,7 @@ def _remote_delete(eval_set_id: str, yes: bool) -> None:
         active_runs=[(run["run_id"], run["status"]) for run in plan["active_runs"]],
         sandbox_namespace=plan["sandbox_namespace"],
         log_dir=plan["log_dir"],
+        runs_known=plan["runs_known"],
     )
     _confirm(yes)
     result = remote.call_json("DELETE", path)
@@ -98,13 +100,16 @@ def _show_plan(
     active_runs: Sequence[tuple[str, str]],
     sandbox_namespace: str | None,
     log_dir: str,
+    runs_known: bool,
 ) -> None:
     click.echo(f"eval set {eval_set_id} (submitted by {created_by or 'unknown'})")
     if deleted_at:
         click.echo(f"  already deleted at {deleted_at}")
     for run_id, status in active_runs:
         click.echo(f"  will stop run {run_id} ({status})")
-    if not active_runs:
+    if not runs_known:
+        click.echo("  no Dagster instance here (DAGSTER_HOME): its runs, if any, are not stopped")
+    elif not active_runs:
         click.echo("  no run to stop")
     if sandbox_namespace:
         click.echo(f"  will delete sandbox namespace {sandbox_namespace}")

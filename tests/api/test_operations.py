@@ -225,7 +225,8 @@ def test_remote_cli_prints_what_local_mode_prints(
     )  # not a terminal and no --yes: nothing happens
     assert plan_only.exit_code == 2 and "pass --yes" in plan_only.output
     assert f"eval set es-beta (submitted by {OWNERS['es-beta']})" in plan_only.output
-    assert "  no run to stop" in plan_only.output and "its logs stay in " in plan_only.output
+    assert "  no Dagster instance here (DAGSTER_HOME): its runs, if any, are not stopped" in plan_only.output
+    assert "its logs stay in " in plan_only.output
     deleted = remote(base_url, monkeypatch, "delete", "es-beta", "--yes")
     assert deleted.exit_code == 0 and deleted.output.endswith("deleted eval set es-beta\n"), deleted.output
     listed = json.loads(remote(base_url, monkeypatch, "list", "eval-sets", "--format", "json").output)

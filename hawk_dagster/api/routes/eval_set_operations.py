@@ -201,6 +201,8 @@ def _deletion_plan(request: Request, eval_set_id: str, principal: Principal) -> 
 def get_deletion_plan(
     eval_set_id: str, request: Request, principal: Annotated[Principal, Depends(requires(Permission.DELETE))]
 ) -> dict[str, Any]:
+    """`runs_known` is false when the server has no Dagster instance (no `DAGSTER_HOME`): then runs are not
+    stopped."""
     plan = _deletion_plan(request, eval_set_id, principal)
     return {
         "eval_set_id": plan.eval_set_id,
@@ -209,6 +211,7 @@ def get_deletion_plan(
         "active_runs": [{"run_id": run_id, "status": status} for run_id, status in plan.active_runs],
         "sandbox_namespace": plan.sandbox_namespace,
         "log_dir": deps.storage(request).eval_log_dir(eval_set_id),
+        "runs_known": deps.dagster_instance(request) is not None,
     }
 
 
