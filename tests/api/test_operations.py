@@ -243,3 +243,49 @@ def test_remote_cli_prints_what_local_mode_prints(
     ):
         failed = remote(base_url, monkeypatch, *args)
         assert failed.exit_code == 2 and "no such eval set" in failed.output, (args, failed.output)
+
+
+def test_edits_are_refused_while_a_runner_holds_the_log(client: TestClient, writable: Writable) -> None:
+    from hawk_runner.log_lock import hold_output_folder
+
+    before = writable.log_hashes()
+    edit = json.dumps([score_edit(writable.sample_uuids["es-gamma"][0])])
+    with hold_output_folder(writable.storage.eval_log_dir("es-gamma"), "eval set es-gamma"):
+        for dry_run in (True, False):
+            refused = client.post(
+                "/api/v1/sample-edits", params={"dry_run": dry_run}, content=edit, headers=JSON
+            )
+            assert refused.status_code == 409 and error_of(refused)["code"] == "eval_running", refused.text
+            assert "is writing its logs; edit after it ends" in error_of(refused)["message"]
+    assert writable.log_hashes() == before and writable.edit_rows() == 0
+    assert client.post("/api/v1/sample-edits", content=edit, headers=JSON).status_code == 200
+
+
+def test_a_remote_follower_retries_until_the_server_answers(
+    writable_settings: MakeSettings, writable: Writable, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The connection fails at first (no server yet): ``hawk logs -f`` tries again and prints every line once."""
+    import threading
+
+    import uvicorn
+
+    from tests.api.conftest import free_port
+
+    output = writable.storage.runner_logs_dir / "es-alpha.log"
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text("only once\n")
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(writable_settings()), host="127.0.0.1", port=port, log_config=None)
+    )
+    starter = threading.Timer(3.0, server.run)  # later than the CLI, even a slow one, first connects
+    starter.start()
+    try:
+        monkeypatch.setenv("HAWK_API_URL", f"http://127.0.0.1:{port}")
+        monkeypatch.delenv("HAWK_OIDC_ISSUER", raising=False)
+        followed = hawk("logs", "es-alpha", "-f")
+    finally:
+        server.should_exit = True
+        starter.join(timeout=30)
+    assert followed.exit_code == 0, followed.output
+    assert followed.output.count("only once") == 1
