@@ -117,6 +117,22 @@ def test_status_and_followed_logs_through_the_api(
         report.pop("generated_at")
     assert remote_report == local_report and remote_report["state"] == "succeeded"
 
+    # An edit through the API is reported to the deployment's Dagster instance: a materialisation of the eval set's
+    # warehouse partition, which `hawk status` shows as its last import.
+    samples = json.loads(
+        remote(hawk_env, api_url, "list", "samples", "watched-api", "--format", "json").stdout
+    )
+    request = tmp_path / "edit.jsonl"
+    request.write_text(
+        json.dumps({"sample_uuid": samples[0]["uuid"], "type": "invalidate_sample", "reason": "api"}) + "\n"
+    )
+    edited = remote(hawk_env, api_url, "edit-samples", str(request), "--yes")
+    assert edited.returncode == 0 and ": 1 applied," in edited.stdout, edited.stdout + edited.stderr
+    after_edit = json.loads(remote(hawk_env, api_url, "status", "watched-api").stdout)
+    assert after_edit["warehouse"]["last_import"] > remote_report["warehouse"]["last_import"]
+    (edit,) = json.loads(remote(hawk_env, api_url, "list", "edits", "watched-api", "--format", "json").stdout)
+    assert (edit["author"], edit["type"]) == ("local", "invalidate_sample")
+
 
 def test_deleting_a_running_eval_set_through_the_api(
     hawk_env: HawkEnv,  # noqa: F811

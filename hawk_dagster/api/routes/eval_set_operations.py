@@ -25,6 +25,7 @@ from hawk_dagster.api.errors import ApiError, not_found
 from hawk_dagster.api.permissions import Permission, requires
 
 if TYPE_CHECKING:
+    from hawk_dagster.evals.deletion import DeletionPlan
     from hawk_dagster.monitoring.log_stream import EvalSetLogs, LogLine
 
 router = APIRouter(prefix="/api/v1/eval-sets", tags=["operations"])
@@ -175,7 +176,7 @@ async def _ndjson(records: AsyncIterator[Any]) -> AsyncIterator[bytes]:
         yield (json.dumps(record, ensure_ascii=False) + "\n").encode()
 
 
-def _deletion_plan(request: Request, eval_set_id: str, principal: Principal) -> Any:
+def _deletion_plan(request: Request, eval_set_id: str, principal: Principal) -> DeletionPlan:
     from hawk_dagster.evals.deletion import DeletionNotAllowedError, plan_deletion
     from hawk_dagster.warehouse.read.queries import UnknownIdError
 
