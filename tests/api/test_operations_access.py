@@ -190,5 +190,14 @@ def test_delete(signed_in: httpx.Client, oidc_provider: Any, user: str) -> None:
         assert eval_set_id not in {row["eval_set_id"] for row in listed}
         # its status and logs stay readable (logs are kept)
         assert signed_in.get(f"/api/v1/eval-sets/{eval_set_id}/status", headers=auth).status_code == 200
-    unauthenticated = signed_in.delete("/api/v1/eval-sets/es-alpha")
-    assert unauthenticated.status_code == 401
+    for method, path in (
+        ("DELETE", "/api/v1/eval-sets/es-alpha"),
+        ("GET", "/api/v1/eval-sets/es-alpha/deletion"),
+        ("GET", "/api/v1/eval-sets/es-alpha/status"),
+        ("GET", "/api/v1/eval-sets/es-alpha/logs"),
+        ("GET", "/api/v1/sample-edits?eval_set_id=es-alpha"),
+        ("POST", "/api/v1/sample-edits"),
+    ):
+        unauthenticated = signed_in.request(method, path)
+        assert unauthenticated.status_code == 401, (method, path, unauthenticated.text)
+        assert unauthenticated.headers["www-authenticate"].startswith("Bearer")
