@@ -4,6 +4,7 @@ warehouse engine and one storage root."""
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING
@@ -17,7 +18,7 @@ from hawk_dagster.api.errors import install_error_handlers
 from hawk_dagster.api.middleware import RequestMiddleware
 from hawk_dagster.api.permissions import undeclared_routes
 from hawk_dagster.api.request_context import REQUEST_ID_HEADER
-from hawk_dagster.api.routes import eval_sets, health, samples, scans, signin
+from hawk_dagster.api.routes import edits, eval_set_operations, eval_sets, health, samples, scans, signin
 from hawk_dagster.api.session_cookies import BrowserSessionMiddleware
 from hawk_dagster.api.settings import ServerSettings
 
@@ -73,10 +74,19 @@ def create_app(settings: ServerSettings) -> FastAPI:
     app.state.settings = settings
     app.state.engine = engine
     app.state.storage = settings.storage
+    app.state.instance_lock = threading.Lock()
     app.state.authenticator = Authenticator(settings.oidc, settings.access)
     app.state.browser_signin = browser_signin(settings, app.state.authenticator)
     install_error_handlers(app)
-    for router in (health.router, eval_sets.router, samples.router, scans.router, signin.router):
+    for router in (
+        health.router,
+        eval_sets.router,
+        eval_set_operations.router,
+        samples.router,
+        scans.router,
+        edits.router,
+        signin.router,
+    ):
         app.include_router(router)
     if settings.log_viewer:
         from hawk_dagster.api.viewer import mount_viewer
@@ -91,7 +101,7 @@ def create_app(settings: ServerSettings) -> FastAPI:
         app.add_middleware(
             CORSMiddleware,
             allow_origins=list(settings.cors_origins),
-            allow_methods=["GET", "POST"],
+            allow_methods=["GET", "POST", "DELETE"],
             allow_headers=["Authorization", "Content-Type", REQUEST_ID_HEADER],
             expose_headers=[REQUEST_ID_HEADER],
         )

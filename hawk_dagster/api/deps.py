@@ -12,6 +12,8 @@ from hawk_dagster.api.errors import ApiError
 from hawk_dagster.storage.root import StorageRoot
 
 if TYPE_CHECKING:
+    import dagster as dg
+
     from hawk_dagster.warehouse.read.queries import Page
 
 _SAMPLE_UUID: Final = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
@@ -25,6 +27,19 @@ def engine(request: Request) -> Engine:
 def storage(request: Request) -> StorageRoot:
     root: StorageRoot = request.app.state.storage
     return root
+
+
+def dagster_instance(request: Request) -> dg.DagsterInstance | None:
+    """The Dagster instance that runs the storage root's eval sets (``DAGSTER_HOME``'s, else the root's local one),
+    made on first use and kept (importing Dagster takes a second); None while there is none. Blocking."""
+    state = request.app.state
+    with state.instance_lock:
+        if getattr(state, "instance", None) is None:
+            from hawk_dagster.deployment.local_instance import existing_instance
+
+            state.instance = existing_instance(state.storage)
+        instance: dg.DagsterInstance | None = state.instance
+        return instance
 
 
 def no_nul_bytes(request: Request) -> None:

@@ -18,8 +18,13 @@ if TYPE_CHECKING:
 CORS_ORIGINS_ENV: Final = "HAWK_API_CORS_ORIGINS"
 MAX_BODY_ENV: Final = "HAWK_API_MAX_BODY_BYTES"
 PUBLIC_URL_ENV: Final = "HAWK_PUBLIC_URL"
+FOLLOW_SECONDS_ENV: Final = "HAWK_API_FOLLOW_SECONDS"
 DEFAULT_MAX_BODY_BYTES: Final = 1024 * 1024
-"""A config is a few KiB; a megabyte leaves room without letting anyone stream gigabytes at the parser."""
+"""A config is a few KiB; a megabyte leaves room (a few thousand sample edits) without letting anyone stream
+gigabytes at the parser. Larger edit requests are split, or the limit raised."""
+DEFAULT_FOLLOW_SECONDS: Final = 300.0
+"""How long one followed log stream lasts before the server ends it with a cursor to reconnect with: proxies and
+load balancers cut idle or long connections anyway, so clients reconnect as a matter of course."""
 
 
 @dataclass(frozen=True)
@@ -32,6 +37,8 @@ class ServerSettings:
     access: AccessSettings = field(default_factory=AccessSettings)
     cors_origins: tuple[str, ...] = ()
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    follow_seconds: float = DEFAULT_FOLLOW_SECONDS
+    """The longest a followed log stream lasts (the client resumes from the cursor it ends with)."""
     log_viewer: bool = True
     """Mount Inspect's log API at /api and its viewer at /viewer (imports Inspect's server: about a second)."""
     session_seal: CookieSeal | None = None
@@ -62,6 +69,14 @@ def server_settings_from_env(
                 f"{PUBLIC_URL_ENV} must be the server's http(s) URL, e.g. https://hawk.example.org"
             )
     origins = tuple(o for o in environ.get(CORS_ORIGINS_ENV, "").replace(",", " ").split() if o)
+    raw_follow = environ.get(FOLLOW_SECONDS_ENV, "").strip()
+    try:
+        follow_seconds = float(raw_follow) if raw_follow else DEFAULT_FOLLOW_SECONDS
+        assert follow_seconds > 0
+    except (ValueError, AssertionError):
+        raise ValueError(
+            f"{FOLLOW_SECONDS_ENV} must be a positive number of seconds; got {raw_follow!r}"
+        ) from None
     return ServerSettings(
         storage=storage,
         warehouse_url=warehouse_url,
@@ -71,4 +86,5 @@ def server_settings_from_env(
         max_body_bytes=int(raw_limit) if raw_limit else DEFAULT_MAX_BODY_BYTES,
         session_seal=seal_from_env(environ),
         public_url=public_url,
+        follow_seconds=follow_seconds,
     )

@@ -43,7 +43,7 @@ def _headers() -> dict[str, str]:
     return {"Authorization": f"Bearer {current_access_token(cli_settings())}"}
 
 
-def _fail(response: httpx.Response) -> NoReturn:
+def _fail(response: httpx.Response, prefix: str = "") -> NoReturn:
     try:
         error = response.json()["error"]
         message = str(error["message"])
@@ -53,7 +53,7 @@ def _fail(response: httpx.Response) -> NoReturn:
     if response.status_code == 401:
         message += " (run `hawk login`)"
     suffix = f" [request {request_id}]" if request_id and response.status_code >= 500 else ""
-    click.echo(f"error: {message}{suffix}", err=True)
+    click.echo(f"error: {prefix}{message}{suffix}", err=True)
     raise SystemExit(EXIT_BAD_INPUT if 400 <= response.status_code < 500 else 1)
 
 
@@ -95,6 +95,55 @@ def stream_to(path: str, params: Mapping[str, Any] | None, out: IO[str]) -> None
             _fail(response)
         for chunk in response.iter_text():
             out.write(chunk)
+
+
+def call_json(
+    method: str,
+    path: str,
+    params: Mapping[str, Any] | None = None,
+    *,
+    content: bytes | None = None,
+    content_type: str | None = None,
+    error_prefix: str = "",
+) -> Any:
+    """One request answered with JSON; an error answer ends the command (``error_prefix`` before its message)."""
+    headers = {"Content-Type": content_type} if content_type else None
+    with _client() as client:
+        response = client.request(method, path, params=_params(params), content=content, headers=headers)
+    if response.status_code >= 400:
+        _fail(response, error_prefix)
+    return response.json()
+
+
+class StreamBroken(Exception):
+    """A streamed answer stopped before its end (the connection dropped): ask again from the last cursor."""
+
+
+def stream_records(path: str, params: Mapping[str, Any] | None = None) -> Iterator[Any]:
+    """The JSON records of an NDJSON answer as they arrive (no read timeout: a followed stream may wait). An error
+    answer ends the command; a connection lost on the way raises :class:`StreamBroken`."""
+    import json
+
+    import httpx
+
+    url = api_url()
+    assert url is not None
+    timeout = httpx.Timeout(TIMEOUT_SECONDS, read=None)
+    try:
+        with (
+            httpx.Client(base_url=url, headers=_headers(), timeout=timeout) as client,
+            client.stream("GET", path, params=_params(params)) as response,
+        ):
+            if response.status_code >= 400:
+                response.read()
+                _fail(response)
+            for line in response.iter_lines():
+                if line.strip():
+                    yield json.loads(line)
+    except httpx.ConnectError as ex:
+        raise StreamBroken(f"cannot reach the API at {url} ({API_URL_ENV}): {ex}") from None
+    except (httpx.TransportError, json.JSONDecodeError) as ex:
+        raise StreamBroken(f"the stream from {url} broke: {ex}") from None
 
 
 def post_config(path: str, text: str) -> dict[str, Any]:

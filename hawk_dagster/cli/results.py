@@ -16,26 +16,12 @@ from typing import Any
 import click
 
 from hawk_dagster.cli.common import fail_bad_input
+from hawk_dagster.cli.eval_set_target import eval_set_id_or_last
 from hawk_dagster.cli.remote import api_url
-from hawk_dagster.cli.state import last_eval_set
 from hawk_dagster.cli.warehouse import exits_on_unknown_id, warehouse_engine
 from hawk_dagster.warehouse.read.headline import headline_name
 
 FORMATS = click.Choice(["table", "json", "csv"])
-
-
-def _eval_set_or_last(eval_set_id: str | None) -> str:
-    if eval_set_id:
-        return eval_set_id
-    from hawk_dagster.storage.root import StorageRoot
-
-    root = api_url() or StorageRoot.from_env().uri
-    chosen = last_eval_set(root)
-    if chosen is None:
-        fail_bad_input(
-            f"no EVAL_SET_ID given and no eval set has run on this machine under {root}; pass an id"
-        )
-    return chosen
 
 
 def _revived(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -134,7 +120,7 @@ def list_evals(eval_set_id: str | None, output_format: str) -> None:
     """The evals (task x agent x model) of EVAL_SET_ID (default: the last one you ran)."""
     from hawk_dagster.warehouse.read.queries import list_evals as query
 
-    chosen = _eval_set_or_last(eval_set_id)
+    chosen = eval_set_id_or_last(eval_set_id)
     if api_url():
         from hawk_dagster.cli import remote
 
@@ -223,7 +209,7 @@ def list_samples(
     output_format: str,
 ) -> None:
     """Samples of one or more EVAL_SET_IDS (default: the last one you ran), filtered, sorted and paged."""
-    ids = list(eval_set_ids) or [_eval_set_or_last(None)]
+    ids = list(eval_set_ids) or [eval_set_id_or_last(None)]
     if api_url():
         if include_deleted:
             fail_bad_input(
@@ -341,15 +327,25 @@ def list_edits(
 ) -> None:
     """Sample edits (`hawk edit-samples`) of EVAL_SET_ID (default: the last one you ran) or of one --sample,
     newest first: who, when, what before and after, why."""
-    from hawk_dagster.edits.audit import EDIT_COLUMNS, eval_set_exists
-    from hawk_dagster.edits.audit import list_edits as query
-    from hawk_dagster.warehouse.read.queries import UnknownIdError
+    from hawk_dagster.edits.audit import EDIT_COLUMNS
 
-    engine = warehouse_engine()
-    chosen = None if sample_uuid and not eval_set_id else _eval_set_or_last(eval_set_id)
-    if chosen is not None and not eval_set_exists(engine, chosen):
-        raise UnknownIdError(f"no eval set {chosen!r} in the warehouse")
-    rows = query(engine, eval_set_id=chosen, sample_uuid=sample_uuid, limit=limit, offset=offset)
+    chosen = None if sample_uuid and not eval_set_id else eval_set_id_or_last(eval_set_id)
+    if api_url():
+        from hawk_dagster.cli import remote
+
+        params = {"eval_set_id": chosen, "sample_uuid": sample_uuid, "limit": limit, "offset": offset}
+        rows = remote.call_json("GET", "/api/v1/sample-edits", params)["items"]
+        for row in rows:
+            row["edited_at"] = datetime.fromisoformat(row["edited_at"])
+    else:
+        from hawk_dagster.edits.audit import eval_set_exists
+        from hawk_dagster.edits.audit import list_edits as query
+        from hawk_dagster.warehouse.read.queries import UnknownIdError
+
+        engine = warehouse_engine()
+        if chosen is not None and not eval_set_exists(engine, chosen):
+            raise UnknownIdError(f"no eval set {chosen!r} in the warehouse")
+        rows = query(engine, eval_set_id=chosen, sample_uuid=sample_uuid, limit=limit, offset=offset)
     if output_format != "json":  # one cell each: compact JSON
         rows = [
             {**row, **{c: json.dumps(row[c], default=str) for c in ("before", "after") if row[c] is not None}}

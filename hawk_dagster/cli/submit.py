@@ -68,6 +68,10 @@ def submit_remotely(config: Path, route: str, text: str, refs: list[LocalReferen
         )
     answer = remote.post_config(route, text)
     submitted_id = answer.get("eval_set_id") or answer.get("scan_id")
+    if answer.get("eval_set_id"):  # `hawk status`, `hawk logs`... default to it, as after a local run
+        from hawk_dagster.cli.state import remember_eval_set
+
+        remember_eval_set(api_url() or "", answer["eval_set_id"])
     click.echo(submitted_id)
     click.echo(f"submitted through {api_url()}", err=True)
     return True

@@ -29,9 +29,8 @@ def web(eval_set_id: str | None, print_only: bool) -> None:
     from hawk_dagster.cli.eval_set_target import eval_set_id_or_last
     from hawk_dagster.cli.remote import api_url
     from hawk_dagster.config.ids import validate_eval_set_id
-    from hawk_dagster.storage.root import StorageRoot
 
-    eval_set_id = eval_set_id_or_last(StorageRoot.from_env(), eval_set_id)
+    eval_set_id = eval_set_id_or_last(eval_set_id)
     try:
         validate_eval_set_id(eval_set_id)
     except ValueError as ex:

@@ -24,6 +24,8 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     import dagster as dg
 
+    from hawk_dagster.storage.root import StorageRoot
+
 # A run whose process is gone is marked failed within one poll (plus the daemon's own loop): about half a minute.
 RUN_MONITORING_POLL_SECONDS = 20
 # A run still STARTING after this long (its worker never came up) is failed too.
@@ -166,3 +168,15 @@ def local_instance(state_dir: Path) -> dg.DagsterInstance:
     home = dagster_home(state_dir)
     os.environ["DAGSTER_HOME"] = str(home)
     return dg.DagsterInstance.get()
+
+
+def existing_instance(storage: StorageRoot) -> dg.DagsterInstance | None:
+    """``DAGSTER_HOME``'s instance when set (a deployment's, or an operator's view of one), else the storage root's
+    local one; None when no local instance was ever created (readers create nothing)."""
+    if os.environ.get("DAGSTER_HOME", "").strip():
+        import dagster as dg
+
+        return dg.DagsterInstance.get()
+    if not (storage.state_dir / "dagster" / "dagster.yaml").is_file():
+        return None
+    return local_instance(storage.state_dir)

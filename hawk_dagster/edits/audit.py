@@ -86,6 +86,12 @@ def list_edits(
         return [dict(row._mapping) for row in conn.execute(query.limit(limit).offset(offset))]
 
 
-def eval_set_exists(engine: Engine, eval_set_id: str) -> bool:
+def eval_set_exists(engine: Engine, eval_set_id: str, *, viewer: Principal | None = None) -> bool:
+    """Whether the warehouse holds the eval set (``viewer``: and they may view it; hidden answers as absent)."""
+    query = select(EvalSet.pk).where(EvalSet.eval_set_id == eval_set_id)
+    if viewer is not None:
+        from hawk_dagster.access.policy import visible_clause
+
+        query = query.where(visible_clause(viewer, EvalSet.model_groups))
     with engine.connect() as conn:
-        return conn.execute(select(EvalSet.pk).where(EvalSet.eval_set_id == eval_set_id)).first() is not None
+        return conn.execute(query).first() is not None

@@ -8,6 +8,7 @@ Only on a Dagster instance that already exists (the storage root's local instanc
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -79,3 +80,20 @@ def report_edit(instance: dg.DagsterInstance, result: LogResult, *, request_id: 
             metadata=edit_metadata(result, request_id=request_id, author=author),
         )
     )
+
+
+def edit_reporter(
+    instance: dg.DagsterInstance | None, *, request_id: str, author: str, warn: Callable[[str], None]
+) -> Callable[[LogResult], None] | None:
+    """``on_log`` for ``service.apply_plan``: each rewritten log reported to ``instance`` (None: no instance, no
+    reports). A report that fails is passed to ``warn``: the edit stands, the UI just misses its event."""
+    if instance is None:
+        return None
+
+    def report(log: LogResult) -> None:
+        try:
+            report_edit(instance, log, request_id=request_id, author=author)
+        except Exception as ex:
+            warn(f"could not report the edit to Dagster: {ex}")
+
+    return report

@@ -21,7 +21,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from hawk_dagster.edits.log_edits import EvalRunningError, LogMismatchError, LogOutcome, apply_to_log
 from hawk_dagster.edits.log_file import LogChangedError, rewrite_log, runner_holding
@@ -132,3 +132,64 @@ def apply_plan(
         if on_log is not None:
             on_log(log_result)
     return result
+
+
+SHOWN = 20
+"""Edits listed one by one in a plan's summary; the rest are counted."""
+
+
+def describe_plan(plan: EditPlan) -> str:
+    """What a request will change, for the confirmation prompt (the CLI's, locally or through the API)."""
+    import json
+    from pathlib import PurePosixPath
+
+    lines = [f"{len(plan.request.edits)} edit(s) in {len(plan.logs)} log(s):"]
+    shown = 0
+    for log in plan.logs:
+        kinds: dict[str, int] = {}
+        for edit in log.edits:
+            kinds[edit.type] = kinds.get(edit.type, 0) + 1
+        counts = ", ".join(f"{n} {kind}" for kind, n in sorted(kinds.items()))
+        name = PurePosixPath(log.location).name
+        lines.append(f"  eval set {log.eval_set_id}, task {log.task_id} ({name}): {counts}")
+        for edit in log.edits:
+            if shown >= SHOWN:
+                break
+            shown += 1
+            target = log.targets[edit.sample_uuid]
+            what = (
+                edit.type
+                if not edit.scorer
+                else f"{edit.scorer}: "
+                + ", ".join(
+                    f"{name} -> {json.dumps(value, default=str)[:60]}" for name, value in edit.changes
+                )
+            )
+            lines.append(f"    {edit.sample_uuid} (id {target.sample_id}, epoch {target.epoch}) {what}")
+    if shown < len(plan.request.edits):
+        lines.append(f"    ... and {len(plan.request.edits) - shown} more")
+    return "\n".join(lines)
+
+
+def result_body(result: EditResult) -> dict[str, Any]:
+    """What a request did, per log, as JSON (``hawk edit-samples --format json`` and the API's answer)."""
+    rows: list[dict[str, Any]] = []
+    for log in result.logs:
+        edits = log.outcome.edits if log.outcome else []
+        rows.append(
+            {
+                "eval_set_id": log.plan.eval_set_id,
+                "task_id": log.plan.task_id,
+                "log": log.plan.location,
+                "applied": sum(1 for e in edits if e.status == "applied"),
+                "already_applied": sum(1 for e in edits if e.status == "already applied"),
+                "unchanged": sum(1 for e in edits if e.status == "unchanged"),
+                "recorded": log.recorded,
+                "metrics_recomputed": log.outcome.metrics_recomputed if log.outcome else False,
+                "metrics_note": (log.outcome.metrics_note or None) if log.outcome else None,
+                "import": log.imported.status.value if log.imported else None,
+                "seconds": round(log.seconds, 2),
+                "error": log.error,
+            }
+        )
+    return {"request_id": result.request_id, "author": result.author, "ok": result.ok, "logs": rows}

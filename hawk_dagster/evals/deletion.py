@@ -55,12 +55,13 @@ def plan_deletion(
     instance: dg.DagsterInstance | None,
     engine: Engine | None,
 ) -> DeletionPlan:
+    from hawk_dagster.evals.ownership import eval_set_ownership
     from hawk_dagster.monitoring.dagster_runs import eval_set_runs, run_state
 
-    row = _warehouse_row(engine, eval_set_id) if engine is not None else None
+    owner = eval_set_ownership(storage, engine, eval_set_id)
     runs = eval_set_runs(instance, eval_set_id) if instance is not None else []
-    created_by, groups = (row[0], row[1]) if row is not None else _from_storage(storage, eval_set_id)
-    if (row is None and created_by is None and not runs) or not can_view(principal, groups):
+    created_by = owner.created_by
+    if (not owner.submitted and not runs) or not can_view(principal, owner.groups):
         raise UnknownIdError(f"no eval set {eval_set_id!r} under {storage.uri}")
     if not can_delete(principal, created_by):
         raise DeletionNotAllowedError(
@@ -72,8 +73,8 @@ def plan_deletion(
         created_by=created_by,
         active_runs=active,
         sandbox_namespace=_sandbox_namespace(instance, eval_set_id),
-        in_warehouse=row is not None,
-        deleted_at=row[2] if row is not None else None,
+        in_warehouse=owner.in_warehouse,
+        deleted_at=owner.deleted_at,
     )
 
 
@@ -110,39 +111,6 @@ def _stop(instance: dg.DagsterInstance, run_id: str) -> bool:
     if isinstance(coordinator, QueuedRunCoordinator):
         return bool(coordinator.cancel_run(run_id))
     return bool(instance.run_launcher.terminate(run_id))
-
-
-def _warehouse_row(engine: Engine, eval_set_id: str) -> tuple[str | None, list[str], str | None] | None:
-    from sqlalchemy import select
-
-    from hawk_dagster.warehouse.schema.models import EvalSet
-
-    query = select(EvalSet.created_by, EvalSet.model_groups, EvalSet.deleted_at).where(
-        EvalSet.eval_set_id == eval_set_id
-    )
-    with engine.connect() as conn:
-        found = conn.execute(query).first()
-    if found is None:
-        return None
-    return found[0], list(found[1]), found[2].isoformat() if found[2] is not None else None
-
-
-def _from_storage(storage: StorageRoot, eval_set_id: str) -> tuple[str | None, tuple[str, ...]]:
-    """Submitter and groups of an eval set the warehouse has not imported yet: from its submission and the groups
-    stored beside its logs."""
-    from hawk_dagster.access.stored_groups import current_rules, eval_set_groups_of
-    from hawk_dagster.config.errors import ConfigError
-    from hawk_dagster.storage.submissions import SubmissionNotFoundError, read_submission
-
-    try:
-        created_by: str | None = read_submission(storage, eval_set_id).created_by
-    except (SubmissionNotFoundError, ConfigError):
-        created_by = None
-    try:
-        groups = eval_set_groups_of(storage, [eval_set_id], current_rules(storage)).get(eval_set_id, ())
-    except Exception:  # an unusable model-groups file: only an administrator may go on (no groups: closed)
-        groups = ()
-    return created_by, groups
 
 
 def _sandbox_namespace(instance: dg.DagsterInstance | None, eval_set_id: str) -> str | None:

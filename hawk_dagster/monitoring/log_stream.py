@@ -9,10 +9,13 @@ when a new run of the eval set starts while following.
 
 from __future__ import annotations
 
+import base64
+import json
 import logging
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -42,6 +45,27 @@ QUIET_EVENTS = frozenset(
 )
 
 
+CURSOR_VERSION = 1
+_FILE_KEY = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]{0,127}$")
+"""A compute-log file key as Dagster names them (step keys, hashes): never a path."""
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd])\s*$")
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_duration(text: str) -> timedelta:
+    """``90s``, ``15m``, ``2h``, ``1d`` (``--since``)."""
+    match = _DURATION.match(text)
+    if match is None:
+        raise ValueError(
+            f"--since {text!r} is not a duration: give a number and a unit s, m, h or d (e.g. 15m, 2h)"
+        )
+    return timedelta(seconds=float(match.group(1)) * _UNITS[match.group(2)])
+
+
+def _is_offset(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
 IN_PROCESS_SOURCE = "hawk local"
 """Runs ``hawk local`` executes in its own process: what Dagster captures there is the CLI's live view, and the
 runner's output is in ``runner-logs/``."""
@@ -68,15 +92,22 @@ class _Partial:
     """Raw output read so far but not yet ended by a newline (held until it is, or until its run ends)."""
 
     cursor: int = 0
-    pending: str = ""
+    """Bytes read."""
+    pending: bytes = b""
 
-    def feed(self, data: str, *, final: bool) -> list[str]:
-        lines = (self.pending + data).split("\n")
+    @property
+    def committed(self) -> int:
+        """Bytes returned as lines: where a reader that resumes starts (the pending part is read again)."""
+        return self.cursor - len(self.pending)
+
+    def feed(self, data: bytes, *, final: bool) -> list[str]:
+        self.cursor += len(data)
+        lines = (self.pending + data).split(b"\n")
         last = lines.pop()  # what follows the last newline: a line still being written (or nothing)
-        self.pending = "" if final else last
+        self.pending = b"" if final else last
         if final and last:
             lines.append(last)
-        return lines
+        return [line.decode("utf-8", errors="replace") for line in lines]
 
 
 @dataclass
@@ -88,8 +119,41 @@ class EvalSetLogs:
     runner_output: Path | None
     since: datetime | None = None
     _event_cursors: dict[str, str | None] = field(default_factory=dict)
-    _captured: dict[tuple[str, str], tuple[str | None, _Partial, _Partial]] = field(default_factory=dict)
+    _captured: dict[tuple[str, str], tuple[_Partial, _Partial]] = field(default_factory=dict)
     _output: _Partial = field(default_factory=_Partial)
+
+    def cursor(self) -> str:
+        """Where the lines returned so far end, as an opaque token. A reader given it (:meth:`resume`) returns what
+        follows: no line twice, none lost (a line still being written is read again whole)."""
+        state = {
+            "v": CURSOR_VERSION,
+            "e": {run: cursor for run, cursor in self._event_cursors.items() if cursor is not None},
+            "c": [
+                [run, key, out.committed, err.committed] for (run, key), (out, err) in self._captured.items()
+            ],
+            "o": self._output.committed,
+        }
+        raw = json.dumps(state, separators=(",", ":")).encode()
+        return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+    def resume(self, token: str) -> None:
+        """Continue from a :meth:`cursor` token; raises :class:`ValueError` for one this code did not make."""
+        try:
+            raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+            state = json.loads(raw)
+            assert isinstance(state, dict) and state.get("v") == CURSOR_VERSION
+            events, captured, output = state["e"], state["c"], state["o"]
+            assert isinstance(events, dict) and isinstance(captured, list) and _is_offset(output)
+            assert all(isinstance(r, str) and isinstance(c, str) and len(c) <= 200 for r, c in events.items())
+            for entry in captured:
+                run, key, out, err = entry
+                assert isinstance(run, str) and isinstance(key, str) and _FILE_KEY.match(key)
+                assert _is_offset(out) and _is_offset(err)
+        except Exception:
+            raise ValueError("not a cursor of `hawk logs` (pass the one the last answer gave)") from None
+        self._event_cursors = dict(events)
+        self._captured = {(run, key): (_Partial(out), _Partial(err)) for run, key, out, err in captured}
+        self._output = _Partial(output)
 
     def has_runs(self) -> bool:
         return self.instance is not None and bool(eval_set_runs(self.instance, self.eval_set_id))
@@ -129,7 +193,7 @@ class EvalSetLogs:
                 lines.append(line)
             file_key = _captured_file_key(record)
             if file_key is not None:
-                self._captured.setdefault((run_id, file_key), (None, _Partial(), _Partial()))
+                self._captured.setdefault((run_id, file_key), (_Partial(), _Partial()))
         self._event_cursors[run_id] = cursor
         return lines
 
@@ -137,17 +201,17 @@ class EvalSetLogs:
         assert self.instance is not None
         manager = self.instance.compute_log_manager
         lines: list[LogLine] = []
-        for (captured_run, file_key), (cursor, out, err) in list(self._captured.items()):
+        for (captured_run, file_key), (out, err) in list(self._captured.items()):
             if captured_run != run_id:
                 continue
             try:
-                data = manager.get_log_data([run_id, "compute_logs", file_key], cursor=cursor)
+                data = manager.get_log_data(
+                    [run_id, "compute_logs", file_key], cursor=manager.build_cursor(out.cursor, err.cursor)
+                )
             except Exception:
                 continue
-            self._captured[(run_id, file_key)] = (data.cursor, out, err)
             for stream, partial, chunk in (("stdout", out, data.stdout), ("stderr", err, data.stderr)):
-                text = (chunk or b"").decode("utf-8", errors="replace")
-                for line in partial.feed(text, final=final):
+                for line in partial.feed(chunk or b"", final=final):
                     lines.append(LogLine(None, run_id, "OUTPUT", stream, line))
         return lines
 
@@ -166,10 +230,8 @@ class EvalSetLogs:
         with path.open("rb") as handle:
             handle.seek(self._output.cursor)
             data = handle.read(size - self._output.cursor)
-        self._output.cursor += len(data)
-        text = data.decode("utf-8", errors="replace")
         return [
-            LogLine(None, None, "OUTPUT", "runner", line) for line in self._output.feed(text, final=final)
+            LogLine(None, None, "OUTPUT", "runner", line) for line in self._output.feed(data, final=final)
         ]
 
 
@@ -213,6 +275,17 @@ def tail_lines(lines: list[LogLine], count: int | None) -> list[LogLine]:
     return (events[-count:] + output[-count:]) if count else []
 
 
+def follow_steps(logs: EvalSetLogs) -> Iterator[tuple[list[LogLine], bool]]:
+    """Following as steps: ``(new lines, more)`` per poll until no run of the eval set is queued or running, then a
+    last drain. The caller waits between steps while ``more`` (a thread's sleep, or an event loop's)."""
+    while True:
+        still_active = logs.active()
+        yield logs.poll(), still_active
+        if not still_active:
+            break
+    yield logs.poll(final=True), False
+
+
 def follow(
     logs: EvalSetLogs,
     emit: Callable[[LogLine], None],
@@ -224,12 +297,8 @@ def follow(
     import time
 
     wait = sleep or time.sleep
-    while True:
-        still_active = logs.active()
-        for line in logs.poll():
+    for lines, more in follow_steps(logs):
+        for line in lines:
             emit(line)
-        if not still_active:
-            break
-        wait(interval)
-    for line in logs.poll(final=True):
-        emit(line)
+        if more:
+            wait(interval)

@@ -278,3 +278,63 @@ def live(local_app: FastAPI) -> Iterator[httpx.Client]:
     """The local-mode app served over real HTTP, with an httpx client on it."""
     with serving(local_app) as base_url, httpx.Client(base_url=base_url, timeout=30) as http:
         yield http
+
+
+@dataclass(frozen=True)
+class Writable:
+    """A deployment a test may change (edits rewrite logs, deletions mark rows): this test's copy of the storage
+    root, imported into a database of its own, so nothing shared is touched."""
+
+    storage: StorageRoot
+    warehouse_url: str
+    sample_uuids: dict[str, list[str]]
+
+    def log_hashes(self) -> dict[str, str]:
+        """sha256 of every log file, to show that a refused request changed none."""
+        import hashlib
+
+        return {
+            str(path): hashlib.sha256(path.read_bytes()).hexdigest()
+            for path in sorted(self.storage.local_path.glob("evals/*/*.eval"))
+        }
+
+    def edit_rows(self) -> int:
+        from sqlalchemy import text
+
+        from hawk_dagster.warehouse.engine import create_warehouse_engine
+
+        engine = create_warehouse_engine(self.warehouse_url)
+        try:
+            with engine.connect() as conn:
+                return int(conn.execute(text("SELECT count(*) FROM sample_edit")).scalar_one())
+        finally:
+            engine.dispose()
+
+
+@pytest.fixture
+def writable(storage: StorageRoot, deployment: Deployment, make_database: Callable[..., str]) -> Writable:
+    from hawk_dagster.evals.warehouse_import import import_eval_set_logs
+    from hawk_dagster.warehouse.engine import create_warehouse_engine
+    from hawk_dagster.warehouse.ingest.importer import import_eval_set
+
+    url = make_database()
+    engine = create_warehouse_engine(url)
+    try:
+        for eval_set_id in EVAL_SETS:
+            import_eval_set_logs(engine, storage, eval_set_id)
+            import_eval_set(
+                engine, storage.eval_log_dir(eval_set_id), eval_set_id, model_groups=[GROUPS[eval_set_id]]
+            )
+    finally:
+        engine.dispose()
+    return Writable(storage=storage, warehouse_url=url, sample_uuids=deployment.sample_uuids)
+
+
+@pytest.fixture
+def writable_settings(make_settings: MakeSettings, writable: Writable) -> MakeSettings:
+    """Settings over :func:`writable`'s warehouse (the storage is the same copy)."""
+
+    def make(**overrides: object) -> ServerSettings:
+        return make_settings(**{"warehouse_url": writable.warehouse_url, **overrides})
+
+    return make

@@ -2,8 +2,9 @@
 export, scan results, submit, scan, resume), every allowed and every denied answer, listings and counts holding
 exactly what the user may see, and a hidden id answering exactly as an absent one.
 
-There is no delete route (nothing in hawk-dagster deletes an eval set), so "delete any eval set with any token", a hole
-of the reference system, cannot happen here; the route audit keeps it so.
+Deleting an eval set, editing samples, status and logs have their own matrix (test_operations_access.py): "delete any
+eval set with any token", a hole of the reference system, is refused there for everyone but submitters and
+administrators.
 """
 
 from __future__ import annotations

@@ -8,10 +8,12 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, TypeVar
 
 import pytest
 
 HAWK = [sys.executable, "-m", "hawk_dagster.cli"]
+T = TypeVar("T")
 
 
 @dataclass
@@ -50,3 +52,31 @@ def hawk_env(tmp_path: Path, make_database: Callable[..., str]) -> HawkEnv:
     url = make_database()
     env = {**os.environ, "HAWK_STORAGE_ROOT": str(root), "HAWK_WAREHOUSE_URL": url}
     return HawkEnv(root=root, warehouse_url=url, env=env)
+
+
+def wait_for(what: str, probe: Callable[[], T | None], timeout: float, interval: float = 0.5) -> T:
+    """``probe()``'s first truthy answer, polled until ``timeout`` (then the test fails naming ``what``)."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = probe()
+        if value:
+            return value
+        time.sleep(interval)
+    pytest.fail(f"timed out waiting for {what}")
+
+
+def live_report(
+    hawk_env: HawkEnv, eval_set_id: str, extra_env: dict[str, str] | None = None
+) -> dict[str, Any] | None:
+    """``hawk status``'s report once the runner reports progress; None before (not submitted yet, or not running)."""
+    import json
+
+    proc = hawk_env.run("status", eval_set_id, extra_env=extra_env)
+    if proc.returncode == 2:  # not submitted yet
+        return None
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    report: dict[str, Any] = json.loads(proc.stdout)
+    live = report["state"] == "running" and any(c["source"] == "progress" for c in report["cells"])
+    return report if live else None

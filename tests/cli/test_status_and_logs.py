@@ -4,7 +4,6 @@ end, each line once) and after every process is gone (from the logs, Dagster's r
 from __future__ import annotations
 
 import json
-import time
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -13,7 +12,7 @@ import jsonschema
 import pytest
 import sqlalchemy as sa
 
-from tests.cli.conftest import HawkEnv
+from tests.cli.conftest import HawkEnv, live_report, wait_for
 from tests.grids import write_gated_grid
 
 pytestmark = pytest.mark.slow
@@ -26,33 +25,15 @@ def _status(hawk_env: HawkEnv, *args: str) -> dict[str, Any]:
     return report
 
 
-def _wait_for(what: str, probe: Any, timeout: float) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = probe()
-        if value:
-            return value
-        time.sleep(0.5)
-    pytest.fail(f"timed out waiting for {what}")
-
-
 def test_status_and_logs_while_running_and_after(hawk_env: HawkEnv, tmp_path: Path) -> None:
     # The samples wait for a file the test creates: the run is surely running while the test looks at it.
     gate = tmp_path / "release"
     config = write_gated_grid(tmp_path / "cfg", "watched", gate, samples=8)
     run = hawk_env.popen("local", "eval-set", str(config), "--skip-confirm")
     try:
-
-        def progress_reported() -> dict[str, Any] | None:
-            proc = hawk_env.run("status", "watched")
-            if proc.returncode == 2:  # not submitted yet
-                return None
-            assert proc.returncode == 0, proc.stdout + proc.stderr
-            report: dict[str, Any] = json.loads(proc.stdout)
-            live = report["state"] == "running" and any(c["source"] == "progress" for c in report["cells"])
-            return report if live else None
-
-        running = _wait_for("the runner's first progress in `hawk status`", progress_reported, 240)
+        running = wait_for(
+            "the runner's first progress in `hawk status`", lambda: live_report(hawk_env, "watched"), 240
+        )
         follower = hawk_env.popen("logs", "watched", "-f")
         gate.touch()
         (cell,) = running["cells"]

@@ -44,3 +44,28 @@ def test_tail_takes_the_last_lines_of_each_source() -> None:
     assert [line.text for line in tail_lines(events + output, 2)] == ["e3", "e4", "o1", "o2"]
     assert tail_lines(events + output, 0) == []
     assert tail_lines(events, None) == events
+
+
+@pytest.mark.parametrize("cut", range(len(TEXT) + 1))
+def test_a_new_reader_resumed_from_a_cursor_continues_exactly(tmp_path: Path, cut: int) -> None:
+    """What a reconnecting client does: a fresh reader per request, resumed from the last answer's cursor; a line
+    still being written when the cursor was taken is returned whole, once."""
+    output = tmp_path / "runner.log"
+    output.write_text(TEXT[:cut])
+    first = EvalSetLogs(None, "es", output)
+    lines = [line.text for line in first.poll()]
+    output.write_text(TEXT)
+    second = EvalSetLogs(None, "es", output)
+    second.resume(first.cursor())
+    lines += [line.text for line in second.poll(final=True)]
+    assert lines == ["first", "", "third line", "partial"]
+
+
+@pytest.mark.parametrize(
+    "token",
+    ["", "garbage!", "eyJ2IjogMn0", "eyJ2IjoxLCJlIjp7fSwiYyI6W1sicnVuIiwiLi4vZXRjIiwwLDBdXSwibyI6MH0"],
+    ids=["empty", "not base64 json", "other version", "a path as file key"],
+)
+def test_a_cursor_this_code_did_not_make_is_refused(token: str) -> None:
+    with pytest.raises(ValueError, match="not a cursor"):
+        EvalSetLogs(None, "es", None).resume(token)

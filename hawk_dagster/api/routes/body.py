@@ -1,4 +1,5 @@
-"""A config in a request body: YAML (JSON is YAML too), UTF-8, read whole within the server's body limit."""
+"""Text request bodies (a config: YAML, JSON being YAML too; sample edits: JSON or JSONL), UTF-8, read whole within
+the server's body limit."""
 
 from __future__ import annotations
 
@@ -21,18 +22,26 @@ CONFIG_BODY: Final[dict[str, Any]] = {
 
 
 async def config_text(request: Request) -> str:
+    return (await body_text(request, CONFIG_MEDIA_TYPES, "the config", code="invalid_config"))[1]
+
+
+async def body_text(
+    request: Request, media_types: tuple[str, ...], what: str, *, code: str
+) -> tuple[str, str]:
+    """``(media type, text)`` of a non-empty UTF-8 body of one of ``media_types``; 415 or 422 otherwise."""
     media = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if media not in CONFIG_MEDIA_TYPES:
+    if media not in media_types:
         raise ApiError(
             415,
-            f"send the config as one of {', '.join(CONFIG_MEDIA_TYPES)}; got {media or 'no Content-Type'}",
+            f"send {what} as one of {', '.join(media_types)}; got {media or 'no Content-Type'}",
             field="Content-Type",
         )
     raw = await request.body()
     if not raw.strip():
-        raise ApiError(422, "the body is empty; send the config", code="invalid_config", field="body")
+        raise ApiError(422, f"the body is empty; send {what}", code=code, field="body")
     try:
-        return raw.decode("utf-8")
+        return media, raw.decode("utf-8")
     except UnicodeDecodeError as ex:
-        raise ApiError(422, f"the body is not UTF-8 text (byte {ex.start})", code="invalid_config",
-                       field="body") from None  # fmt: skip
+        raise ApiError(
+            422, f"the body is not UTF-8 text (byte {ex.start})", code=code, field="body"
+        ) from None
