@@ -69,9 +69,11 @@ class StorageRoot:
         return UPath(self.uri).joinpath(*parts)
 
     def uri_of(self, *parts: str) -> str:
-        """A location string Inspect and Scout accept: a plain path locally, a URI on object stores."""
-        p = self.path(*parts)
-        return str(p.path) if self.is_local else str(p)
+        """A location string Inspect and Scout accept: a plain path locally, a URI on object stores (a local root
+        needs no fsspec: read-only commands build these)."""
+        if self.is_local:
+            return str(self.local_path.joinpath(*parts))
+        return str(self.path(*parts))
 
     @property
     def eval_set_configs(self) -> UPath:

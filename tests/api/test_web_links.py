@@ -118,7 +118,7 @@ def test_remote_and_local_links_agree(
 
 def test_the_default_eval_set_is_the_last_one_run_here(local: StorageRoot) -> None:
     none_yet = hawk("web", "--print")
-    assert none_yet.exit_code == 2 and "pass EVAL_SET_ID" in none_yet.output
+    assert none_yet.exit_code == 2 and "no EVAL_SET_ID given" in none_yet.output
     remember_eval_set(local.uri, "es-gamma")
     assert printed("web") == f"{LOCAL_BASE_URL}/eval-sets/es-gamma"
 
