@@ -1,4 +1,7 @@
-"""What routes take from the app: the warehouse engine and the storage root, made once in ``create_app``."""
+"""What routes take from the app: the warehouse engine and the storage root, made once in ``create_app``.
+
+Dependencies that do not block are ``async``: FastAPI runs a sync dependency in a worker thread, and every such hop
+costs a thread switch and a slot of the threadpool (which the blocking routes themselves need under load)."""
 
 from __future__ import annotations
 
@@ -17,17 +20,17 @@ if TYPE_CHECKING:
 _SAMPLE_UUID: Final = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 
-def engine(request: Request) -> Engine:
+async def engine(request: Request) -> Engine:
     warehouse: Engine = request.app.state.engine
     return warehouse
 
 
-def storage(request: Request) -> StorageRoot:
+async def storage(request: Request) -> StorageRoot:
     root: StorageRoot = request.app.state.storage
     return root
 
 
-def no_nul_bytes(request: Request) -> None:
+async def no_nul_bytes(request: Request) -> None:
     """Refuse query values holding NUL (PostgreSQL text cannot hold it: the query would fail, not miss)."""
     for name, value in request.query_params.multi_items():
         if "\x00" in value or "\x00" in name:

@@ -33,16 +33,23 @@ class Permission(enum.StrEnum):
     """Delete: the submitter or an administrator."""
 
 
-def authenticated_principal(
+async def authenticated_principal(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
-    """The caller (sync: FastAPI runs it in a worker thread, since verifying may fetch the issuer's keys)."""
+    """The caller: on the event loop when the token was verified before (the common case), else verified in a
+    worker thread (verifying may fetch the issuer's keys)."""
+    from fastapi.concurrency import run_in_threadpool
+
     authenticator: Authenticator = request.app.state.authenticator
     header = f"{credentials.scheme} {credentials.credentials}" if credentials is not None else None
     if header is None:
         header = request.headers.get("authorization")
-    return authenticator.principal(header)
+    known = authenticator.known(header)
+    if known is not None:
+        return known
+    principal: Principal = await run_in_threadpool(authenticator.principal, header)
+    return principal
 
 
 class Requires:
@@ -51,7 +58,7 @@ class Requires:
     def __init__(self, permission: Permission) -> None:
         self.permission = permission
 
-    def __call__(self, principal: Annotated[Principal, Depends(authenticated_principal)]) -> Principal:
+    async def __call__(self, principal: Annotated[Principal, Depends(authenticated_principal)]) -> Principal:
         return principal
 
     def __repr__(self) -> str:
