@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Final
 
 from hawk_dagster.access.settings import AccessSettings, access_settings_from_env
+from hawk_dagster.intake.carry import CarryError, CarryLimits
 from hawk_dagster.storage.root import StorageRoot
 
 if TYPE_CHECKING:
@@ -17,6 +18,8 @@ CORS_ORIGINS_ENV: Final = "HAWK_API_CORS_ORIGINS"
 MAX_BODY_ENV: Final = "HAWK_API_MAX_BODY_BYTES"
 DEFAULT_MAX_BODY_BYTES: Final = 1024 * 1024
 """A config is a few KiB; a megabyte leaves room without letting anyone stream gigabytes at the parser."""
+MULTIPART_BYTES_PER_FILE: Final = 1024
+"""Room for one file part's headers (its name and Content-Disposition) in a submission that carries files."""
 
 
 @dataclass(frozen=True)
@@ -29,21 +32,33 @@ class ServerSettings:
     access: AccessSettings = field(default_factory=AccessSettings)
     cors_origins: tuple[str, ...] = ()
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    carry_limits: CarryLimits = field(default_factory=CarryLimits)
+    """How much a submission may carry (``HAWK_CARRY_MAX_FILES``, ``HAWK_CARRY_MAX_MB``, as for ``hawk eval-set``)."""
     log_viewer: bool = True
     """Mount Inspect's log API at /api and its viewer at /viewer (imports Inspect's server: about a second)."""
+
+    @property
+    def max_upload_bytes(self) -> int:
+        """The body limit of a submission carrying files (multipart): the config, its manifest and the files."""
+        limits = self.carry_limits
+        return limits.max_bytes + 2 * self.max_body_bytes + limits.max_files * MULTIPART_BYTES_PER_FILE
 
 
 def server_settings_from_env(
     storage: StorageRoot, warehouse_url: str, environ: Mapping[str, str] = os.environ
 ) -> ServerSettings:
     """Settings from ``HAWK_OIDC_*`` (``auth.settings``), the access variables (``access.settings``),
-    ``HAWK_API_CORS_ORIGINS`` (space or comma separated) and ``HAWK_API_MAX_BODY_BYTES``; raises ``ValueError``
-    naming the variable when one is malformed."""
+    ``HAWK_API_CORS_ORIGINS`` (space or comma separated), ``HAWK_API_MAX_BODY_BYTES`` and the carry limits;
+    raises ``ValueError`` naming the variable when one is malformed."""
     from hawk_dagster.auth.settings import oidc_settings_from_env
 
     raw_limit = environ.get(MAX_BODY_ENV, "").strip()
     if raw_limit and (not raw_limit.isdigit() or int(raw_limit) < 1):
         raise ValueError(f"{MAX_BODY_ENV} must be a positive number of bytes; got {raw_limit!r}")
+    try:
+        carry_limits = CarryLimits.from_env(environ)
+    except CarryError as ex:
+        raise ValueError(str(ex)) from None
     origins = tuple(o for o in environ.get(CORS_ORIGINS_ENV, "").replace(",", " ").split() if o)
     return ServerSettings(
         storage=storage,
@@ -52,4 +67,5 @@ def server_settings_from_env(
         access=access_settings_from_env(environ),
         cors_origins=origins,
         max_body_bytes=int(raw_limit) if raw_limit else DEFAULT_MAX_BODY_BYTES,
+        carry_limits=carry_limits,
     )
