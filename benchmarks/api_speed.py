@@ -13,10 +13,12 @@ groups, so the access filter applies.
    p95. A cheap page (errored samples, an index lookup) shows the API's fixed cost per request (its p50 minus the
    direct p50), and the server process's CPU time per request.
 2. **Load.** ``--clients`` clients (default 50), each with its own connection, for ``--seconds`` (default 60).
-   Bounded, open-loop: each client sends ``--rate`` requests per second (default 0.5), at times fixed in advance
-   (``1/rate`` apart with +-50 % jitter, each client starting at a random phase), whether or not the server keeps
-   up; a latency is measured from the request's scheduled time, so a server falling behind shows in the figures
-   rather than slowing the clients down. The requests are the combined filter's first five pages (offsets 0..200).
+   Bounded, open-loop: each client sends ``--rate`` requests per second, at times fixed in advance (``1/rate``
+   apart with +-50 % jitter, each client starting at a random phase), whether or not the server keeps up. By
+   default the rate comes from the server's measured capacity (4 clients asking back to back for 10 s): the clients
+   together offer half of it, a busy but sustainable load on whatever share of the shared machine is free. A
+   latency is measured from the request's scheduled time, so a server falling behind shows in the figures rather
+   than slowing the clients down. The requests are the combined filter's first five pages (offsets 0..200).
    The baseline is one client sending the same pages one after another. Targets: no errors; p95 <= 3 x the
    single-client p95; the server's resident memory flat (sampled every second: the last third's mean within 10 %
    of the first third's). Unbounded clients (each sending its next request when the last one is answered) on a
@@ -28,6 +30,7 @@ Usage::
 
     uv run python benchmarks/api_speed.py --root /tmp/qbench              # loads query_speed's warehouse there once
     uv run python benchmarks/api_speed.py --root /tmp/qbench --repeat 3   # medians of three rounds
+    uv run python benchmarks/api_speed.py --root /tmp/qbench --rate 0.5  # 50 clients x 0.5/s = 25 requests/s
     uv run python benchmarks/api_speed.py --samples 2000 --messages 2 --runs 10 --clients 5 --seconds 3   # smoke
 
 Exit status 1 when the API's answer differs from the direct query's or the warehouse does not hold the expected
@@ -167,6 +170,39 @@ def _single_client(base: str, token: str, seconds: float) -> list[float]:
     return latencies
 
 
+CAPACITY_CLIENTS = 4
+UTILISATION = 0.5
+"""The share of the measured capacity the load offers by default (``--rate`` not given)."""
+
+
+def _capacity(base: str, token: str, seconds: float) -> float:
+    """Requests per second the server answers for the load's pages with a few clients asking back to back (more
+    clients than the database has cores to spare add only queueing)."""
+    import httpx
+
+    answered = 0
+    lock = threading.Lock()
+    stop = time.monotonic() + seconds
+
+    def loop(index: int) -> None:
+        nonlocal answered
+        page = index % PAGES
+        with httpx.Client(base_url=base, headers={"Authorization": f"Bearer {token}"}, timeout=120) as client:
+            while time.monotonic() < stop:
+                client.get("/api/v1/samples", params={**COMBINED, "offset": 50 * page}).raise_for_status()
+                with lock:
+                    answered += 1
+                page = (page + 1) % PAGES
+
+    started = time.monotonic()
+    threads = [threading.Thread(target=loop, args=(i,)) for i in range(CAPACITY_CLIENTS)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return answered / (time.monotonic() - started)
+
+
 @dataclass
 class LoadResult:
     latencies: list[float]
@@ -273,10 +309,18 @@ def _round(
     print(
         f"one client, the load's {PAGES} pages in turn: p50 {_ms(statistics.median(single))}  p95 {_ms(s95)}"
     )
-    load = _paced_load(base, token, args.clients, args.seconds, args.rate, pid, seed=number)
-    offered = args.clients * args.rate
+    rate = args.rate
+    if rate is None:
+        capacity = _capacity(base, token, seconds=min(args.seconds, 10))
+        rate = UTILISATION * capacity / args.clients
+        print(
+            f"capacity: {capacity:.1f} requests/s ({CAPACITY_CLIENTS} clients back to back); the load offers "
+            f"{UTILISATION:.0%} of it"
+        )
+    load = _paced_load(base, token, args.clients, args.seconds, rate, pid, seed=number)
+    offered = args.clients * rate
     print(
-        f"load: {args.clients} clients x {args.rate:g} requests/s (open loop, +-50 % jitter) = {offered:g} "
+        f"load: {args.clients} clients x {rate:.3g} requests/s (open loop, +-50 % jitter) = {offered:.3g} "
         f"requests/s offered, for {args.seconds:g} s"
     )
     print(
@@ -317,7 +361,9 @@ def main() -> int:
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument(
-        "--rate", type=float, default=0.5, help="requests per second per client (default 0.5)"
+        "--rate",
+        type=float,
+        help="requests per second per client (default: the clients together offer half the measured capacity)",
     )
     parser.add_argument("--repeat", type=int, default=1, help="rounds of both steps; medians are reported")
     args = parser.parse_args()
