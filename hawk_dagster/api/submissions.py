@@ -13,7 +13,7 @@ import contextlib
 import datetime as dt
 import logging
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -51,6 +51,10 @@ class Accepted:
     """Where the config landed in the configs folder (the sensor picks it up from there)."""
     carried: dict[str, Any] | None = None
     """The bundle stored with it (``bundle_id``, ``files``, ``bytes``), when the config named local files."""
+
+
+Check = Callable[[StorageRoot, str, Principal, "Received", CarryLimits], Accepted]
+"""A submission of one kind: :func:`submit_eval_set` or :func:`submit_scan`."""
 
 
 @dataclass(frozen=True)
@@ -180,19 +184,21 @@ def _groups_file_error(ex: ConfigError) -> ApiError:
     )
 
 
-def submit_eval_set(
+def submit_received(
+    submit: Check,
     storage: StorageRoot,
     text: str,
     principal: Principal,
-    bundle: ReceivedBundle | None = None,
-    limits: CarryLimits | None = None,
+    bundle: ReceivedBundle | None,
+    limits: CarryLimits,
 ) -> Accepted:
-    """Check and submit an eval set (with the files its config names in ``bundle``, within ``limits``)."""
+    """Check and submit a config with the files it carries (``bundle``; None: the config alone), laid out in a
+    private folder for the length of the submission."""
     with received(bundle) as where:
-        return _submit_eval_set(storage, block_style(text), principal, where, limits or CarryLimits())
+        return submit(storage, block_style(text), principal, where, limits)
 
 
-def _submit_eval_set(
+def submit_eval_set(
     storage: StorageRoot, text: str, principal: Principal, where: Received, limits: CarryLimits
 ) -> Accepted:
     from hawk_dagster.evals.intake import EVAL_SET_CONFIGS_KIND
@@ -215,18 +221,6 @@ def _submit_eval_set(
 
 
 def submit_scan(
-    storage: StorageRoot,
-    text: str,
-    principal: Principal,
-    bundle: ReceivedBundle | None = None,
-    limits: CarryLimits | None = None,
-) -> Accepted:
-    """Check and submit a scan (with the local packages its config names in ``bundle``, within ``limits``)."""
-    with received(bundle) as where:
-        return _submit_scan(storage, block_style(text), principal, where, limits or CarryLimits())
-
-
-def _submit_scan(
     storage: StorageRoot, text: str, principal: Principal, where: Received, limits: CarryLimits
 ) -> Accepted:
     from hawk_dagster.scans.intake import SCAN_CONFIGS_KIND

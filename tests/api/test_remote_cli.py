@@ -245,12 +245,8 @@ def test_an_eval_set_submitted_through_the_api_runs_with_its_carried_files(
 ) -> None:
     """`hawk eval-set` of the simple example (a local task file) through a running server, then the sensor's tick
     and the run it requests, materialised by Dagster from the files the server stored."""
-    import dagster as dg
-
     from hawk_dagster.api.settings import ServerSettings
-    from hawk_dagster.definitions import build_definitions
-    from hawk_dagster.names import EVAL_SET_PIPELINE
-    from tests.evals.test_sensor import Drop, apply_partitions, tick
+    from tests.cli.test_submit import run_the_submitted_eval_set
 
     root = str(tmp_path / "deployment")
     warehouse = make_database()
@@ -265,18 +261,5 @@ def test_an_eval_set_submitted_through_the_api_runs_with_its_carried_files(
     eval_set_id = submitted.stdout.strip()
     assert not (tmp_path / "not-used").exists()  # everything went through the server
 
-    result = tick(Drop(root), dagster_instance, None)
-    assert isinstance(result, dg.SensorResult)
-    [request] = result.run_requests or []
-    apply_partitions(dagster_instance, result)
-    job = build_definitions(storage_root=root).resolve_job_def(EVAL_SET_PIPELINE)
-    run = job.execute_in_process(
-        instance=dagster_instance,
-        partition_key=request.partition_key,
-        tags=request.tags,
-        raise_on_error=False,
-    )
-    assert run.success, [e.message for e in run.all_events if e.is_failure]
-    checks = {e.check_name: e.passed for e in run.get_asset_check_evaluations()}
-    assert checks == {"all_cells_succeeded": True, "warehouse_matches_logs": True}
+    run_the_submitted_eval_set(root, dagster_instance)
     assert len(list(Path(StorageRoot(root).eval_log_dir(eval_set_id)).glob("*.eval"))) == 4

@@ -3,7 +3,7 @@ it names local files, a ``multipart/form-data`` body carrying them (``api.carrie
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
@@ -23,11 +23,7 @@ from hawk_dagster.api.errors import ApiError
 
 if TYPE_CHECKING:
     from hawk_dagster.access.principal import Principal
-    from hawk_dagster.api.submissions import Accepted
-    from hawk_dagster.intake.carry import CarryLimits
-    from hawk_dagster.storage.root import StorageRoot
-
-    Submit = Callable[[StorageRoot, str, Principal, ReceivedBundle | None, CarryLimits], Accepted]
+    from hawk_dagster.api.submissions import Accepted, Check
 
 CONFIG_MEDIA_TYPES: Final = ("application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml", "text/plain",
                              "application/json")  # fmt: skip
@@ -142,14 +138,16 @@ async def submission_body(request: Request) -> AsyncIterator[SubmissionBody]:
         await form.close()
 
 
-async def submit_from(request: Request, principal: Principal, submit: Submit) -> Accepted:
+async def submit_from(request: Request, principal: Principal, submit: Check) -> Accepted:
     """Read the submission (with its files, if it carries any) and hand it to ``submit`` in a worker thread (storage
     and YAML work block)."""
     from fastapi.concurrency import run_in_threadpool
 
+    from hawk_dagster.api.submissions import submit_received
+
     async with submission_body(request) as body:
         accepted: Accepted = await run_in_threadpool(
-            submit, request.app.state.storage, body.text, principal, body.bundle,
+            submit_received, submit, request.app.state.storage, body.text, principal, body.bundle,
             request.app.state.settings.carry_limits,
         )  # fmt: skip
     return accepted
