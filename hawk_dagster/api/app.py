@@ -106,7 +106,11 @@ def create_app(settings: ServerSettings) -> FastAPI:
             expose_headers=[REQUEST_ID_HEADER],
         )
     # outermost: request ids and the body limit on everything, CORS answers included
-    app.add_middleware(RequestMiddleware, max_body_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        RequestMiddleware,
+        max_body_bytes=settings.max_body_bytes,
+        max_upload_bytes=settings.max_upload_bytes,
+    )
     undeclared = undeclared_routes(app, PUBLIC_PATHS)
     if (
         undeclared

@@ -38,6 +38,10 @@ def unauthenticated(message: str, *, error: str | None = None) -> ApiError:
     return ApiError(401, message, headers={"WWW-Authenticate": challenge})
 
 
+def _cache_key(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
 class Authenticator:
     """Turns an ``Authorization`` header into a principal (or a 401)."""
 
@@ -61,10 +65,18 @@ class Authenticator:
         """The issuer's token verifier (browser sign-in checks the tokens it receives with it); None locally."""
         return self._verifier
 
-    def principal(self, authorization: str | None) -> Principal:
-        """Blocking (the first use of a key may fetch the issuer's JWKS): call from a worker thread."""
+    def known(self, authorization: str | None) -> Principal | None:
+        """The principal without blocking, when that needs no verification: local mode, or a token verified before
+        and not expired (else None: call :meth:`principal`). Raises the 401 of a malformed header."""
         if self._verifier is None:
             return LOCAL_ADMIN
+        token = self._token(authorization)
+        with self._lock:
+            cached = self._cache.get(_cache_key(token))
+        return cached[0] if cached is not None and cached[1] > time.time() else None
+
+    @staticmethod
+    def _token(authorization: str | None) -> str:
         if not authorization:
             raise unauthenticated(
                 "this API needs a bearer token (`Authorization: Bearer <access token>`) or a browser signed in at "
@@ -76,7 +88,14 @@ class Authenticator:
             raise unauthenticated(
                 "the Authorization header must be `Bearer <access token>`", error="invalid_request"
             )
-        key = hashlib.sha256(token.encode()).hexdigest()
+        return token
+
+    def principal(self, authorization: str | None) -> Principal:
+        """Blocking (the first use of a key may fetch the issuer's JWKS): call from a worker thread."""
+        if self._verifier is None:
+            return LOCAL_ADMIN
+        token = self._token(authorization)
+        key = _cache_key(token)
         now = time.time()
         with self._lock:
             cached = self._cache.get(key)

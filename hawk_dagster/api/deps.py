@@ -1,4 +1,7 @@
-"""What routes take from the app: the warehouse engine and the storage root, made once in ``create_app``."""
+"""What routes take from the app: the warehouse engine and the storage root, made once in ``create_app``.
+
+Dependencies that do not block are ``async``: FastAPI runs a sync dependency in a worker thread, and every such hop
+costs a thread switch and a slot of the threadpool (which the blocking routes themselves need under load)."""
 
 from __future__ import annotations
 
@@ -19,14 +22,24 @@ if TYPE_CHECKING:
 _SAMPLE_UUID: Final = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 
-def engine(request: Request) -> Engine:
+def engine_of(request: Request) -> Engine:
+    """The app's warehouse engine (for code already off the event loop; routes take :func:`engine`)."""
     warehouse: Engine = request.app.state.engine
     return warehouse
 
 
-def storage(request: Request) -> StorageRoot:
+def storage_of(request: Request) -> StorageRoot:
+    """The app's storage root (for code already off the event loop; routes take :func:`storage`)."""
     root: StorageRoot = request.app.state.storage
     return root
+
+
+async def engine(request: Request) -> Engine:
+    return engine_of(request)
+
+
+async def storage(request: Request) -> StorageRoot:
+    return storage_of(request)
 
 
 def dagster_instance(request: Request) -> dg.DagsterInstance | None:
@@ -42,7 +55,7 @@ def dagster_instance(request: Request) -> dg.DagsterInstance | None:
         return instance
 
 
-def no_nul_bytes(request: Request) -> None:
+async def no_nul_bytes(request: Request) -> None:
     """Refuse query values holding NUL (PostgreSQL text cannot hold it: the query would fail, not miss)."""
     for name, value in request.query_params.multi_items():
         if "\x00" in value or "\x00" in name:

@@ -31,11 +31,15 @@ def too_large(limit: int) -> ApiError:
 class RequestMiddleware:
     """Request id in and out, one access-log line per request, bodies over ``max_body_bytes`` refused with 413 (by
     ``Content-Length`` before anything is read, else as they stream in), and any unhandled exception turned into the
-    500 error body (logged with its traceback) when no response has started yet."""
+    500 error body (logged with its traceback) when no response has started yet.
 
-    def __init__(self, app: ASGIApp, *, max_body_bytes: int) -> None:
+    A ``multipart/form-data`` body (a submission carrying the files its config names) may be up to
+    ``max_upload_bytes``; what it carries is checked against the carry limits once it is read."""
+
+    def __init__(self, app: ASGIApp, *, max_body_bytes: int, max_upload_bytes: int | None = None) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
+        self.max_upload_bytes = max(max_upload_bytes or 0, max_body_bytes)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -57,6 +61,8 @@ class RequestMiddleware:
                 ]
             await send(message)
 
+        media = headers.get("content-type", "").split(";")[0].strip().lower()
+        limit = self.max_upload_bytes if media == "multipart/form-data" else self.max_body_bytes
         received = 0
 
         async def limited_receive() -> Message:
@@ -64,14 +70,14 @@ class RequestMiddleware:
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.max_body_bytes:
-                    raise too_large(self.max_body_bytes)
+                if received > limit:
+                    raise too_large(limit)
             return message
 
         try:
             declared = headers.get("content-length")
-            if declared is not None and declared.isdigit() and int(declared) > self.max_body_bytes:
-                raise too_large(self.max_body_bytes)
+            if declared is not None and declared.isdigit() and int(declared) > limit:
+                raise too_large(limit)
             await self.app(scope, limited_receive, send_with_id)
         except ApiError as exc:  # raised outside the app's own handlers (the body limit while reading)
             if state["status"] is not None:

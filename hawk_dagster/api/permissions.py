@@ -35,14 +35,22 @@ class Permission(enum.StrEnum):
     """Delete: the submitter or an administrator."""
 
 
-def authenticated_principal(
+async def authenticated_principal(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
-    """The caller (sync: FastAPI runs it in a worker thread, since verifying may fetch the issuer's keys): the bearer
-    token, else the access token of a signed-in browser's session cookie (``api.session_cookies``)."""
+    """The caller: the bearer token, else the access token of a signed-in browser's session cookie
+    (``api.session_cookies``); on the event loop when that token was verified before (the common case), else verified
+    in a worker thread (verifying may fetch the issuer's keys)."""
+    from fastapi.concurrency import run_in_threadpool
+
     authenticator: Authenticator = request.app.state.authenticator
-    return authenticator.principal(authorization_of(request.scope, credentials))
+    header = authorization_of(request.scope, credentials)
+    known = authenticator.known(header)
+    if known is not None:
+        return known
+    principal: Principal = await run_in_threadpool(authenticator.principal, header)
+    return principal
 
 
 def authorization_of(scope: Scope, credentials: HTTPAuthorizationCredentials | None = None) -> str | None:
@@ -62,7 +70,7 @@ class Requires:
     def __init__(self, permission: Permission) -> None:
         self.permission = permission
 
-    def __call__(self, principal: Annotated[Principal, Depends(authenticated_principal)]) -> Principal:
+    async def __call__(self, principal: Annotated[Principal, Depends(authenticated_principal)]) -> Principal:
         return principal
 
     def __repr__(self) -> str:

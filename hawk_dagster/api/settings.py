@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Final
 from urllib.parse import urlsplit
 
 from hawk_dagster.access.settings import AccessSettings, access_settings_from_env
+from hawk_dagster.intake.carry import CarryError, CarryLimits
 from hawk_dagster.storage.root import StorageRoot
 
 if TYPE_CHECKING:
@@ -25,6 +26,8 @@ gigabytes at the parser. Larger edit requests are split, or the limit raised."""
 DEFAULT_FOLLOW_SECONDS: Final = 300.0
 """How long one followed log stream lasts before the server ends it with a cursor to reconnect with: proxies and
 load balancers cut idle or long connections anyway, so clients reconnect as a matter of course."""
+MULTIPART_BYTES_PER_FILE: Final = 1024
+"""Room for one file part's headers (its name and Content-Disposition) in a submission that carries files."""
 
 
 @dataclass(frozen=True)
@@ -39,6 +42,8 @@ class ServerSettings:
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
     follow_seconds: float = DEFAULT_FOLLOW_SECONDS
     """The longest a followed log stream lasts (the client resumes from the cursor it ends with)."""
+    carry_limits: CarryLimits = field(default_factory=CarryLimits)
+    """How much a submission may carry (``HAWK_CARRY_MAX_FILES``, ``HAWK_CARRY_MAX_MB``, as for ``hawk eval-set``)."""
     log_viewer: bool = True
     """Mount Inspect's log API at /api and its viewer at /viewer (imports Inspect's server: about a second)."""
     session_seal: CookieSeal | None = None
@@ -47,14 +52,20 @@ class ServerSettings:
     """The server's URL as browsers reach it (``HAWK_PUBLIC_URL``): the sign-in redirect URI, the origin that
     state-changing requests must come from, Secure cookies when https. None: taken from each request."""
 
+    @property
+    def max_upload_bytes(self) -> int:
+        """The body limit of a submission carrying files (multipart): the config, its manifest and the files."""
+        limits = self.carry_limits
+        return limits.max_bytes + 2 * self.max_body_bytes + limits.max_files * MULTIPART_BYTES_PER_FILE
+
 
 def server_settings_from_env(
     storage: StorageRoot, warehouse_url: str, environ: Mapping[str, str] = os.environ
 ) -> ServerSettings:
     """Settings from ``HAWK_OIDC_*`` (``auth.settings``), the access variables (``access.settings``),
-    ``HAWK_API_CORS_ORIGINS`` (space or comma separated), ``HAWK_API_MAX_BODY_BYTES``, ``HAWK_SESSION_SECRET``
-    (``auth.cookie_seal``) and ``HAWK_PUBLIC_URL``; raises ``ValueError`` naming the variable when one is
-    malformed."""
+    ``HAWK_API_CORS_ORIGINS`` (space or comma separated), ``HAWK_API_MAX_BODY_BYTES``, the carry limits,
+    ``HAWK_SESSION_SECRET`` (``auth.cookie_seal``) and ``HAWK_PUBLIC_URL``; raises ``ValueError`` naming the variable
+    when one is malformed."""
     from hawk_dagster.auth.cookie_seal import seal_from_env
     from hawk_dagster.auth.settings import oidc_settings_from_env
 
@@ -68,6 +79,10 @@ def server_settings_from_env(
             raise ValueError(
                 f"{PUBLIC_URL_ENV} must be the server's http(s) URL, e.g. https://hawk.example.org"
             )
+    try:
+        carry_limits = CarryLimits.from_env(environ)
+    except CarryError as ex:
+        raise ValueError(str(ex)) from None
     origins = tuple(o for o in environ.get(CORS_ORIGINS_ENV, "").replace(",", " ").split() if o)
     raw_follow = environ.get(FOLLOW_SECONDS_ENV, "").strip()
     try:
@@ -87,4 +102,5 @@ def server_settings_from_env(
         session_seal=seal_from_env(environ),
         public_url=public_url,
         follow_seconds=follow_seconds,
+        carry_limits=carry_limits,
     )

@@ -1,15 +1,19 @@
 """Submitting eval sets and scans over HTTP: the body is the config, checked exactly as ``hawk validate`` and the
 configs sensor check it (``config.loader``, strict, then ``intake.submit``), written to the configs folder with the
-caller as its submitter. Any refusal names the field and writes nothing.
+caller as its submitter. A config naming local files comes with them (``api.carried_upload``): they are laid out in
+a private folder and carried from there exactly as a local ``hawk eval-set`` carries them. Any refusal names the
+field and writes nothing.
 
 Blocking (storage and YAML work): called from a worker thread.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
 import tempfile
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -17,15 +21,17 @@ from typing import TYPE_CHECKING, Any
 from hawk_dagster.access.policy import can_submit, can_view
 from hawk_dagster.access.principal import Principal
 from hawk_dagster.access.stored_groups import current_rules, eval_set_groups_of, required_for_submission
+from hawk_dagster.api.carried_upload import ReceivedBundle, require_named, unpack
 from hawk_dagster.api.errors import ApiError, not_found
 from hawk_dagster.config.errors import ConfigError
 from hawk_dagster.config.ids import generate_eval_set_id
 from hawk_dagster.config.loader import load_eval_set_config, load_scan_config
 from hawk_dagster.config.local_files import LocalReference, eval_set_references, scan_references
-from hawk_dagster.intake.carry import CarryError
+from hawk_dagster.intake.carry import CarryError, CarryLimits
 from hawk_dagster.intake.submit import submit_to_configs_folder
 from hawk_dagster.intake.submitter import submitted_by, with_marks
 from hawk_dagster.intake.watch import SubmitRefused, refuse_if_claimed
+from hawk_dagster.storage.carried import FILES
 from hawk_dagster.storage.root import EVALS, SCANS, StorageRoot
 from hawk_dagster.storage.submissions import Kind, SubmissionNotFoundError, read_submission
 
@@ -43,13 +49,50 @@ class Accepted:
     id: str
     config_path: str
     """Where the config landed in the configs folder (the sensor picks it up from there)."""
+    carried: dict[str, Any] | None = None
+    """The bundle stored with it (``bundle_id``, ``files``, ``bytes``), when the config named local files."""
 
 
-def config_error(ex: ConfigError, folder: str) -> ApiError:
-    """422 naming the first issue's field; the server's own folders are not named (they mean nothing to a caller)."""
+Check = Callable[[StorageRoot, str, Principal, "Received", CarryLimits], Accepted]
+"""A submission of one kind: :func:`submit_eval_set` or :func:`submit_scan`."""
+
+
+@dataclass(frozen=True)
+class Received:
+    """A submission's private working folder: where the config's relative paths resolve (its carried files laid
+    out around it, or nothing), and the folder standing for the bundle's ``files/``."""
+
+    config_dir: Path
+    files_dir: Path
+    bundle: ReceivedBundle | None
+
+    def hide(self, message: str) -> str:
+        """``message`` without the server's private folders (they mean nothing to a caller)."""
+        shown_as = (
+            (self.config_dir, "."),
+            (self.files_dir, "<carried files>"),
+            (self.files_dir.parent, "<upload>"),
+        )
+        for folder, shown in shown_as:
+            for form in (str(folder.resolve()), str(folder)):
+                message = message.replace(form, shown)
+        return message
+
+
+@contextlib.contextmanager
+def received(bundle: ReceivedBundle | None) -> Iterator[Received]:
+    """The carried files unpacked (checked against their manifest) in a folder removed afterwards."""
+    with tempfile.TemporaryDirectory(prefix="hawk-api-") as work:
+        files_dir = Path(work) / FILES
+        config_dir = unpack(bundle, Path(work)) if bundle is not None else files_dir
+        config_dir.mkdir(parents=True, exist_ok=True)
+        yield Received(config_dir, files_dir, bundle)
+
+
+def config_error(ex: ConfigError, where: Received) -> ApiError:
+    """422 naming the first issue's field; the server's own folders are not named."""
     first = ex.issues[0]
-    message = str(ex).replace(str(Path(folder).resolve()), ".").replace(folder, ".")
-    return ApiError(422, message, code="invalid_config", field=first.path or None)
+    return ApiError(422, where.hide(str(ex)), code="invalid_config", field=first.path or None)
 
 
 def block_style(text: str) -> str:
@@ -67,19 +110,6 @@ def block_style(text: str) -> str:
     return dumped
 
 
-def _refuse_local_files(refs: list[LocalReference]) -> None:
-    if refs:
-        ref = refs[0]
-        raise ApiError(
-            422,
-            f"{ref.field}: {ref.written!r} names a file on the submitter's machine, which the API cannot receive "
-            "(the body is the config alone); submit this config with `hawk eval-set` / `hawk scan run`, which "
-            "upload the files it names, or use a package",
-            code="invalid_config",
-            field=ref.field,
-        )
-
-
 def _refuse_taken_id(
     storage: StorageRoot, kind: Kind, what: str, submission_id: str, principal: Principal
 ) -> None:
@@ -95,30 +125,44 @@ def _refuse_taken_id(
         )
 
 
-def _submit(storage: StorageRoot, kind: Any, text: str, submission_id: str, carried: str | None) -> Accepted:
+def _submit(
+    storage: StorageRoot,
+    kind: Any,
+    text: str,
+    submission_id: str,
+    carried: str | None,
+    where: Received,
+    refs: list[LocalReference],
+    limits: CarryLimits,
+) -> Accepted:
     what = "eval set" if kind.submissions == EVALS else "scan"
     try:
         refuse_if_claimed(storage, kind, submission_id, f"{submission_id}.yaml")
     except SubmitRefused as ex:
         folder = kind.source_of(storage, "").rstrip("/") + "/"
         raise ApiError(409, str(ex).replace(folder, ""), code="conflict", field=kind.id_key) from None
-    with tempfile.TemporaryDirectory(prefix="hawk-api-") as empty:
-        try:
-            submitted = submit_to_configs_folder(
-                storage,
-                kind,
-                text=text,
-                base_dir=Path(empty),
-                refs=[],
-                submission_id=submission_id,
-                already_carried=carried,
-            )
-        except CarryError as ex:
-            message = str(ex).replace(kind.source_of(storage, f"{submission_id}.yaml"), BODY_NAME)
-            message = message.replace(str(Path(empty).resolve()), ".").replace(empty, ".")
-            raise ApiError(422, f"this {what} cannot be submitted: {message}", code="invalid_config",
-                           field=ex.field or None) from None  # fmt: skip
-    return Accepted(submission_id, str(submitted.target))
+    try:
+        submitted = submit_to_configs_folder(
+            storage,
+            kind,
+            text=text,
+            base_dir=where.config_dir,
+            refs=refs,
+            submission_id=submission_id,
+            already_carried=carried,
+            limits=limits,
+        )
+    except CarryError as ex:
+        message = where.hide(str(ex).replace(kind.source_of(storage, f"{submission_id}.yaml"), BODY_NAME))
+        raise ApiError(422, f"this {what} cannot be submitted: {message}", code="invalid_config",
+                       field=ex.field or None) from None  # fmt: skip
+    manifest = submitted.manifest
+    bundle = (
+        None
+        if manifest is None
+        else {"bundle_id": manifest.bundle_id, "files": len(manifest.files), "bytes": manifest.total_bytes}
+    )
+    return Accepted(submission_id, str(submitted.target), bundle)
 
 
 def _refuse_unless_holding(principal: Principal, required: frozenset[str], what: str) -> None:
@@ -140,16 +184,31 @@ def _groups_file_error(ex: ConfigError) -> ApiError:
     )
 
 
-def submit_eval_set(storage: StorageRoot, text: str, principal: Principal) -> Accepted:
+def submit_received(
+    submit: Check,
+    storage: StorageRoot,
+    text: str,
+    principal: Principal,
+    bundle: ReceivedBundle | None,
+    limits: CarryLimits,
+) -> Accepted:
+    """Check and submit a config with the files it carries (``bundle``; None: the config alone), laid out in a
+    private folder for the length of the submission."""
+    with received(bundle) as where:
+        return submit(storage, block_style(text), principal, where, limits)
+
+
+def submit_eval_set(
+    storage: StorageRoot, text: str, principal: Principal, where: Received, limits: CarryLimits
+) -> Accepted:
     from hawk_dagster.evals.intake import EVAL_SET_CONFIGS_KIND
 
-    text = block_style(text)
-    with tempfile.TemporaryDirectory(prefix="hawk-api-") as empty:
-        try:
-            loaded = load_eval_set_config(BODY_NAME, text=text, base_dir=Path(empty), strict=True)
-        except ConfigError as ex:
-            raise config_error(ex, empty) from None
-    _refuse_local_files(eval_set_references(loaded.config))
+    try:
+        loaded = load_eval_set_config(BODY_NAME, text=text, base_dir=where.config_dir, strict=True)
+    except ConfigError as ex:
+        raise config_error(ex, where) from None
+    refs = eval_set_references(loaded.config)
+    require_named(where.config_dir, refs, where.bundle, limits, where.hide)
     try:
         required = required_for_submission(storage, loaded.config)
     except ConfigError as ex:
@@ -158,20 +217,21 @@ def submit_eval_set(storage: StorageRoot, text: str, principal: Principal) -> Ac
     eval_set_id = loaded.config.eval_set_id or generate_eval_set_id(loaded.config.name)
     _refuse_taken_id(storage, EVALS, "eval set", eval_set_id, principal)
     return _submit(storage, EVAL_SET_CONFIGS_KIND, with_marks(text, principal.subject), eval_set_id,
-                   loaded.config.carried_files)  # fmt: skip
+                   loaded.config.carried_files, where, refs, limits)  # fmt: skip
 
 
-def submit_scan(storage: StorageRoot, text: str, principal: Principal) -> Accepted:
+def submit_scan(
+    storage: StorageRoot, text: str, principal: Principal, where: Received, limits: CarryLimits
+) -> Accepted:
     from hawk_dagster.scans.intake import SCAN_CONFIGS_KIND
     from hawk_dagster.scans.sources import UnknownEvalSetError, resolve_eval_sets
 
-    text = block_style(text)
-    with tempfile.TemporaryDirectory(prefix="hawk-api-") as empty:
-        try:
-            loaded = load_scan_config(BODY_NAME, text=text, base_dir=Path(empty))
-        except ConfigError as ex:
-            raise config_error(ex, empty) from None
-    _refuse_local_files(scan_references(loaded.config))
+    try:
+        loaded = load_scan_config(BODY_NAME, text=text, base_dir=where.config_dir)
+    except ConfigError as ex:
+        raise config_error(ex, where) from None
+    refs = scan_references(loaded.config)
+    require_named(where.config_dir, refs, where.bundle, limits, where.hide)
     named = [s.eval_set_id for s in loaded.config.transcripts.sources if s.eval_set_id]
     unreadable = ApiError(
         422,
@@ -196,7 +256,7 @@ def submit_scan(storage: StorageRoot, text: str, principal: Principal) -> Accept
     scan_id = loaded.config.scan_id or generate_eval_set_id(loaded.config.name, "scan")
     _refuse_taken_id(storage, SCANS, "scan", scan_id, principal)
     return _submit(storage, SCAN_CONFIGS_KIND, with_marks(text, principal.subject), scan_id,
-                   loaded.config.carried_files)  # fmt: skip
+                   loaded.config.carried_files, where, refs, limits)  # fmt: skip
 
 
 def resume_scan(storage: StorageRoot, engine: Engine, scan_id: str, principal: Principal) -> Accepted:

@@ -8,6 +8,7 @@ forbidden, not signed in) exit 2 with the server's message, anything else exit 1
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -18,7 +19,11 @@ import click
 from hawk_dagster.cli.common import EXIT_BAD_INPUT
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     import httpx
+
+    from hawk_dagster.storage.carried import Manifest
 
 API_URL_ENV: Final = "HAWK_API_URL"
 TIMEOUT_SECONDS: Final = 60.0
@@ -146,9 +151,19 @@ def stream_records(path: str, params: Mapping[str, Any] | None = None) -> Iterat
         raise StreamBroken(f"the stream from {url} broke: {ex}") from None
 
 
-def post_config(path: str, text: str) -> dict[str, Any]:
-    with _client() as client:
-        response = client.post(path, content=text.encode(), headers={"Content-Type": "application/yaml"})
+def post_submission(path: str, text: str, bundle: tuple[Manifest, Path] | None) -> dict[str, Any]:
+    """Submit a config: alone as YAML, or with the files it carries (their manifest and the folder they are staged
+    in) as ``multipart/form-data``: ``config``, ``manifest``, then one ``files`` part per manifest entry."""
+    with _client() as client, contextlib.ExitStack() as open_files:
+        if bundle is None:
+            response = client.post(path, content=text.encode(), headers={"Content-Type": "application/yaml"})
+        else:
+            manifest, staged = bundle
+            parts = [
+                ("files", (f.path, open_files.enter_context(staged.joinpath(*f.path.split("/")).open("rb"))))
+                for f in manifest.files
+            ]
+            response = client.post(path, data={"config": text, "manifest": manifest.dumps()}, files=parts)
     if response.status_code >= 400:
         _fail(response)
     answer: dict[str, Any] = response.json()

@@ -36,7 +36,7 @@ def run(config: Path) -> None:
     from hawk_dagster.storage.root import StorageRoot
 
     loaded = load_scan_config_or_exit(config)
-    if submit_remotely(config, "/api/v1/scans", loaded.text, scan_references(loaded.config)):
+    if submit_remotely(config, "/api/v1/scans", loaded.text, scan_references(loaded.config), loaded.base_dir):
         return
     storage = StorageRoot.from_env()
     try:

@@ -34,7 +34,9 @@ def submit_eval_set(config: Path, skip_confirm: bool) -> None:
 
     loaded = load_config_or_exit(config, skip_confirm=skip_confirm)
     text = with_pass_through(loaded.text, loaded.extra_eval_set_args)
-    if submit_remotely(config, "/api/v1/eval-sets", text, eval_set_references(loaded.config)):
+    if submit_remotely(
+        config, "/api/v1/eval-sets", text, eval_set_references(loaded.config), loaded.base_dir
+    ):
         return
     eval_set_id = loaded.config.eval_set_id or generate_eval_set_id(loaded.config.name)
     storage = StorageRoot.from_env()
@@ -53,26 +55,45 @@ def submit_eval_set(config: Path, skip_confirm: bool) -> None:
     )
 
 
-def submit_remotely(config: Path, route: str, text: str, refs: list[LocalReference]) -> bool:
-    """With ``HAWK_API_URL`` set: submit ``text`` through the API (print its id) and return True; else False."""
-    from hawk_dagster.cli.remote import API_URL_ENV, api_url
+def submit_remotely(
+    config: Path, route: str, text: str, refs: list[LocalReference], base_dir: Path | None
+) -> bool:
+    """With ``HAWK_API_URL`` set: submit ``text`` through the API, with the local files it names gathered and
+    staged as for a storage root (and sent with it), print its id, and return True; else False."""
+    import tempfile
+
+    from hawk_dagster.cli.remote import api_url
 
     if not api_url():
         return False
     from hawk_dagster.cli import remote
+    from hawk_dagster.intake.carry import CarryError, CarryLimits, gather, stage
+    from hawk_dagster.storage.carried import FILES
 
-    if refs:
-        fail_bad_input(
-            f"{config}: {refs[0].field}: {refs[0].written!r} is a file on this machine, which the API cannot receive "
-            f"yet; unset {API_URL_ENV} to submit to HAWK_STORAGE_ROOT with the files carried, or use a package"
-        )
-    answer = remote.post_config(route, text)
+    with tempfile.TemporaryDirectory(prefix="hawk-carry-") as tmp:
+        bundle = None
+        if refs:
+            assert base_dir is not None  # a local file always has its folder
+            try:
+                base, files, _ = gather(base_dir, refs, CarryLimits.from_env())
+            except CarryError as ex:
+                fail_bad_input(f"{config}: {ex}")
+            staged = Path(tmp) / FILES
+            bundle = (stage(base, files, staged), staged)
+        answer = remote.post_submission(route, text, bundle)
     submitted_id = answer.get("eval_set_id") or answer.get("scan_id")
     if answer.get("eval_set_id"):  # `hawk status`, `hawk logs`... default to it, as after a local run
         from hawk_dagster.cli.state import remember_eval_set
 
         remember_eval_set(api_url() or "", answer["eval_set_id"])
     click.echo(submitted_id)
+    carried = answer.get("carried")
+    if carried:
+        click.echo(
+            f"carried {carried['files']} file(s), {carried['bytes'] / 1024:.1f} KiB, with the config "
+            f"(bundle {carried['bundle_id']})",
+            err=True,
+        )
     click.echo(f"submitted through {api_url()}", err=True)
     return True
 

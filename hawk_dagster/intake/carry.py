@@ -31,7 +31,7 @@ import os
 import posixpath
 import re
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Final
@@ -87,12 +87,12 @@ class CarryLimits:
     max_bytes: int = 100 * 1024 * 1024
 
     @classmethod
-    def from_env(cls) -> CarryLimits:
+    def from_env(cls, environ: Mapping[str, str] = os.environ) -> CarryLimits:
         """The defaults, or ``HAWK_CARRY_MAX_FILES`` / ``HAWK_CARRY_MAX_MB`` when set (raises ``CarryError``)."""
         limits = cls()
         try:
-            files = int(os.environ.get(MAX_FILES_ENV) or limits.max_files)
-            megabytes = float(os.environ.get(MAX_MB_ENV) or limits.max_bytes / 2**20)
+            files = int(environ.get(MAX_FILES_ENV) or limits.max_files)
+            megabytes = float(environ.get(MAX_MB_ENV) or limits.max_bytes / 2**20)
         except ValueError as exc:
             raise CarryError("", f"{MAX_FILES_ENV} and {MAX_MB_ENV} must be numbers ({exc})") from None
         if files < 1 or megabytes <= 0:

@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     from upath import UPath
 
     from hawk_dagster.config.local_files import LocalReference
+    from hawk_dagster.intake.carry import CarryLimits
     from hawk_dagster.intake.watch import WatchedKind
     from hawk_dagster.storage.carried import Manifest
     from hawk_dagster.storage.root import StorageRoot
@@ -36,10 +37,11 @@ def submit_to_configs_folder(
     refs: list[LocalReference],
     submission_id: str,
     already_carried: str | None,
+    limits: CarryLimits | None = None,
 ) -> Submitted:
     """Upload what the config names, then the config, into ``kind``'s configs folder, after checking it exactly as
     the sensor will. Raises ``intake.carry.CarryError`` (naming the field) with nothing written when it cannot be
-    submitted as it is."""
+    submitted as it is. ``limits``: what it may carry (default: ``CarryLimits.from_env()``)."""
     with prepare_submission(
         storage,
         kind,
@@ -48,6 +50,7 @@ def submit_to_configs_folder(
         refs=refs,
         submission_id=submission_id,
         already_carried=already_carried,
+        limits=limits,
     ) as prepared:
         target = publish(storage, kind, prepared)
     return Submitted(submission_id, target, prepared.manifest)

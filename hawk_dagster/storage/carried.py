@@ -95,27 +95,36 @@ class Manifest:
         return self._canonical() + "\n"
 
     @classmethod
-    def loads(cls, text: str, bundle_id: str) -> Manifest:
-        """Parse a stored manifest and check it is the one ``bundle_id`` names (raises ``CarriedFilesError``)."""
+    def parse(cls, text: str, what: str = "the manifest") -> Manifest:
+        """A manifest from its JSON: readable, every path a safe relative path named once (raises
+        ``CarriedFilesError`` naming ``what``). Whether it is the one an id names is :meth:`loads`' question."""
         try:
             data = json.loads(text)
+            if not isinstance(data, dict):
+                raise ValueError("not a JSON object")
             if data.get("version") != MANIFEST_VERSION:
                 raise ValueError(f"unknown manifest version {data.get('version')!r}")
             base = str(data["base"])
             files = tuple(CarriedFile(str(p), int(size), str(sha)) for p, size, sha in data["files"])
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
-            raise CarriedFilesError(
-                f"the manifest of carried files {bundle_id} is not readable ({exc})"
-            ) from None
-        manifest = cls(base, files)
+            raise CarriedFilesError(f"{what} is not readable ({exc})") from None
+        unsafe = next((p for p in (base, *(f.path for f in files)) if p and not safe_relative(p)), None)
+        if unsafe is not None or any(not f.path for f in files):
+            raise CarriedFilesError(f"{what} names a path outside its folder: {unsafe!r}")
+        if len({f.path for f in files}) != len(files):
+            raise CarriedFilesError(f"{what} names a file twice")
+        if any(f.size < 0 for f in files):
+            raise CarriedFilesError(f"{what} gives a file a negative size")
+        return cls(base, files)
+
+    @classmethod
+    def loads(cls, text: str, bundle_id: str) -> Manifest:
+        """Parse a stored manifest and check it is the one ``bundle_id`` names (raises ``CarriedFilesError``)."""
+        manifest = cls.parse(text, f"the manifest of carried files {bundle_id}")
         if manifest.bundle_id != bundle_id:
             raise CarriedFilesError(
                 f"the manifest of carried files {bundle_id} does not match its id (it was altered after upload); "
                 "submit the config again"
-            )
-        if (base and not safe_relative(base)) or not all(safe_relative(f.path) for f in files):
-            raise CarriedFilesError(
-                f"the manifest of carried files {bundle_id} names a path outside its folder"
             )
         return manifest
 

@@ -10,6 +10,7 @@ port for what only real HTTP shows (streaming, headers on the wire, concurrency)
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import importlib.util
 import shutil
 import socket
@@ -180,6 +181,22 @@ def storage(deployment: Deployment, tmp_path: Path) -> StorageRoot:
 
 
 MakeSettings = Callable[..., ServerSettings]
+
+
+def snapshot(root: Path) -> dict[str, str]:
+    """Every file under the storage root with its content hash (what 'nothing written' compares)."""
+    return {
+        str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+    }
+
+
+@pytest.fixture
+def unchanged(storage: StorageRoot) -> Iterator[None]:
+    before = snapshot(storage.local_path)
+    yield
+    assert snapshot(storage.local_path) == before
 
 
 @pytest.fixture

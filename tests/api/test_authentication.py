@@ -70,13 +70,16 @@ def test_the_cache_does_not_outlive_the_token(
 
     monkeypatch.setattr(authenticator._verifier, "verify", counting)
     token = oidc_provider.token_for("bob", ["model-access-beta"])
+    assert authenticator.known(f"Bearer {token}") is None  # never verified: not answered on the event loop
     first = authenticator.principal(f"Bearer {token}")
     assert authenticator.principal(f"Bearer {token}") == first and len(calls) == 1  # cached
+    assert authenticator.known(f"Bearer {token}") == first
     assert first.subject == "bob" and first.groups == frozenset({"beta"}) and not first.is_admin
     expires_at = verify(token).expires_at
     real_time = authentication.time.time
     monkeypatch.setattr(authentication.time, "time", lambda: max(real_time(), expires_at) + 1)
-    authenticator.principal(f"Bearer {token}")  # past exp: verified again, not answered from the cache
+    assert authenticator.known(f"Bearer {token}") is None  # past exp: not answered from the cache
+    authenticator.principal(f"Bearer {token}")  # so verified again
     assert len(calls) == 2
     assert all(token not in key for key in authenticator._cache)  # keyed by hash, never the token
 

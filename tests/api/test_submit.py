@@ -4,9 +4,7 @@ written."""
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
@@ -14,25 +12,9 @@ from fastapi.testclient import TestClient
 
 from hawk_dagster.intake.watch import WatchCursor, process_new_configs
 from hawk_dagster.storage.root import StorageRoot
-from tests.api.conftest import SCAN_ID, MakeSettings, eval_set_config, scan_config, serving
+from tests.api.conftest import SCAN_ID, MakeSettings, eval_set_config, scan_config, serving, snapshot
 
 YAML = {"Content-Type": "application/yaml"}
-
-
-def snapshot(root: Path) -> dict[str, str]:
-    """Every file under the storage root with its content hash (what 'nothing written' compares)."""
-    return {
-        str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
-        for p in sorted(root.rglob("*"))
-        if p.is_file()
-    }
-
-
-@pytest.fixture
-def unchanged(storage: StorageRoot) -> Iterator[None]:
-    before = snapshot(storage.local_path)
-    yield
-    assert snapshot(storage.local_path) == before
 
 
 def test_submit_eval_set_reaches_the_sensor_with_the_caller_as_submitter(

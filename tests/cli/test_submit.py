@@ -312,7 +312,13 @@ def test_a_submitted_example_runs_through_dagster_to_eval_logs(
     assert proc.returncode == 0, proc.stderr
     eval_set_id = proc.stdout.strip()
 
-    instance = dagster_instance
+    run_the_submitted_eval_set(root, dagster_instance)
+    log_dir = Path(StorageRoot(root).eval_log_dir(eval_set_id))
+    assert len(list(log_dir.glob("*.eval"))) == logs
+
+
+def run_the_submitted_eval_set(root: str, instance: dg.DagsterInstance) -> None:
+    """The sensor's tick on ``root``, then the one run it requests, materialised by Dagster; its checks pass."""
     result = tick(Drop(root), instance, None)
     assert isinstance(result, dg.SensorResult)
     [request] = result.run_requests or []
@@ -324,9 +330,6 @@ def test_a_submitted_example_runs_through_dagster_to_eval_logs(
     assert run.success, [e.message for e in run.all_events if e.is_failure]
     checks = {e.check_name: e.passed for e in run.get_asset_check_evaluations()}
     assert checks == {"all_cells_succeeded": True, "warehouse_matches_logs": True}
-
-    log_dir = Path(StorageRoot(root).eval_log_dir(eval_set_id))
-    assert len(list(log_dir.glob("*.eval"))) == logs
 
 
 def test_the_text_submitted_is_the_text_validated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

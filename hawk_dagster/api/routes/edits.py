@@ -58,7 +58,7 @@ def _apply(request: Request, principal: Principal, text: str, jsonl: bool, dry_r
     from hawk_dagster.edits.service import apply_plan, author_of, describe_plan, refuse_running, result_body
     from hawk_dagster.edits.targets import EditForbiddenError, plan_edits
 
-    engine = deps.engine(request)
+    engine = deps.engine_of(request)
     try:
         edits = parse_request(text, jsonl=True if jsonl else None)
         plan = plan_edits(engine, edits, principal)
@@ -108,7 +108,7 @@ def list_edits(
 
     if eval_set_id is None and sample_uuid is None:
         raise ApiError(422, "give eval_set_id or sample_uuid (or both)", field="eval_set_id")
-    engine = deps.engine(request)
+    engine = deps.engine_of(request)
     if eval_set_id is not None:
         deps.checked_id(eval_set_id, "eval_set_id")
         if not eval_set_exists(engine, eval_set_id, viewer=principal):

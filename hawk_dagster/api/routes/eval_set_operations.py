@@ -42,7 +42,7 @@ def _visible(request: Request, eval_set_id: str, principal: Principal) -> None:
     from hawk_dagster.evals.ownership import eval_set_ownership
 
     deps.checked_id(eval_set_id, "eval_set_id")
-    owner = eval_set_ownership(deps.storage(request), deps.engine(request), eval_set_id)
+    owner = eval_set_ownership(deps.storage_of(request), deps.engine_of(request), eval_set_id)
     if not can_view(principal, owner.groups):
         raise not_found("eval set")
 
@@ -57,10 +57,10 @@ def get_status(
     _visible(request, eval_set_id, principal)
     try:
         report = build_status(
-            deps.storage(request),
+            deps.storage_of(request),
             eval_set_id,
             instance=deps.dagster_instance(request),
-            engine=deps.engine(request),
+            engine=deps.engine_of(request),
         )
     except UnknownEvalSetError:
         raise not_found("eval set") from None
@@ -108,7 +108,7 @@ def get_logs(
             cutoff = datetime.now(UTC) - parse_duration(since)
         except ValueError as ex:
             raise ApiError(422, str(ex).replace("--since", "since"), field="since") from None
-    storage = deps.storage(request)
+    storage = deps.storage_of(request)
     output = storage.runner_logs_dir / f"{eval_set_id}.log" if storage.is_local else None
     stream = EvalSetLogs(deps.dagster_instance(request), eval_set_id, output, since=cutoff)
     if cursor is not None:
@@ -183,11 +183,11 @@ def _deletion_plan(request: Request, eval_set_id: str, principal: Principal) -> 
     deps.checked_id(eval_set_id, "eval_set_id")
     try:
         return plan_deletion(
-            deps.storage(request),
+            deps.storage_of(request),
             eval_set_id,
             principal=principal,
             instance=deps.dagster_instance(request),
-            engine=deps.engine(request),
+            engine=deps.engine_of(request),
         )
     except UnknownIdError:
         raise not_found("eval set") from None
@@ -211,7 +211,7 @@ def get_deletion_plan(
         "deleted_at": plan.deleted_at,
         "active_runs": [{"run_id": run_id, "status": status} for run_id, status in plan.active_runs],
         "sandbox_namespace": plan.sandbox_namespace,
-        "log_dir": deps.storage(request).eval_log_dir(eval_set_id),
+        "log_dir": deps.storage_of(request).eval_log_dir(eval_set_id),
         "runs_known": deps.dagster_instance(request) is not None,
     }
 
@@ -231,7 +231,7 @@ def delete_eval_set(
         plan,
         deleted_by=principal.subject,
         instance=deps.dagster_instance(request),
-        engine=deps.engine(request),
+        engine=deps.engine_of(request),
     )
     return {
         "eval_set_id": eval_set_id,

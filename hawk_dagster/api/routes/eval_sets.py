@@ -5,14 +5,13 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import Engine
 
 from hawk_dagster.access.principal import Principal
 from hawk_dagster.api import deps
 from hawk_dagster.api.errors import not_found
 from hawk_dagster.api.permissions import Permission, requires
-from hawk_dagster.api.routes.body import CONFIG_BODY, config_text
+from hawk_dagster.api.routes.body import CONFIG_BODY, submit_from
 
 router = APIRouter(prefix="/api/v1/eval-sets", tags=["eval sets"])
 
@@ -59,17 +58,11 @@ def list_evals(
 @router.post("", status_code=201, summary="Submit an eval set", openapi_extra=CONFIG_BODY)
 async def submit_eval_set(
     request: Request, principal: Annotated[Principal, Depends(requires(Permission.SUBMIT))]
-) -> dict[str, str]:
+) -> dict[str, Any]:
     """Validated exactly as `hawk validate` and the configs sensor validate it (unknown top-level keys must be
     confirmed by a `# hawk-pass-through:` line); the submitter is the caller. Any refusal names the field and writes
     nothing."""
     from hawk_dagster.api.submissions import submit_eval_set as submit
 
-    text = await config_text(request)
-    accepted = await run_in_threadpool(
-        submit,
-        deps.storage(request),
-        text,
-        principal,
-    )
-    return {"eval_set_id": accepted.id, "config_path": accepted.config_path}
+    accepted = await submit_from(request, principal, submit)
+    return {"eval_set_id": accepted.id, "config_path": accepted.config_path, "carried": accepted.carried}

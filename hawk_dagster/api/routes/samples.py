@@ -16,6 +16,7 @@ from hawk_dagster.api.errors import ApiError, not_found
 from hawk_dagster.api.permissions import Permission, requires
 from hawk_dagster.api.streaming import stream_csv
 from hawk_dagster.storage.root import EVALS, StorageRoot
+from hawk_dagster.warehouse.read.queries import SampleFilter
 
 router = APIRouter(prefix="/api/v1/samples", tags=["samples"])
 
@@ -23,57 +24,55 @@ LISTING_COLUMNS = ("uuid", "eval_set_id", "task", "model", "id", "epoch", "statu
                    "total_time", "message_count", "completed_at", "error", "is_invalid")  # fmt: skip
 
 
-class SampleQuery:
-    """Every filter, sort and page of ``hawk list samples``, as query parameters."""
+async def sample_filter(
+    eval_set_id: Annotated[
+        list[str], Query(description="Eval set ids (repeat for several); none: all.")
+    ] = [],  # noqa: B006
+    task: Annotated[str | None, Query(max_length=500)] = None,
+    model: Annotated[str | None, Query(max_length=500)] = None,
+    status: Annotated[list[str], Query(description="success, error or <kind>_limit (repeatable).")] = [],  # noqa: B006
+    scorer: Annotated[str | None, Query(max_length=500, description="NAME or NAME:KEY.")] = None,
+    score_min: float | None = None,
+    score_max: float | None = None,
+    search: Annotated[
+        str | None, Query(max_length=1000, description="Text in the sample or its transcript.")
+    ] = None,
+    invalid: bool | None = None,
+    sort: str = "completed_at",
+    desc: bool = False,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> SampleFilter:
+    """Every filter, sort and page of ``hawk list samples``, as query parameters (async: it only checks values, so
+    it runs on the event loop rather than taking a worker thread)."""
+    from hawk_dagster.warehouse.read.queries import SAMPLE_SORTS, SAMPLE_STATUSES
 
-    def __init__(
-        self,
-        eval_set_id: Annotated[
-            list[str], Query(description="Eval set ids (repeat for several); none: all.")
-        ] = [],  # noqa: B006
-        task: Annotated[str | None, Query(max_length=500)] = None,
-        model: Annotated[str | None, Query(max_length=500)] = None,
-        status: Annotated[list[str], Query(description="success, error or <kind>_limit (repeatable).")] = [],  # noqa: B006
-        scorer: Annotated[str | None, Query(max_length=500, description="NAME or NAME:KEY.")] = None,
-        score_min: float | None = None,
-        score_max: float | None = None,
-        search: Annotated[
-            str | None, Query(max_length=1000, description="Text in the sample or its transcript.")
-        ] = None,
-        invalid: bool | None = None,
-        sort: str = "completed_at",
-        desc: bool = False,
-        limit: Annotated[int, Query(ge=1, le=1000)] = 50,
-        offset: Annotated[int, Query(ge=0)] = 0,
-    ) -> None:
-        from hawk_dagster.warehouse.read.queries import SAMPLE_SORTS, SAMPLE_STATUSES, SampleFilter
-
-        for value in eval_set_id:
-            deps.checked_id(value, "eval_set_id")
-        if sort not in SAMPLE_SORTS:
-            raise ApiError(422, f"cannot sort on {sort[:80]!r}; sortable columns: {', '.join(SAMPLE_SORTS)}",
-                           field="sort")  # fmt: skip
-        for value in status:
-            if value not in SAMPLE_STATUSES:
-                raise ApiError(422, f"unknown status {value[:80]!r}; statuses: {', '.join(SAMPLE_STATUSES)}",
-                               field="status")  # fmt: skip
-        self.filter = SampleFilter(
-            eval_set_ids=eval_set_id, task=task, model=model, statuses=status, scorer=scorer, score_min=score_min,
-            score_max=score_max, text=search, invalid=invalid, sort=sort, descending=desc, limit=limit, offset=offset,
-        )  # fmt: skip
+    for value in eval_set_id:
+        deps.checked_id(value, "eval_set_id")
+    if sort not in SAMPLE_SORTS:
+        raise ApiError(422, f"cannot sort on {sort[:80]!r}; sortable columns: {', '.join(SAMPLE_SORTS)}",
+                       field="sort")  # fmt: skip
+    for value in status:
+        if value not in SAMPLE_STATUSES:
+            raise ApiError(422, f"unknown status {value[:80]!r}; statuses: {', '.join(SAMPLE_STATUSES)}",
+                           field="status")  # fmt: skip
+    return SampleFilter(
+        eval_set_ids=eval_set_id, task=task, model=model, statuses=status, scorer=scorer, score_min=score_min,
+        score_max=score_max, text=search, invalid=invalid, sort=sort, descending=desc, limit=limit, offset=offset,
+    )  # fmt: skip
 
 
-def _checked(engine: Engine, query: SampleQuery, principal: Principal) -> None:
+def _checked(engine: Engine, query: SampleFilter, principal: Principal) -> None:
     """404 for an eval set the caller cannot see (or that is absent), 422 for a scorer none of the samples has."""
     from hawk_dagster.warehouse.read import queries
 
-    for eval_set_id in query.filter.eval_set_ids:
+    for eval_set_id in query.eval_set_ids:
         try:
-            queries.list_evals(engine, eval_set_id, viewer=principal)
+            queries.require_eval_set(engine, eval_set_id, viewer=principal)
         except queries.UnknownIdError:
             raise not_found("eval set") from None
     try:
-        queries.require_scorer(engine, query.filter, viewer=principal)
+        queries.require_scorer(engine, query, viewer=principal)
     except queries.UnknownIdError as ex:
         raise ApiError(422, str(ex), field="scorer") from None
 
@@ -82,12 +81,12 @@ def _checked(engine: Engine, query: SampleQuery, principal: Principal) -> None:
 def list_samples(
     principal: Annotated[Principal, Depends(requires(Permission.VIEW))],
     engine: Annotated[Engine, Depends(deps.engine)],
-    query: Annotated[SampleQuery, Depends()],
+    query: Annotated[SampleFilter, Depends(sample_filter)],
 ) -> dict[str, Any]:
     from hawk_dagster.warehouse.read import queries
 
     _checked(engine, query, principal)
-    page = queries.list_samples(engine, query.filter, viewer=principal)
+    page = queries.list_samples(engine, query, viewer=principal)
     return deps.page_body(page)
 
 
@@ -100,14 +99,14 @@ def list_samples(
 def export_samples(
     principal: Annotated[Principal, Depends(requires(Permission.VIEW))],
     engine: Annotated[Engine, Depends(deps.engine)],
-    query: Annotated[SampleQuery, Depends()],
+    query: Annotated[SampleFilter, Depends(sample_filter)],
     paged: bool = False,
 ) -> StreamingResponse:
     from hawk_dagster.warehouse.read import queries
 
     _checked(engine, query, principal)
     return stream_csv(
-        lambda out: queries.export_samples_csv(engine, query.filter, out, paged=paged, viewer=principal),
+        lambda out: queries.export_samples_csv(engine, query, out, paged=paged, viewer=principal),
         "samples.csv",
     )
 

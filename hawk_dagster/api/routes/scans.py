@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 from sqlalchemy import Engine
 
@@ -13,8 +12,9 @@ from hawk_dagster.access.principal import Principal
 from hawk_dagster.api import deps
 from hawk_dagster.api.errors import ApiError, not_found
 from hawk_dagster.api.permissions import Permission, requires
-from hawk_dagster.api.routes.body import CONFIG_BODY, config_text
+from hawk_dagster.api.routes.body import CONFIG_BODY, submit_from
 from hawk_dagster.api.streaming import stream_csv
+from hawk_dagster.storage.root import StorageRoot
 
 router = APIRouter(prefix="/api/v1/scans", tags=["scans"])
 
@@ -38,19 +38,13 @@ def list_scans(
 @router.post("", status_code=201, summary="Submit a scan", openapi_extra=CONFIG_BODY)
 async def submit_scan(
     request: Request, principal: Annotated[Principal, Depends(requires(Permission.SCAN))]
-) -> dict[str, str]:
+) -> dict[str, Any]:
     """Validated exactly as `hawk validate` and the scan configs sensor validate it; the eval sets it reads must
     exist (and be visible to the caller). Any refusal names the field and writes nothing."""
     from hawk_dagster.api.submissions import submit_scan as submit
 
-    text = await config_text(request)
-    accepted = await run_in_threadpool(
-        submit,
-        deps.storage(request),
-        text,
-        principal,
-    )
-    return {"scan_id": accepted.id, "config_path": accepted.config_path}
+    accepted = await submit_from(request, principal, submit)
+    return {"scan_id": accepted.id, "config_path": accepted.config_path, "carried": accepted.carried}
 
 
 @router.post(
@@ -58,13 +52,14 @@ async def submit_scan(
 )
 def resume_scan(
     scan_id: str,
-    request: Request,
     principal: Annotated[Principal, Depends(requires(Permission.SCAN))],
+    engine: Annotated[Engine, Depends(deps.engine)],
+    storage: Annotated[StorageRoot, Depends(deps.storage)],
 ) -> dict[str, str]:
     from hawk_dagster.api.submissions import resume_scan as resume
 
     deps.checked_id(scan_id, "scan_id")
-    accepted = resume(deps.storage(request), deps.engine(request), scan_id, principal)
+    accepted = resume(storage, engine, scan_id, principal)
     return {"scan_id": accepted.id, "config_path": accepted.config_path}
 
 

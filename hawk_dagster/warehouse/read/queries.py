@@ -77,12 +77,16 @@ def visible_eval_set_ids(viewer: Principal) -> Select[str]:
 def _visible_evals(viewer: Principal | None) -> list[ColumnElement[bool]]:
     """Conditions keeping the samples of eval sets ``viewer`` may see (none for the unrestricted CLI).
 
-    On ``sample.eval_pk``, so a count that reads no eval column needs no join: a hashed semi-join on the few evals.
+    On ``sample.eval_pk``, so a count that reads no eval column needs no join. Written ``(... IN (...)) IS TRUE`` so
+    that PostgreSQL keeps it a filter through a hashed subplan (as ``_not_deleted``) instead of pulling it up into a
+    semi-join: as a join it drove the plan from the visible evals, one index probe of the search index per eval (on
+    1,000,000 samples in 100 evals, the combined filter's page and count took 170 ms each instead of 45 and 11 ms).
+    As a filter the viewer's query costs what the unrestricted query costs. ``IS TRUE`` keeps it closed: NULL is out.
     """
     if viewer is None:
         return []
     visible = select(Eval.pk).where(Eval.eval_set_id.in_(visible_eval_set_ids(viewer)))
-    return [Sample.eval_pk.in_(visible)]
+    return [Sample.eval_pk.in_(visible).is_(true())]
 
 
 def _not_deleted() -> ColumnElement[bool]:
@@ -157,7 +161,7 @@ def list_eval_sets(
 def list_evals(engine: Engine, eval_set_id: str, *, viewer: Principal | None = None) -> list[dict[str, Any]]:
     """One row per task x agent x model of an eval set, with its sample and error counts as imported, and its headline
     metric: the score it was read from and the metric's name (``cli.common.headline_name`` joins them)."""
-    _require_eval_set(engine, eval_set_id, viewer)
+    require_eval_set(engine, eval_set_id, viewer=viewer)
     errors = func.count(Sample.pk).filter(Sample.status == "error")
     query = (
         select(
@@ -183,7 +187,8 @@ def list_evals(engine: Engine, eval_set_id: str, *, viewer: Principal | None = N
         return [dict(row._mapping) for row in conn.execute(query)]
 
 
-def _require_eval_set(engine: Engine, eval_set_id: str, viewer: Principal | None) -> None:
+def require_eval_set(engine: Engine, eval_set_id: str, *, viewer: Principal | None = None) -> None:
+    """Raise :class:`UnknownIdError` unless the eval set is in the warehouse and ``viewer`` may see it."""
     query = select(EvalSet.pk).where(EvalSet.eval_set_id == eval_set_id)
     if viewer is not None:
         query = query.where(visible_clause(viewer, EvalSet.model_groups))
@@ -752,6 +757,7 @@ __all__ = [
     "list_evals",
     "list_samples",
     "list_scans",
+    "require_eval_set",
     "require_scorer",
     "sample_location",
     "sample_statements",
