@@ -14,6 +14,22 @@ def parse(markup: str) -> ET.Element:
     return ET.fromstring(markup)
 
 
+def child(element: ET.Element, tag: str) -> ET.Element:
+    found = element.find(f"{SVG}{tag}")
+    assert found is not None, tag
+    return found
+
+
+def attr(element: ET.Element, name: str) -> str:
+    value = element.get(name)
+    assert value is not None, name
+    return value
+
+
+def text_of(element: ET.Element, tag: str) -> str:
+    return child(element, tag).text or ""
+
+
 def texts(root: ET.Element) -> list[str]:
     """What each <text> shows (its own text, not a tooltip <title> inside it)."""
     return [(t.text or "") + "".join(child.tail or "" for child in t) for t in root.iter(f"{SVG}text")]
@@ -24,13 +40,17 @@ def test_histogram_is_labelled_and_writes_its_counts() -> None:
     root = parse(histogram(bins, title="Scores <match>", x_label="match"))
     assert root.get("role") == "img"
     title_id, desc_id = root.get("aria-labelledby", "").split()
-    assert root.find(f"{SVG}title").text == "Scores <match>"  # escaped in the markup, intact when parsed
-    assert root.find(f"{SVG}title").get("id") == title_id
-    desc = root.find(f"{SVG}desc")
-    assert desc.get("id") == desc_id and "10 samples" in desc.text and "0.5 to 1: 7" in desc.text
+    assert text_of(root, "title") == "Scores <match>"  # escaped in the markup, intact when parsed
+    assert child(root, "title").get("id") == title_id
+    desc = child(root, "desc")
+    assert (
+        desc.get("id") == desc_id
+        and "10 samples" in text_of(root, "desc")
+        and "0.5 to 1: 7" in text_of(root, "desc")
+    )
     rects = list(root.iter(f"{SVG}rect"))
-    assert [r.find(f"{SVG}title").text for r in rects] == ["0 to 0.5: 3 samples", "0.5 to 1: 7 samples"]
-    assert float(rects[1].get("height")) > float(rects[0].get("height"))
+    assert [text_of(r, "title") for r in rects] == ["0 to 0.5: 3 samples", "0.5 to 1: 7 samples"]
+    assert float(attr(rects[1], "height")) > float(attr(rects[0], "height"))
     assert {"3", "7", "match"} <= set(texts(root))
 
 
@@ -50,13 +70,13 @@ def test_heatmap_cells_colours_legend_and_links() -> None:
     fills = [r.get("fill") for r in root.iter(f"{SVG}rect") if r.find(f"{SVG}title") is not None]
     assert fills == [colour_for(0.0, 0, 1), colour_for(1.0, 0, 1), "#e6e6e6", "#e6e6e6"]
     assert fills[0] != fills[1]
-    tips = [r.find(f"{SVG}title").text for r in root.iter(f"{SVG}rect") if r.find(f"{SVG}title") is not None]
+    tips = [text_of(r, "title") for r in root.iter(f"{SVG}rect") if r.find(f"{SVG}title") is not None]
     assert tips[0] == "task a, model x: 0 (3 samples)" and tips[3] == "task b, model y: n/a"
     links = list(root.iter(f"{SVG}a"))
     assert [a.get("href") for a in links] == ["/samples?task=a&model=y"]
     assert links[0].get("aria-label") == "task a, model y: 1"
     legend = next(g for g in root.iter(f"{SVG}g") if g.get("class") == "legend")
-    assert "from 0 to 1" in legend.get("aria-label") and ["accuracy", "0", "0.5", "1"] == texts(legend)
+    assert "from 0 to 1" in attr(legend, "aria-label") and ["accuracy", "0", "0.5", "1"] == texts(legend)
     assert {"task a", "task b", "model x", "model y"} <= set(texts(root))
 
 
@@ -74,13 +94,13 @@ def test_bars_with_negative_values_and_intervals() -> None:
     rects = list(root.iter(f"{SVG}rect"))
     assert rects[1].get("fill") != rects[0].get("fill")
     zero = next(line for line in root.iter(f"{SVG}line") if line.get("class") == "axis")
-    assert float(rects[1].get("x")) + float(rects[1].get("width")) == float(
+    assert float(attr(rects[1], "x")) + float(attr(rects[1], "width")) == float(
         zero.get("x1")
     )  # grows left of zero
     assert len(list(root.iter(f"{SVG}path"))) == 1
     assert {"0.25", "-10%", "a", "b"} <= set(texts(root))
     assert [a.get("href") for a in root.iter(f"{SVG}a")] == ["/x"]
-    assert "interval 0.1 to 0.4" in root.find(f"{SVG}desc").text
+    assert "interval 0.1 to 0.4" in text_of(root, "desc")
 
 
 def test_numbers_and_size() -> None:
