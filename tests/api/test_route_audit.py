@@ -34,6 +34,9 @@ EXPECTED = {
     ("GET", "/api/v1/scans/{scan_id}/results.csv"): Permission.VIEW,
     ("*", "/api"): Permission.VIEW,  # Inspect's log API (hawk_dagster.api.viewer)
     ("GET", "/"): Permission.VIEW,  # the results pages (hawk_dagster.web)
+    ("GET", "/samples"): Permission.VIEW,
+    ("GET", "/samples/{sample_uuid}"): Permission.VIEW,
+    ("POST", "/samples/{sample_uuid}/edits"): Permission.EDIT,
 }
 
 

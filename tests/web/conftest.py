@@ -8,9 +8,10 @@ from typing import Any
 
 import httpx
 import pytest
-from fastapi import FastAPI
 
 from hawk_dagster.api.app import create_app
+from hawk_dagster.api.settings import ServerSettings
+from hawk_dagster.storage.root import StorageRoot
 from tests.api.conftest import (  # noqa: F401  (fixtures, used by name)
     Deployment,
     MakeSettings,
@@ -22,6 +23,9 @@ from tests.api.conftest import (  # noqa: F401  (fixtures, used by name)
     storage,
 )
 from tests.web.browser import browser_context, chromium, page  # noqa: F401  (fixtures, used by name)
+
+# Request the deployment (which runs Inspect's event loop to build its logs) before the browser: Playwright's
+# sync API keeps an event loop running in this thread once Chromium has started.
 
 USERS: dict[str, list[str]] = {
     "alice": ["model-access-alpha"],
@@ -37,16 +41,27 @@ def bearer(oidc_provider: Any, user: str) -> dict[str, str]:
 
 
 @pytest.fixture
-def local_site(local_app: FastAPI) -> Iterator[str]:  # noqa: F811
+def site_settings(make_settings: MakeSettings, deployment: Deployment) -> MakeSettings:  # noqa: F811
+    """Settings on the deployment's own storage root, where the warehouse's log locations are (the viewer links
+    need them); these tests only read it."""
+
+    def make(**overrides: object) -> ServerSettings:
+        return make_settings(**{"storage": StorageRoot(str(deployment.root)), **overrides})
+
+    return make
+
+
+@pytest.fixture
+def local_site(site_settings: MakeSettings) -> Iterator[str]:
     """The local-mode app (no issuer: the local administrator) over real HTTP; yields its base URL."""
-    with serving(local_app) as base_url:
+    with serving(create_app(site_settings())) as base_url:
         yield base_url
 
 
 @pytest.fixture
-def signed_site(make_settings: MakeSettings, oidc_provider: Any) -> Iterator[str]:  # noqa: F811
+def signed_site(site_settings: MakeSettings, oidc_provider: Any) -> Iterator[str]:
     """The app with the OpenID provider as its issuer, over real HTTP; yields its base URL."""
-    app = create_app(make_settings(oidc=oidc_provider.settings()))
+    app = create_app(site_settings(oidc=oidc_provider.settings()))
     with serving(app) as base_url:
         yield base_url
 

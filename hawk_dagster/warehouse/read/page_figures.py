@@ -19,7 +19,7 @@ from hawk_dagster.warehouse.read.queries import (
     _visible_evals,
     visible_eval_set_ids,
 )
-from hawk_dagster.warehouse.schema.models import Eval, Sample, SampleEdit, Score
+from hawk_dagster.warehouse.schema.models import Eval, EvalSet, Sample, Score
 
 if TYPE_CHECKING:
     from hawk_dagster.access.principal import Principal
@@ -141,30 +141,36 @@ def score_histogram(
     )
 
 
+SAMPLE_FIELDS = tuple(a.key for a in sa_inspect(Sample).column_attrs if a.key != "search_text")
+"""Every column of a sample the page shows (all but the search document, which repeats the transcript)."""
+
+
 def sample_detail(engine: Engine, uuid: str, *, viewer: Principal | None = None) -> dict[str, Any]:
-    """One sample with its eval's facts, its scores (headline first) and its edits (newest first)."""
+    """One sample with its eval's facts and its scores (headline first); its edits are ``edits.audit.list_edits``."""
     query = (
         select(
-            Sample,
+            *(getattr(Sample, key).label(key) for key in SAMPLE_FIELDS),
             Eval.eval_set_id,
             Eval.task_name,
             Eval.task_id,
             Eval.model,
             Eval.location,
             Eval.status.label("eval_status"),
+            EvalSet.model_groups,
             Eval.message_limit.label("eval_message_limit"),
             Eval.token_limit.label("eval_token_limit"),
             Eval.time_limit_seconds.label("eval_time_limit"),
             Eval.working_limit_seconds.label("eval_working_limit"),
         )
         .join(Eval, Eval.pk == Sample.eval_pk)
-        .where(Sample.uuid == uuid, *_visible_evals(viewer))
+        .join(EvalSet, EvalSet.eval_set_id == Eval.eval_set_id)
+        .where(Sample.uuid == uuid, EvalSet.deleted_at.is_(None), *_visible_evals(viewer))
     )
     with engine.connect() as conn:
         row = conn.execute(query).first()
         if row is None:  # absent or not visible: one answer
             raise UnknownIdError(f"no sample with uuid {uuid!r} in the warehouse")
-        sample: Sample = row[0]
+        mapping = row._mapping
         scores = [
             dict(r._mapping)
             for r in conn.execute(
@@ -179,37 +185,19 @@ def sample_detail(engine: Engine, uuid: str, *, viewer: Principal | None = None)
                     Score.scored_at,
                     Score.meta,
                 )
-                .where(Score.sample_pk == sample.pk)
+                .where(Score.sample_pk == mapping["pk"])
                 .order_by(Score.is_headline.desc(), Score.scorer, Score.key)
             )
         ]
-        edits = [
-            dict(r._mapping)
-            for r in conn.execute(
-                select(
-                    SampleEdit.author,
-                    SampleEdit.edited_at,
-                    SampleEdit.type,
-                    SampleEdit.scorer,
-                    SampleEdit.before,
-                    SampleEdit.after,
-                    SampleEdit.reason,
-                    SampleEdit.request_id,
-                )
-                .where(SampleEdit.sample_uuid == uuid)
-                .order_by(SampleEdit.edited_at.desc(), SampleEdit.pk)
-            )
-        ]
-    facts = {a.key: getattr(sample, a.key) for a in sa_inspect(Sample).column_attrs if a.key != "search_text"}
-    mapping = row._mapping
     return {
-        **facts,
+        **{key: mapping[key] for key in SAMPLE_FIELDS},
         "eval_set_id": mapping["eval_set_id"],
         "task": mapping["task_name"],
         "task_id": mapping["task_id"],
         "model": mapping["model"],
         "location": mapping["location"],
         "eval_status": mapping["eval_status"],
+        "model_groups": list(mapping["model_groups"]),
         "eval_limits": {
             "messages": mapping["eval_message_limit"],
             "tokens": mapping["eval_token_limit"],
@@ -217,8 +205,43 @@ def sample_detail(engine: Engine, uuid: str, *, viewer: Principal | None = None)
             "working time (s)": mapping["eval_working_limit"],
         },
         "scores": scores,
-        "edits": edits,
     }
 
 
-__all__ = ["EvalSetProgress", "ScoreHistogram", "eval_set_progress", "sample_detail", "score_histogram"]
+def eval_set_choices(
+    engine: Engine, *, limit: int = 200, viewer: Principal | None = None
+) -> list[dict[str, Any]]:
+    """The newest eval sets ``viewer`` may see (id and name), for a filter's choices: no counts, so it stays cheap
+    on a large warehouse."""
+    query = select(EvalSet.eval_set_id, EvalSet.name).where(EvalSet.deleted_at.is_(None))
+    if viewer is not None:
+        query = query.where(EvalSet.eval_set_id.in_(visible_eval_set_ids(viewer)))
+    query = query.order_by(EvalSet.created_at.desc(), EvalSet.eval_set_id).limit(limit)
+    with engine.connect() as conn:
+        return [dict(row._mapping) for row in conn.execute(query)]
+
+
+def task_and_model_choices(
+    engine: Engine, eval_set_ids: Sequence[str] = (), *, viewer: Principal | None = None
+) -> tuple[list[str], list[str]]:
+    """The distinct task names and models of the evals of ``eval_set_ids`` (all, when empty) that ``viewer`` may
+    see: read from ``eval`` alone (one row per task and model, not per sample)."""
+    query = select(Eval.task_name, Eval.model).distinct()
+    if eval_set_ids:
+        query = query.where(Eval.eval_set_id.in_(list(eval_set_ids)))
+    if viewer is not None:
+        query = query.where(Eval.eval_set_id.in_(visible_eval_set_ids(viewer)))
+    with engine.connect() as conn:
+        rows = conn.execute(query).all()
+    return sorted({r.task_name for r in rows}), sorted({r.model for r in rows})
+
+
+__all__ = [
+    "EvalSetProgress",
+    "ScoreHistogram",
+    "eval_set_choices",
+    "eval_set_progress",
+    "sample_detail",
+    "score_histogram",
+    "task_and_model_choices",
+]
