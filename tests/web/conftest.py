@@ -4,10 +4,12 @@ and its settings, an app serving the pages, and users of each group with real to
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from playwright.sync_api import Browser
 
 from hawk_dagster.api.app import create_app
 from hawk_dagster.api.settings import ServerSettings
@@ -22,10 +24,7 @@ from tests.api.conftest import (  # noqa: F401  (fixtures, used by name)
     serving,
     storage,
 )
-from tests.web.browser import browser_context, chromium, page  # noqa: F401  (fixtures, used by name)
-
-# Request the deployment (which runs Inspect's event loop to build its logs) before the browser: Playwright's
-# sync API keeps an event loop running in this thread once Chromium has started.
+from tests.web.browser import browser_context, launched_chromium, page  # noqa: F401  (fixtures, used by name)
 
 USERS: dict[str, list[str]] = {
     "alice": ["model-access-alpha"],
@@ -34,6 +33,14 @@ USERS: dict[str, list[str]] = {
     "editor": ["model-access-alpha", "model-access-beta", "model-access-gamma", "hawk:edit"],
 }
 """Who signs in: one group, two groups, none, and an editor of everything."""
+
+
+@pytest.fixture(scope="session")
+def chromium(deployment: Deployment, template_log: Path) -> Iterator[Browser]:  # noqa: F811
+    """The browser, started after the session's logs are built: Inspect runs an event loop to build them, which it
+    cannot while Playwright's sync API holds one in the same thread."""
+    with launched_chromium() as browser:
+        yield browser
 
 
 def bearer(oidc_provider: Any, user: str) -> dict[str, str]:
