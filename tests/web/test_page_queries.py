@@ -5,8 +5,8 @@ id answering exactly as an absent one."""
 from __future__ import annotations
 
 import math
-from urllib.parse import urlencode
 from typing import Any
+from urllib.parse import urlencode
 
 import httpx
 import pytest
