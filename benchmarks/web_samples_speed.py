@@ -83,8 +83,7 @@ def main() -> int:
     from hawk_dagster.api.app import create_app
     from hawk_dagster.api.settings import ServerSettings
     from hawk_dagster.storage.root import StorageRoot
-    from hawk_dagster.warehouse.embedded import ensure_embedded_server, stop_embedded_server
-    from hawk_dagster.warehouse.schema import migrate
+    from hawk_dagster.warehouse.embedded import stop_embedded_server
 
     qs = _query_speed()
     keep = args.root is not None
@@ -93,18 +92,10 @@ def main() -> int:
     per_eval = max(1, args.samples // (EVAL_SETS * EVALS_PER_SET))
     print(f"warehouse root: {root}; load average {os.getloadavg()[0]:.2f}")
     try:
-        server = ensure_embedded_server(root)
-        url, libpq = server.url(), server.conninfo()
-        migrate.upgrade(url)
+        url, libpq, _ = qs.open_or_load(root, eval_sets=EVAL_SETS, evals_per_set=EVALS_PER_SET,
+                                        samples_per_eval=per_eval, messages=args.messages, seed=args.seed)  # fmt: skip
         import psycopg
 
-        with psycopg.connect(libpq) as conn:
-            have = conn.execute("SELECT count(*) FROM sample").fetchone()[0]  # type: ignore[index]
-            if have == 0:
-                print(f"loading {EVAL_SETS * EVALS_PER_SET * per_eval:,} samples (query_speed.py's builder)")
-        if have == 0:
-            qs._load(libpq, eval_sets=EVAL_SETS, evals_per_set=EVALS_PER_SET, samples_per_eval=per_eval,
-                     messages=args.messages, seed=args.seed)  # fmt: skip
         with psycopg.connect(libpq) as conn:
             samples = conn.execute("SELECT count(*) FROM sample").fetchone()[0]  # type: ignore[index]
             one_set = conn.execute("SELECT min(eval_set_id) FROM eval_set").fetchone()[0]  # type: ignore[index]

@@ -4,12 +4,10 @@ and its settings, an app serving the pages, and users of each group with real to
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from playwright.sync_api import Browser
 
 from hawk_dagster.api.app import create_app
 from hawk_dagster.api.settings import ServerSettings
@@ -24,27 +22,8 @@ from tests.api.conftest import (  # noqa: F401  (fixtures, used by name)
     serving,
     storage,
 )
+from tests.api.test_access_matrix import as_user  # noqa: F401  (re-exported for the page tests)
 from tests.web.browser import browser_context, launched_chromium, page  # noqa: F401  (fixtures, used by name)
-
-USERS: dict[str, list[str]] = {
-    "alice": ["model-access-alpha"],
-    "bob": ["model-access-beta", "model-access-gamma"],
-    "carol": [],
-    "editor": ["model-access-alpha", "model-access-beta", "model-access-gamma", "hawk:edit"],
-}
-"""Who signs in: one group, two groups, none, and an editor of everything."""
-
-
-@pytest.fixture(scope="session")
-def chromium(deployment: Deployment, template_log: Path) -> Iterator[Browser]:  # noqa: F811
-    """The browser, started after the session's logs are built: Inspect runs an event loop to build them, which it
-    cannot while Playwright's sync API holds one in the same thread."""
-    with launched_chromium() as browser:
-        yield browser
-
-
-def bearer(oidc_provider: Any, user: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {oidc_provider.token_for(user, USERS[user])}"}
 
 
 @pytest.fixture

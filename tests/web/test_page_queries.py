@@ -27,7 +27,7 @@ from hawk_dagster.web.pages.sample import edit_from_form
 from hawk_dagster.web.pages.samples import filter_params, sample_query
 from hawk_dagster.web.urls import url_with
 from tests.api.conftest import EVAL_SETS, SAMPLES_PER_EVAL_SET, Deployment
-from tests.web.conftest import bearer
+from tests.api.test_access_matrix import as_user
 
 pytestmark = pytest.mark.xdist_group("web-pages")
 
@@ -67,11 +67,11 @@ def test_histogram_counts_every_scored_sample_of_the_filter(engine: Any) -> None
         ]
     histogram = score_histogram(engine, f, bins=4)
     assert histogram.scored == len(values) == 2 * SAMPLES_PER_EVAL_SET
-    assert sum(b.count for b in histogram.bins) == len(values)
+    assert sum(count for _, _, count in histogram.bins) == len(values)
     assert histogram.minimum == min(values) and histogram.maximum == max(values)
-    for b in histogram.bins:
-        last = b is histogram.bins[-1]
-        assert b.count == sum(1 for v in values if b.low <= v < b.high or (last and math.isclose(v, b.high)))
+    for i, (low, high, count) in enumerate(histogram.bins):
+        last = i == len(histogram.bins) - 1
+        assert count == sum(1 for v in values if low <= v < high or (last and math.isclose(v, high)))
     # the headline score, paging ignored, a filter that matches nothing
     assert score_histogram(engine, SampleFilter(limit=1)).scored == len(EVAL_SETS) * SAMPLES_PER_EVAL_SET
     assert score_histogram(engine, SampleFilter(text="no such words anywhere")).bins == []
@@ -174,7 +174,7 @@ def test_hidden_answers_as_absent(
     signed_http: httpx.Client, oidc_provider: Any, deployment: Deployment
 ) -> None:
     """Alice (group alpha) asks for beta's sample and for one that does not exist: the same 404 page."""
-    headers = bearer(oidc_provider, "alice")
+    headers = as_user(oidc_provider, "alice")
     hidden = signed_http.get(f"/samples/{deployment.sample_uuids['es-beta'][0]}", headers=headers)
     absent = signed_http.get("/samples/NoSuchSample12345", headers=headers)
     assert hidden.status_code == absent.status_code == 404

@@ -18,8 +18,8 @@ from sqlalchemy import text
 
 from hawk_dagster.warehouse.engine import create_warehouse_engine
 from tests.api.conftest import EVAL_SETS, SAMPLES_PER_EVAL_SET, Deployment
+from tests.api.test_access_matrix import as_user
 from tests.web.browser import save_screenshot
-from tests.web.conftest import bearer
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("web-pages")]
 
@@ -238,7 +238,7 @@ def test_sample_page(local_page: tuple[Page, Recorder], local_site: str, deploym
 def test_a_user_sees_only_their_groups(
     deployment: Deployment, signed_site: str, oidc_provider: Any, chromium: Browser
 ) -> None:
-    context = chromium.new_context(extra_http_headers=bearer(oidc_provider, "alice"))
+    context = chromium.new_context(extra_http_headers=as_user(oidc_provider, "alice"))
     try:
         page = context.new_page()
         recorder = Recorder(page)
@@ -263,7 +263,7 @@ def test_a_user_sees_only_their_groups(
         assert filtered is not None and filtered.status == 404
         assert recorder.foreign(signed_site) == []
         # without a group: nothing at all
-        carol = chromium.new_context(extra_http_headers=bearer(oidc_provider, "carol"))
+        carol = chromium.new_context(extra_http_headers=as_user(oidc_provider, "carol"))
         page = carol.new_page()
         page.goto(signed_site + "/")
         assert page.locator("tbody tr[data-eval-set]").count() == 0

@@ -82,15 +82,9 @@ def eval_set_progress(
 
 
 @dataclass(frozen=True)
-class ScoreBin:
-    low: float
-    high: float
-    count: int
-
-
-@dataclass(frozen=True)
 class ScoreHistogram:
-    bins: list[ScoreBin]
+    bins: list[tuple[float, float, int]]
+    """(low, high, count) per bin: values in [low, high), the last bin closed."""
     scored: int
     """Matching samples with a numeric score (the rest have none: errors, non-numeric values)."""
     minimum: float | None
@@ -123,7 +117,7 @@ def score_histogram(
         low, high = float(low), float(high)
         if high == low:
             return ScoreHistogram(
-                bins=[ScoreBin(low, high, int(scored))], scored=int(scored), minimum=low, maximum=high
+                bins=[(low, high, int(scored))], scored=int(scored), minimum=low, maximum=high
             )
         # width_bucket puts the maximum in bucket bins+1: fold it into the last bin
         bucket = func.least(func.width_bucket(values.c.v, literal(low), literal(high), bins), bins).label("b")
@@ -132,9 +126,7 @@ def score_histogram(
         )
     width = (high - low) / bins
     return ScoreHistogram(
-        bins=[
-            ScoreBin(low + i * width, low + (i + 1) * width, int(counts.get(i + 1, 0))) for i in range(bins)
-        ],
+        bins=[(low + i * width, low + (i + 1) * width, int(counts.get(i + 1, 0))) for i in range(bins)],
         scored=int(scored),
         minimum=low,
         maximum=high,

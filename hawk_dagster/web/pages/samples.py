@@ -124,7 +124,7 @@ def samples_page(
         scores = score_histogram(engine, f, bins=HISTOGRAM_BINS, viewer=principal)
         score_name = f.scorer or "headline score"
         chart = histogram(
-            [Bin(b.low, b.high, b.count) for b in scores.bins],
+            [Bin(*b) for b in scores.bins],
             title=f"Distribution of {score_name} over the {scores.scored} matching samples with a numeric score",
             x_label=score_name,
         )
