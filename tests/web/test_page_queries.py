@@ -194,3 +194,29 @@ def test_hidden_answers_as_absent(
         signed_http.get("/api/v1/samples/NoSuchSample12345", headers=headers).json()["error"]["code"]
         == "not_found"
     )
+
+
+def test_running_eval_sets_show_progress_and_the_page_refreshes(client: Any, engine: Any) -> None:
+    """An eval whose log is still 'started' (imported as partial): a progress bar of samples done out of planned,
+    and a page that reloads itself (its URL, so the selection in it is kept)."""
+    assert '<meta http-equiv="refresh"' not in client.get("/").text
+    with engine.begin() as conn:
+        before = conn.execute(
+            text("SELECT status, completed_samples FROM eval WHERE eval_set_id = 'es-gamma'")
+        ).one()
+        conn.execute(
+            text("UPDATE eval SET status = 'started', completed_samples = 1 WHERE eval_set_id = 'es-gamma'")
+        )
+    try:
+        page = client.get("/", params={"selected": "es-alpha"}).text
+        assert '<meta http-equiv="refresh" content="15">' in page
+        gamma = page.split('data-eval-set="es-gamma"')[1].split("</tr>")[0]
+        assert "running" in gamma and f'max="{SAMPLES_PER_EVAL_SET}" value="1"' in gamma
+        alpha = page.split('data-eval-set="es-alpha"')[1].split("</tr>")[0]
+        assert "checked" in alpha and "running" not in alpha
+    finally:
+        with engine.begin() as conn:
+            conn.execute(
+                text("UPDATE eval SET status = :s, completed_samples = :c WHERE eval_set_id = 'es-gamma'"),
+                {"s": before.status, "c": before.completed_samples},
+            )

@@ -273,3 +273,22 @@ def test_a_user_sees_only_their_groups(
         carol.close()
     finally:
         context.close()
+
+
+def test_the_keyboard_alone_filters_samples(local_page: tuple[Page, Recorder], local_site: str) -> None:
+    page, _ = local_page
+    page.goto(local_site + "/samples")
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.textContent") == "Skip to content"
+    page.keyboard.press("Enter")
+    assert page.evaluate("document.activeElement.id") == "main"
+    for _ in range(40):  # Tab through the filters to the text search
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.id") == "search":
+            break
+    else:
+        pytest.fail("the text search cannot be reached with Tab")
+    page.keyboard.type("no such words anywhere")
+    page.keyboard.press("Enter")
+    page.wait_for_url("**search=no+such+words+anywhere**")
+    assert page.locator("#total").inner_text() == "0"
