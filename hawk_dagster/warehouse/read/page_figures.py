@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Engine, Float, case, cast, func, literal, select, true
+from sqlalchemy import Engine, Float, case, cast, func, select, true
 from sqlalchemy import inspect as sa_inspect
 
 from hawk_dagster.warehouse.read.queries import (
@@ -95,8 +95,8 @@ def score_histogram(
     engine: Engine, f: SampleFilter, *, bins: int = 20, viewer: Principal | None = None
 ) -> ScoreHistogram:
     """The scores of the samples ``f`` selects (paging ignored), counted in ``bins`` equal bins between their
-    minimum and maximum, in two aggregate queries (range, then ``width_bucket`` counts). A single distinct value is
-    one bin."""
+    minimum and maximum, in one aggregate statement (range, then ``width_bucket`` counts, over one scan of the
+    matches). A single distinct value is one bin."""
     chosen, score, conditions = _sample_filters(f, viewer)
     base = select(Sample.pk).select_from(Sample)
     if f.eval_set_ids or f.task or f.model:
@@ -106,28 +106,36 @@ def score_histogram(
     values = (
         base.with_only_columns(cast(score, Float).label("v"))
         .where(*conditions, score.is_not(None))
-        .subquery()
+        .cte("score_values")
     )
-    with engine.connect() as conn:
-        low, high, scored = conn.execute(
-            select(func.min(values.c.v), func.max(values.c.v), func.count())
-        ).one()
-        if not scored:
-            return ScoreHistogram(bins=[], scored=0, minimum=None, maximum=None)
-        low, high = float(low), float(high)
-        if high == low:
-            return ScoreHistogram(
-                bins=[(low, high, int(scored))], scored=int(scored), minimum=low, maximum=high
-            )
-        # width_bucket puts the maximum in bucket bins+1: fold it into the last bin
-        bucket = func.least(func.width_bucket(values.c.v, literal(low), literal(high), bins), bins).label("b")
-        counts: dict[int, int] = dict(
-            conn.execute(select(bucket, func.count()).group_by(bucket)).tuples().all()
-        )
+    extent = select(
+        func.min(values.c.v).label("low"), func.max(values.c.v).label("high"), func.count().label("n")
+    ).cte("score_extent")
+    # width_bucket puts the maximum in bucket bins+1: folded into the last bin; one distinct value is one bin
+    bucket = case(
+        (
+            extent.c.high > extent.c.low,
+            func.least(func.width_bucket(values.c.v, extent.c.low, extent.c.high, bins), bins),
+        ),
+        else_=1,
+    ).label("b")
+    query = (
+        select(extent.c.low, extent.c.high, extent.c.n, bucket, func.count())
+        .select_from(values.join(extent, true()))
+        .group_by(extent.c.low, extent.c.high, extent.c.n, bucket)
+    )
+    with engine.connect() as conn:  # one statement, one pass over the matches (the CTE is read twice)
+        rows = conn.execute(query).all()
+    if not rows:
+        return ScoreHistogram(bins=[], scored=0, minimum=None, maximum=None)
+    low, high, scored = float(rows[0][0]), float(rows[0][1]), int(rows[0][2])
+    counts = {int(row[3]): int(row[4]) for row in rows}
+    if high == low:
+        return ScoreHistogram(bins=[(low, high, scored)], scored=scored, minimum=low, maximum=high)
     width = (high - low) / bins
     return ScoreHistogram(
-        bins=[(low + i * width, low + (i + 1) * width, int(counts.get(i + 1, 0))) for i in range(bins)],
-        scored=int(scored),
+        bins=[(low + i * width, low + (i + 1) * width, counts.get(i + 1, 0)) for i in range(bins)],
+        scored=scored,
         minimum=low,
         maximum=high,
     )
