@@ -140,7 +140,7 @@ def histogram(
     title: str,
     x_label: str,
     y_label: str = "samples",
-    width: int = 560,
+    width: int = 720,
     height: int = 220,
 ) -> Markup:
     """Counts per value range as vertical bars, with count labels on the bars when they fit."""
