@@ -20,7 +20,7 @@ from hawk_dagster.warehouse.read.page_figures import (
     score_histogram,
     task_and_model_choices,
 )
-from hawk_dagster.warehouse.read.queries import SampleFilter
+from hawk_dagster.warehouse.read.queries import SampleFilter, list_samples
 from hawk_dagster.web.forms import check_same_origin
 from hawk_dagster.web.mount import is_page_path
 from hawk_dagster.web.pages.sample import edit_from_form
@@ -73,8 +73,15 @@ def test_histogram_counts_every_scored_sample_of_the_filter(engine: Any) -> None
         last = i == len(histogram.bins) - 1
         assert count == sum(1 for v in values if low <= v < high or (last and math.isclose(v, high)))
     # the headline score, paging ignored, a filter that matches nothing
-    assert score_histogram(engine, SampleFilter(limit=1)).scored == len(EVAL_SETS) * SAMPLES_PER_EVAL_SET
-    assert score_histogram(engine, SampleFilter(text="no such words anywhere")).bins == []
+    everything = score_histogram(engine, SampleFilter(limit=1))
+    assert everything.scored == everything.total == len(EVAL_SETS) * SAMPLES_PER_EVAL_SET
+    nothing = score_histogram(engine, SampleFilter(text="no such words anywhere"))
+    assert (nothing.total, nothing.scored, nothing.bins) == (0, 0, [])
+    for f in (
+        SampleFilter(statuses=["success"], score_min=0.5),
+        SampleFilter(eval_set_ids=["es-beta"], text="+"),
+    ):
+        assert score_histogram(engine, f).total == list_samples(engine, f).total  # the listing's total
 
 
 def test_progress_and_choices(engine: Any) -> None:

@@ -68,7 +68,7 @@ def check_query(engine: Engine, query: SampleQuery, principal: Principal) -> Non
 
     for eval_set_id in query.filter.eval_set_ids:
         try:
-            queries.list_evals(engine, eval_set_id, viewer=principal)
+            queries.require_eval_set(engine, eval_set_id, viewer=principal)
         except queries.UnknownIdError:
             raise not_found("eval set") from None
     try:

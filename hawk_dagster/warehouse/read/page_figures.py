@@ -16,6 +16,7 @@ from hawk_dagster.warehouse.read.queries import (
     SampleFilter,
     UnknownIdError,
     _sample_filters,
+    _selected_evals,
     _visible_evals,
     visible_eval_set_ids,
 )
@@ -83,10 +84,12 @@ def eval_set_progress(
 
 @dataclass(frozen=True)
 class ScoreHistogram:
+    total: int
+    """Every sample the filter matches (the listing's total)."""
+    scored: int
+    """Those with a numeric score (the rest have none: errors, non-numeric values)."""
     bins: list[tuple[float, float, int]]
     """(low, high, count) per bin: values in [low, high), the last bin closed."""
-    scored: int
-    """Matching samples with a numeric score (the rest have none: errors, non-numeric values)."""
     minimum: float | None
     maximum: float | None
 
@@ -94,51 +97,53 @@ class ScoreHistogram:
 def score_histogram(
     engine: Engine, f: SampleFilter, *, bins: int = 20, viewer: Principal | None = None
 ) -> ScoreHistogram:
-    """The scores of the samples ``f`` selects (paging ignored), counted in ``bins`` equal bins between their
-    minimum and maximum, in one aggregate statement (range, then ``width_bucket`` counts, over one scan of the
-    matches). A single distinct value is one bin."""
+    """The samples ``f`` selects (paging ignored): how many, and their scores counted in ``bins`` equal bins between
+    their minimum and maximum, in one aggregate statement over one scan of the matches (the range, then
+    ``width_bucket`` counts). A single distinct value is one bin.
+
+    The total is :func:`queries.list_samples`'s (the same conditions), so a page that shows both scans the matches
+    once for the two instead of twice."""
     chosen, score, conditions = _sample_filters(f, viewer)
     base = select(Sample.pk).select_from(Sample)
     if f.eval_set_ids or f.task or f.model:
         base = base.join(Eval, Eval.pk == Sample.eval_pk)
     if chosen is not None:
         base = base.outerjoin(chosen, true())
-    values = (
-        base.with_only_columns(cast(score, Float).label("v"))
-        .where(*conditions, score.is_not(None))
-        .cte("score_values")
-    )
+    values = base.with_only_columns(cast(score, Float).label("v")).where(*conditions).cte("score_values")
     extent = select(
-        func.min(values.c.v).label("low"), func.max(values.c.v).label("high"), func.count().label("n")
+        func.min(values.c.v).label("low"),
+        func.max(values.c.v).label("high"),
+        func.count(values.c.v).label("scored"),
+        func.count().label("total"),
     ).cte("score_extent")
     # width_bucket puts the maximum in bucket bins+1: folded into the last bin; one distinct value is one bin
     bucket = case(
+        (values.c.v.is_(None), None),
         (
             extent.c.high > extent.c.low,
             func.least(func.width_bucket(values.c.v, extent.c.low, extent.c.high, bins), bins),
         ),
         else_=1,
     ).label("b")
+    group = (extent.c.low, extent.c.high, extent.c.scored, extent.c.total)
     query = (
-        select(extent.c.low, extent.c.high, extent.c.n, bucket, func.count())
-        .select_from(values.join(extent, true()))
-        .group_by(extent.c.low, extent.c.high, extent.c.n, bucket)
+        select(*group, bucket, func.count(values.c.v))
+        .select_from(extent.outerjoin(values, true()))  # one row even when nothing matches
+        .group_by(*group, bucket)
     )
-    with engine.connect() as conn:  # one statement, one pass over the matches (the CTE is read twice)
+    with engine.connect() as conn:
         rows = conn.execute(query).all()
-    if not rows:
-        return ScoreHistogram(bins=[], scored=0, minimum=None, maximum=None)
-    low, high, scored = float(rows[0][0]), float(rows[0][1]), int(rows[0][2])
-    counts = {int(row[3]): int(row[4]) for row in rows}
+    low, high, scored, total = rows[0][:4]
+    if not scored:
+        return ScoreHistogram(total=int(total), scored=0, bins=[], minimum=None, maximum=None)
+    low, high = float(low), float(high)
+    counts = {int(row[4]): int(row[5]) for row in rows if row[4] is not None}
     if high == low:
-        return ScoreHistogram(bins=[(low, high, scored)], scored=scored, minimum=low, maximum=high)
-    width = (high - low) / bins
-    return ScoreHistogram(
-        bins=[(low + i * width, low + (i + 1) * width, counts.get(i + 1, 0)) for i in range(bins)],
-        scored=scored,
-        minimum=low,
-        maximum=high,
-    )
+        edges = [(low, high, int(scored))]
+    else:
+        width = (high - low) / bins
+        edges = [(low + i * width, low + (i + 1) * width, counts.get(i + 1, 0)) for i in range(bins)]
+    return ScoreHistogram(total=int(total), scored=int(scored), bins=edges, minimum=low, maximum=high)
 
 
 SAMPLE_FIELDS = tuple(a.key for a in sa_inspect(Sample).column_attrs if a.key != "search_text")
@@ -236,6 +241,33 @@ def task_and_model_choices(
     return sorted({r.task_name for r in rows}), sorted({r.model for r in rows})
 
 
+SCORER_PEEK = 20
+"""Samples per eval whose scorers make the scorer suggestions."""
+
+
+def scorer_suggestions(engine: Engine, f: SampleFilter, *, viewer: Principal | None = None) -> list[str]:
+    """Scorer names (``name`` or ``name:key``) to suggest for ``f``'s eval sets, task and model: those of the first
+    :data:`SCORER_PEEK` samples of each selected eval (an eval's samples share its scorers), so it costs a few index
+    look-ups per eval where ``queries.scorer_labels`` reads every score. Only suggestions: a scorer typed in is
+    checked by ``queries.require_scorer``, which names them all."""
+    peek = (
+        select(Sample.pk).where(Sample.eval_pk == Eval.pk).limit(SCORER_PEEK).correlate(Eval).lateral("peek")
+    )
+    evals = select(Eval.pk).where(Eval.pk.in_(_selected_evals(f, viewer)))
+    chosen = evals.subquery()
+    query = (
+        select(Score.scorer, Score.key)
+        .distinct()
+        .select_from(Eval)
+        .join(peek, true())
+        .join(Score, Score.sample_pk == peek.c.pk)
+        .where(Eval.pk.in_(select(chosen.c.pk)))
+        .order_by(Score.scorer, Score.key)
+    )
+    with engine.connect() as conn:
+        return [f"{name}:{key}" if key else name for name, key in conn.execute(query)]
+
+
 __all__ = [
     "EvalSetProgress",
     "ScoreHistogram",
@@ -243,5 +275,6 @@ __all__ = [
     "eval_set_progress",
     "sample_detail",
     "score_histogram",
+    "scorer_suggestions",
     "task_and_model_choices",
 ]

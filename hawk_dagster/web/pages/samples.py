@@ -9,7 +9,7 @@ empty form fields are dropped (a form without script sends them) rather than ref
 
 from __future__ import annotations
 
-import dataclasses
+from concurrent.futures import ThreadPoolExecutor
 from typing import Annotated, Any, Final
 from urllib.parse import urlencode
 
@@ -22,7 +22,8 @@ from hawk_dagster.api import deps
 from hawk_dagster.api.errors import ApiError
 from hawk_dagster.api.permissions import Permission, requires
 from hawk_dagster.api.routes.samples import LISTING_COLUMNS, SampleQuery, check_query
-from hawk_dagster.warehouse.read.queries import SampleFilter
+from hawk_dagster.warehouse.read.page_figures import ScoreHistogram
+from hawk_dagster.warehouse.read.queries import Page, SampleFilter
 from hawk_dagster.web.render import render
 
 router = APIRouter(tags=["pages"], include_in_schema=False)
@@ -34,6 +35,9 @@ SCALAR_PARAMS: Final = {
     "invalid": bool, "sort": str, "desc": bool, "limit": int, "offset": int,
 }  # fmt: skip
 HISTOGRAM_BINS: Final = 20
+HISTOGRAM_AT_ONCE: Final = 100_000
+"""Above this many matches (without a text search) the histogram waits until asked for (``histogram=all``): its
+aggregate reads every match (seconds for a million), while the listing's count and first page come from indexes."""
 COLUMN_TITLES: Final = {
     "uuid": "Sample", "eval_set_id": "Eval set", "task": "Task", "model": "Model", "id": "Id", "epoch": "Epoch",
     "status": "Status", "score": "Score", "total_tokens": "Tokens", "total_time": "Time (s)",
@@ -95,6 +99,36 @@ def filter_params(f: SampleFilter, *, paging: bool = False) -> list[tuple[str, s
     return params
 
 
+def _page_and_scores(
+    engine: Engine, f: SampleFilter, principal: Principal, *, histogram_wanted: bool
+) -> tuple[Page, ScoreHistogram | None]:
+    """The page of rows, the total, and the histogram (None: not computed, see :data:`HISTOGRAM_AT_ONCE`).
+
+    With a text search the trigram index bounds the matches: one aggregate gives the total and the histogram while
+    the page's statement runs beside it on a second connection (two scans of the matches, not three). Without one,
+    the listing's own count and first page come from indexes, and the histogram follows when the matches are few
+    enough or it is asked for."""
+    from hawk_dagster.warehouse.read.page_figures import score_histogram
+    from hawk_dagster.warehouse.read.queries import list_samples, sample_statements
+
+    if not f.text:
+        page = list_samples(engine, f, viewer=principal)
+        if page.total > HISTOGRAM_AT_ONCE and not histogram_wanted:
+            return page, None
+        return page, score_histogram(engine, f, bins=HISTOGRAM_BINS, viewer=principal)
+    page_statement, _ = sample_statements(f, viewer=principal)
+
+    def rows() -> list[dict[str, Any]]:
+        with engine.connect() as conn:
+            return [dict(row._mapping) for row in conn.execute(page_statement)]
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        listed = pool.submit(rows)
+        scores = score_histogram(engine, f, bins=HISTOGRAM_BINS, viewer=principal)
+        page_rows = listed.result()
+    return Page(rows=page_rows, total=scores.total, limit=f.limit, offset=f.offset), scores
+
+
 @router.get("/samples", response_class=HTMLResponse)
 def samples_page(
     request: Request,
@@ -103,10 +137,10 @@ def samples_page(
 ) -> HTMLResponse:
     from hawk_dagster.warehouse.read.page_figures import (
         eval_set_choices,
-        score_histogram,
+        scorer_suggestions,
         task_and_model_choices,
     )
-    from hawk_dagster.warehouse.read.queries import SAMPLE_STATUSES, list_samples, scorer_labels
+    from hawk_dagster.warehouse.read.queries import SAMPLE_STATUSES
     from hawk_dagster.web.charts import Bin, histogram
 
     query = sample_query(request)
@@ -120,18 +154,17 @@ def samples_page(
         scorer_error = ex.message
     page = chart = None
     if scorer_error is None:
-        page = list_samples(engine, f, viewer=principal)
-        scores = score_histogram(engine, f, bins=HISTOGRAM_BINS, viewer=principal)
+        wanted = request.query_params.get("histogram") == "all"
+        page, scores = _page_and_scores(engine, f, principal, histogram_wanted=wanted)
         score_name = f.scorer or "headline score"
-        chart = histogram(
-            [Bin(*b) for b in scores.bins],
-            title=f"Distribution of {score_name} over the {scores.scored} matching samples with a numeric score",
-            x_label=score_name,
-        )
+        if scores is not None:
+            chart = histogram(
+                [Bin(*b) for b in scores.bins],
+                title=f"Distribution of {score_name} over the {scores.scored} matching samples with a numeric score",
+                x_label=score_name,
+            )
     tasks, models = task_and_model_choices(engine, f.eval_set_ids, viewer=principal)
-    scorers = (
-        scorer_labels(engine, dataclasses.replace(f, statuses=()), viewer=principal) if f.eval_set_ids else []
-    )
+    scorers = scorer_suggestions(engine, f, viewer=principal) if f.eval_set_ids or f.task or f.model else []
     eval_sets = eval_set_choices(engine, viewer=principal)
     shown = {row["eval_set_id"] for row in eval_sets}
     eval_sets += [{"eval_set_id": e, "name": None} for e in f.eval_set_ids if e not in shown]
