@@ -227,3 +227,18 @@ def test_running_eval_sets_show_progress_and_the_page_refreshes(client: Any, eng
                 text("UPDATE eval SET status = :s, completed_samples = :c WHERE eval_set_id = 'es-gamma'"),
                 {"s": before.status, "c": before.completed_samples},
             )
+
+
+def test_a_large_histogram_waits_to_be_asked_for(client: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    from hawk_dagster.web.pages import samples
+
+    monkeypatch.setattr(samples, "HISTOGRAM_AT_ONCE", 2)
+    page = client.get("/samples", params={"eval_set_id": "es-alpha"}).text
+    assert "chart-histogram" not in page and 'id="histogram-deferred"' in page
+    assert "histogram=all" in page
+    asked = client.get("/samples", params={"eval_set_id": "es-alpha", "histogram": "all"}).text
+    assert "chart-histogram" in asked and 'id="total">3<' in asked
+    searched = client.get(
+        "/samples", params={"search": "+"}
+    ).text  # a text search: always, from one aggregate
+    assert "chart-histogram" in searched
