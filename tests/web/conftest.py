@@ -4,10 +4,12 @@ and its settings, an app serving the pages, and users of each group with real to
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from playwright.sync_api import Browser
 
 from hawk_dagster.api.app import create_app
 from hawk_dagster.api.settings import ServerSettings
@@ -24,6 +26,14 @@ from tests.api.conftest import (  # noqa: F401  (fixtures, used by name)
 )
 from tests.api.test_access_matrix import as_user  # noqa: F401  (re-exported for the page tests)
 from tests.web.browser import browser_context, launched_chromium, page  # noqa: F401  (fixtures, used by name)
+
+
+@pytest.fixture(scope="session")
+def chromium(deployment: Deployment, template_log: Path) -> Iterator[Browser]:  # noqa: F811
+    """The browser, started after the session's logs are built: Inspect runs an event loop to build them, which it
+    cannot while Playwright's sync API holds one in the same thread."""
+    with launched_chromium() as browser:
+        yield browser
 
 
 @pytest.fixture
