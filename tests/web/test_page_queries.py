@@ -17,6 +17,7 @@ from hawk_dagster.api.errors import ApiError
 from hawk_dagster.warehouse.engine import create_warehouse_engine
 from hawk_dagster.warehouse.read.page_figures import (
     eval_set_progress,
+    page_and_histogram,
     score_histogram,
     task_and_model_choices,
 )
@@ -242,3 +243,18 @@ def test_a_large_histogram_waits_to_be_asked_for(client: Any, monkeypatch: pytes
         "/samples", params={"search": "+"}
     ).text  # a text search: always, from one aggregate
     assert "chart-histogram" in searched
+
+
+@pytest.mark.parametrize(
+    "f",
+    [
+        SampleFilter(text="+", sort="id", limit=2, offset=1),
+        SampleFilter(text="+", eval_set_ids=["es-alpha", "es-gamma"], sort="model", descending=True, limit=4),
+        SampleFilter(text="+", scorer="match", score_min=0, sort="score", limit=50),
+        SampleFilter(text="no such words anywhere"),
+    ],
+)
+def test_one_scan_page_equals_the_listing_and_the_histogram(engine: Any, f: SampleFilter) -> None:
+    page, histogram = page_and_histogram(engine, f, bins=5)
+    assert page == list_samples(engine, f)
+    assert histogram == score_histogram(engine, f, bins=5)

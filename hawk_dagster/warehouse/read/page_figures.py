@@ -9,13 +9,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Engine, Float, case, cast, func, select, true
+from sqlalchemy import CTE, Engine, Float, and_, case, cast, func, select, true
 from sqlalchemy import inspect as sa_inspect
 
 from hawk_dagster.warehouse.read.queries import (
+    Page,
     SampleFilter,
     UnknownIdError,
+    _order,
     _sample_filters,
+    _sample_query,
     _selected_evals,
     _visible_evals,
     visible_eval_set_ids,
@@ -101,8 +104,7 @@ def score_histogram(
     their minimum and maximum, in one aggregate statement over one scan of the matches (the range, then
     ``width_bucket`` counts). A single distinct value is one bin.
 
-    The total is :func:`queries.list_samples`'s (the same conditions), so a page that shows both scans the matches
-    once for the two instead of twice."""
+    The total is :func:`queries.list_samples`'s (the same conditions)."""
     chosen, score, conditions = _sample_filters(f, viewer)
     base = select(Sample.pk).select_from(Sample)
     if f.eval_set_ids or f.task or f.model:
@@ -110,12 +112,49 @@ def score_histogram(
     if chosen is not None:
         base = base.outerjoin(chosen, true())
     values = base.with_only_columns(cast(score, Float).label("v")).where(*conditions).cte("score_values")
-    extent = select(
+    histogram, _ = _summarise(engine, values, bins, page=None)
+    return histogram
+
+
+def page_and_histogram(
+    engine: Engine, f: SampleFilter, *, bins: int = 20, viewer: Principal | None = None
+) -> tuple[Page, ScoreHistogram]:
+    """:func:`queries.list_samples`'s page and :func:`score_histogram` in one scan of the matches: each match is
+    numbered in the listing's order (a window over the matches), one aggregate gives the total, the histogram and
+    the pks of ``f``'s page, and the page's rows are then read by pk. For filters whose matches an index bounds
+    (a text search): with a million matches the numbering would sort them all, where the listing reads one page of
+    an index."""
+    query, columns = _sample_query(f, viewer)
+    order = _order(f, columns)
+    values = query.with_only_columns(
+        Sample.pk.label("pk"),
+        cast(columns["score"], Float).label("v"),
+        func.row_number().over(order_by=order).label("rn"),
+    ).cte("score_values")
+    histogram, pks = _summarise(engine, values, bins, page=(f.offset, f.limit))
+    rows: list[dict[str, Any]] = []
+    if pks:
+        with engine.connect() as conn:
+            rows = [dict(r._mapping) for r in conn.execute(query.where(Sample.pk.in_(pks)).order_by(*order))]
+    return Page(rows=rows, total=histogram.total, limit=f.limit, offset=f.offset), histogram
+
+
+def _summarise(
+    engine: Engine, values: CTE, bins: int, *, page: tuple[int, int] | None
+) -> tuple[ScoreHistogram, list[Any]]:
+    """The histogram of ``values`` (a CTE of the matches' scores ``v``; with ``page`` = (offset, limit), also their
+    pks ``pk`` numbered ``rn``) and the pks of that page."""
+    aggregates = [
         func.min(values.c.v).label("low"),
         func.max(values.c.v).label("high"),
         func.count(values.c.v).label("scored"),
         func.count().label("total"),
-    ).cte("score_extent")
+    ]
+    if page is not None:
+        offset, limit = page
+        in_page = and_(values.c.rn > offset, values.c.rn <= offset + limit)
+        aggregates.append(func.array_agg(values.c.pk).filter(in_page).label("page"))
+    extent = select(*aggregates).cte("score_extent")
     # width_bucket puts the maximum in bucket bins+1: folded into the last bin; one distinct value is one bin
     bucket = case(
         (values.c.v.is_(None), None),
@@ -125,25 +164,29 @@ def score_histogram(
         ),
         else_=1,
     ).label("b")
-    group = (extent.c.low, extent.c.high, extent.c.scored, extent.c.total)
+    group = [extent.c.low, extent.c.high, extent.c.scored, extent.c.total]
+    if page is not None:
+        group.append(extent.c.page)
     query = (
         select(*group, bucket, func.count(values.c.v))
         .select_from(extent.outerjoin(values, true()))  # one row even when nothing matches
         .group_by(*group, bucket)
     )
-    with engine.connect() as conn:
+    with engine.connect() as conn:  # one statement: the matches are scanned once (the CTE is read twice)
         rows = conn.execute(query).all()
     low, high, scored, total = rows[0][:4]
+    pks = list(rows[0][4] or []) if page is not None else []
     if not scored:
-        return ScoreHistogram(total=int(total), scored=0, bins=[], minimum=None, maximum=None)
+        return ScoreHistogram(total=int(total), scored=0, bins=[], minimum=None, maximum=None), pks
     low, high = float(low), float(high)
-    counts = {int(row[4]): int(row[5]) for row in rows if row[4] is not None}
+    b = len(group)  # each row: the group's columns, then the bucket and its count
+    counts = {int(row[b]): int(row[b + 1]) for row in rows if row[b] is not None}
     if high == low:
         edges = [(low, high, int(scored))]
     else:
         width = (high - low) / bins
         edges = [(low + i * width, low + (i + 1) * width, counts.get(i + 1, 0)) for i in range(bins)]
-    return ScoreHistogram(total=int(total), scored=int(scored), bins=edges, minimum=low, maximum=high)
+    return ScoreHistogram(total=int(total), scored=int(scored), bins=edges, minimum=low, maximum=high), pks
 
 
 SAMPLE_FIELDS = tuple(a.key for a in sa_inspect(Sample).column_attrs if a.key != "search_text")
@@ -273,6 +316,7 @@ __all__ = [
     "ScoreHistogram",
     "eval_set_choices",
     "eval_set_progress",
+    "page_and_histogram",
     "sample_detail",
     "score_histogram",
     "scorer_suggestions",

@@ -123,7 +123,9 @@ def list_eval_sets(
     # the join by eval set, which reads every sample row
     per_eval = select(Sample.eval_pk, func.count().label("n")).group_by(Sample.eval_pk).subquery()
     samples = (
-        select(Eval.eval_set_id.label("eval_set_id"), cast(func.sum(per_eval.c.n), BigInteger).label("samples"))
+        select(
+            Eval.eval_set_id.label("eval_set_id"), cast(func.sum(per_eval.c.n), BigInteger).label("samples")
+        )
         .join(per_eval, per_eval.c.eval_pk == Eval.pk)
         .group_by(Eval.eval_set_id)
         .subquery()

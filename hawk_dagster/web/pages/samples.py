@@ -9,7 +9,6 @@ empty form fields are dropped (a form without script sends them) rather than ref
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
 from typing import Annotated, Any, Final
 from urllib.parse import urlencode
 
@@ -104,29 +103,19 @@ def _page_and_scores(
 ) -> tuple[Page, ScoreHistogram | None]:
     """The page of rows, the total, and the histogram (None: not computed, see :data:`HISTOGRAM_AT_ONCE`).
 
-    With a text search the trigram index bounds the matches: one aggregate gives the total and the histogram while
-    the page's statement runs beside it on a second connection (two scans of the matches, not three). Without one,
+    With a text search the trigram index bounds the matches: one aggregate over one scan of them gives the total,
+    the histogram and the page's pks (``page_figures.page_and_histogram``). Without one,
     the listing's own count and first page come from indexes, and the histogram follows when the matches are few
     enough or it is asked for."""
-    from hawk_dagster.warehouse.read.page_figures import score_histogram
-    from hawk_dagster.warehouse.read.queries import list_samples, sample_statements
+    from hawk_dagster.warehouse.read.page_figures import page_and_histogram, score_histogram
+    from hawk_dagster.warehouse.read.queries import list_samples
 
     if not f.text:
         page = list_samples(engine, f, viewer=principal)
         if page.total > HISTOGRAM_AT_ONCE and not histogram_wanted:
             return page, None
         return page, score_histogram(engine, f, bins=HISTOGRAM_BINS, viewer=principal)
-    page_statement, _ = sample_statements(f, viewer=principal)
-
-    def rows() -> list[dict[str, Any]]:
-        with engine.connect() as conn:
-            return [dict(row._mapping) for row in conn.execute(page_statement)]
-
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        listed = pool.submit(rows)
-        scores = score_histogram(engine, f, bins=HISTOGRAM_BINS, viewer=principal)
-        page_rows = listed.result()
-    return Page(rows=page_rows, total=scores.total, limit=f.limit, offset=f.offset), scores
+    return page_and_histogram(engine, f, bins=HISTOGRAM_BINS, viewer=principal)
 
 
 @router.get("/samples", response_class=HTMLResponse)
