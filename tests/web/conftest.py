@@ -28,10 +28,11 @@ from tests.api.test_access_matrix import as_user  # noqa: F401  (re-exported for
 from tests.web.browser import browser_context, launched_chromium, page  # noqa: F401  (fixtures, used by name)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def chromium(deployment: Deployment, template_log: Path) -> Iterator[Browser]:  # noqa: F811
-    """The browser, started after the session's logs are built: Inspect runs an event loop to build them, which it
-    cannot while Playwright's sync API holds one in the same thread."""
+    """The browser, started after the session's logs are built and closed with its module: Playwright's sync API
+    holds an event loop in this thread while it runs, and code that runs asyncio (Inspect building logs, other
+    tests in the same worker) cannot run beside it."""
     with launched_chromium() as browser:
         yield browser
 
