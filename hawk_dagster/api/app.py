@@ -21,15 +21,18 @@ from hawk_dagster.api.request_context import REQUEST_ID_HEADER
 from hawk_dagster.api.routes import edits, eval_set_operations, eval_sets, health, samples, scans, signin
 from hawk_dagster.api.session_cookies import BrowserSessionMiddleware
 from hawk_dagster.api.settings import ServerSettings
+from hawk_dagster.web.mount import PUBLIC_PATHS as PAGE_PUBLIC_PATHS
+from hawk_dagster.web.mount import mount_web
 
 if TYPE_CHECKING:
     from hawk_dagster.auth.browser_signin import BrowserSignIn
 
 PUBLIC_PATHS = frozenset(
-    {*health.PUBLIC_PATHS, *signin.PUBLIC_PATHS, "/docs", "/docs/oauth2-redirect", "/openapi.json", "/viewer"}
-)
-"""Routes anyone may call: probes, signing in and out, the API's own description, and the viewer's static files (no
-data: it reads everything through the authenticated log API). Every other route declares a permission."""
+    {*health.PUBLIC_PATHS, *signin.PUBLIC_PATHS, "/docs", "/docs/oauth2-redirect", "/openapi.json", "/viewer",
+     *PAGE_PUBLIC_PATHS}
+)  # fmt: skip
+"""Routes anyone may call: probes, signing in and out, the API's own description, the viewer's and the pages' static
+files (no data: they read everything through authenticated routes). Every other route declares a permission."""
 
 log = logging.getLogger(__name__)
 
@@ -88,6 +91,7 @@ def create_app(settings: ServerSettings) -> FastAPI:
         signin.router,
     ):
         app.include_router(router)
+    mount_web(app, settings)  # before the viewer's mount
     if settings.log_viewer:
         from hawk_dagster.api.viewer import mount_viewer
 

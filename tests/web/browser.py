@@ -45,9 +45,10 @@ def chromium_path() -> str:
     return path
 
 
-@pytest.fixture(scope="session")
-def chromium() -> Iterator[Browser]:
-    """One headless Chromium per test worker."""
+@contextlib.contextmanager
+def launched_chromium() -> Iterator[Browser]:
+    """Headless Debian Chromium under Playwright's sync API (which keeps an event loop running in this thread until
+    it closes: build anything that runs asyncio, such as Inspect's evals, before)."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
@@ -58,6 +59,13 @@ def chromium() -> Iterator[Browser]:
             yield browser
         finally:
             browser.close()
+
+
+@pytest.fixture(scope="session")
+def chromium() -> Iterator[Browser]:
+    """One headless Chromium per test worker."""
+    with launched_chromium() as browser:
+        yield browser
 
 
 @pytest.fixture

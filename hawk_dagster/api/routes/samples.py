@@ -45,6 +45,30 @@ async def sample_filter(
 ) -> SampleFilter:
     """Every filter, sort and page of ``hawk list samples``, as query parameters (async: it only checks values, so
     it runs on the event loop rather than taking a worker thread)."""
+    return validated_filter(
+        eval_set_id=eval_set_id, task=task, model=model, status=status, scorer=scorer, score_min=score_min,
+        score_max=score_max, search=search, invalid=invalid, sort=sort, desc=desc, limit=limit, offset=offset,
+    )  # fmt: skip
+
+
+def validated_filter(
+    *,
+    eval_set_id: list[str],
+    status: list[str],
+    task: str | None = None,
+    model: str | None = None,
+    scorer: str | None = None,
+    score_min: float | None = None,
+    score_max: float | None = None,
+    search: str | None = None,
+    invalid: bool | None = None,
+    sort: str = "completed_at",
+    desc: bool = False,
+    limit: int = 50,
+    offset: int = 0,
+) -> SampleFilter:
+    """The filter the API's query parameters name (the results pages take the same parameters), or a 422 naming
+    the parameter."""
     from hawk_dagster.warehouse.read.queries import SAMPLE_SORTS, SAMPLE_STATUSES
 
     for value in eval_set_id:
@@ -62,7 +86,7 @@ async def sample_filter(
     )  # fmt: skip
 
 
-def _checked(engine: Engine, query: SampleFilter, principal: Principal) -> None:
+def check_query(engine: Engine, query: SampleFilter, principal: Principal) -> None:
     """404 for an eval set the caller cannot see (or that is absent), 422 for a scorer none of the samples has."""
     from hawk_dagster.warehouse.read import queries
 
@@ -85,7 +109,7 @@ def list_samples(
 ) -> dict[str, Any]:
     from hawk_dagster.warehouse.read import queries
 
-    _checked(engine, query, principal)
+    check_query(engine, query, principal)
     page = queries.list_samples(engine, query, viewer=principal)
     return deps.page_body(page)
 
@@ -104,7 +128,7 @@ def export_samples(
 ) -> StreamingResponse:
     from hawk_dagster.warehouse.read import queries
 
-    _checked(engine, query, principal)
+    check_query(engine, query, principal)
     return stream_csv(
         lambda out: queries.export_samples_csv(engine, query, out, paged=paged, viewer=principal),
         "samples.csv",
