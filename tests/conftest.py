@@ -38,6 +38,7 @@ pytest_plugins = [
     "tests.auth.oidc_provider",
     "tests.edits_fixtures",
     "tests.web.browser",
+    "tests.web.results_fixtures",
 ]
 
 TEST_WAREHOUSE_URL_ENV = "HAWK_TEST_WAREHOUSE_URL"
