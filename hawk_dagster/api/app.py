@@ -17,10 +17,14 @@ from hawk_dagster.api.permissions import undeclared_routes
 from hawk_dagster.api.request_context import REQUEST_ID_HEADER
 from hawk_dagster.api.routes import eval_sets, health, samples, scans
 from hawk_dagster.api.settings import ServerSettings
+from hawk_dagster.web.mount import PUBLIC_PATHS as PAGE_PUBLIC_PATHS
+from hawk_dagster.web.mount import mount_web
 
-PUBLIC_PATHS = frozenset({*health.PUBLIC_PATHS, "/docs", "/docs/oauth2-redirect", "/openapi.json", "/viewer"})
-"""Routes anyone may call: probes, the API's own description, and the viewer's static files (no data: it reads
-everything through the authenticated log API). Every other route declares a permission."""
+PUBLIC_PATHS = frozenset(
+    {*health.PUBLIC_PATHS, "/docs", "/docs/oauth2-redirect", "/openapi.json", "/viewer", *PAGE_PUBLIC_PATHS}
+)
+"""Routes anyone may call: probes, the API's own description, the viewer's and the pages' static files (no data: they
+read everything through authenticated routes). Every other route declares a permission."""
 
 
 def create_app(settings: ServerSettings) -> FastAPI:
@@ -49,6 +53,7 @@ def create_app(settings: ServerSettings) -> FastAPI:
     install_error_handlers(app)
     for router in (health.router, eval_sets.router, samples.router, scans.router):
         app.include_router(router)
+    mount_web(app, settings)  # before the viewer's mount
     if settings.log_viewer:
         from hawk_dagster.api.viewer import mount_viewer
 

@@ -1,0 +1,1 @@
+"""One module per page (or family of pages), each with a ``router`` that ``web.mount`` includes."""
