@@ -34,6 +34,11 @@ EXPECTED = {
     ("GET", "/api/v1/scans/{scan_id}/results.csv"): Permission.VIEW,
     ("*", "/api"): Permission.VIEW,  # Inspect's log API (hawk_dagster.api.viewer)
     ("GET", "/"): Permission.VIEW,  # the results pages (hawk_dagster.web)
+    ("GET", "/eval-sets/{eval_set_id}"): Permission.VIEW,
+    ("GET", "/compare"): Permission.VIEW,
+    ("GET", "/scans"): Permission.VIEW,
+    ("GET", "/scans/{scan_id}"): Permission.VIEW,
+    ("GET", "/scans/{scan_id}/results.csv"): Permission.VIEW,
 }
 
 
