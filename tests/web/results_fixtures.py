@@ -17,7 +17,7 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -25,8 +25,12 @@ from hawk_dagster.access.principal import Principal
 from tests.conftest import _create_database, _drop_database
 
 if TYPE_CHECKING:
+    from fastapi import FastAPI
+    from fastapi.testclient import TestClient
     from inspect_ai.log import EvalLog
     from sqlalchemy import Engine
+
+    from hawk_dagster.api.settings import ServerSettings
 
 MODELS = {
     "res-a": {"mockllm/m1": ("add", "chat"), "mockllm/m2": ("add", "chat")},
@@ -154,3 +158,54 @@ def log_headers(root: Path, eval_set_id: str) -> dict[tuple[str, str], EvalLog]:
         read_eval_log(info, header_only=True) for info in list_eval_logs(str(root / "evals" / eval_set_id))
     ]
     return {(h.eval.task, h.eval.model): h for h in headers}
+
+
+def results_settings(results_warehouse: ResultsWarehouse, **overrides: Any) -> ServerSettings:
+    from hawk_dagster.access.settings import AccessSettings
+    from hawk_dagster.api.settings import ServerSettings
+    from hawk_dagster.storage.root import StorageRoot
+
+    values: dict[str, Any] = {
+        "storage": StorageRoot(str(results_warehouse.root)),
+        "warehouse_url": results_warehouse.warehouse_url,
+        "oidc": None,
+        "access": AccessSettings(),
+        **overrides,
+    }
+    return ServerSettings(**values)
+
+
+@pytest.fixture(scope="session")
+def results_client(results_warehouse: ResultsWarehouse) -> Iterator[TestClient]:
+    """The pages in local mode (no issuer: the local administrator sees everything)."""
+    from fastapi.testclient import TestClient
+
+    from hawk_dagster.api.app import create_app
+
+    with TestClient(create_app(results_settings(results_warehouse)), raise_server_exceptions=False) as client:
+        yield client
+
+
+@pytest.fixture(scope="session")
+def results_signed_app(results_warehouse: ResultsWarehouse, oidc_provider: Any) -> FastAPI:
+    """The pages with the OpenID provider as issuer: callers need a token and see only their groups."""
+    from hawk_dagster.api.app import create_app
+
+    return create_app(results_settings(results_warehouse, oidc=oidc_provider.settings()))
+
+
+@pytest.fixture(scope="session")
+def results_signed_client(results_signed_app: FastAPI) -> Iterator[TestClient]:
+    from fastapi.testclient import TestClient
+
+    with TestClient(results_signed_app, raise_server_exceptions=False) as client:
+        yield client
+
+
+def group_token(oidc_provider: Any, *groups: str) -> dict[str, str]:
+    """The Authorization header of a real token for a user holding ``groups``."""
+    from hawk_dagster.access.settings import AccessSettings
+
+    prefix = AccessSettings().group_prefix
+    token = oidc_provider.token_for(f"user-{'-'.join(groups) or 'none'}", [f"{prefix}{g}" for g in groups])
+    return {"Authorization": f"Bearer {token}"}

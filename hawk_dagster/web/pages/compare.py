@@ -48,10 +48,13 @@ def compare_page(
     ids = list(dict.fromkeys(deps.checked_id(value, "eval_set") for value in eval_set))
     if not 2 <= len(ids) <= MAX_COMPARED:
         raise ApiError(
-            422, f"compare takes 2 to {MAX_COMPARED} different eval sets; {len(ids)} given", field="eval_set"
+            422,
+            f"eval_set must name 2 to {MAX_COMPARED} different eval sets to compare; {len(ids)} given",
+            field="eval_set",
         )
     if (task is None) != (model is None):
-        raise ApiError(422, "task and model choose a cell together: give both or neither", field="task")
+        missing = "model" if model is None else "task"
+        raise ApiError(422, f"{missing} is missing: task and model choose a cell together", field=missing)
     if against >= len(ids):
         raise ApiError(422, f"against must be between 1 and {len(ids) - 1}", field="against")
     try:
