@@ -13,6 +13,7 @@ and ``scan-g`` of ``res-g`` [gamma]. The storage root is laid out as ``hawk serv
 
 from __future__ import annotations
 
+import concurrent.futures
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -65,6 +66,18 @@ def results_warehouse(
     _migrated_template: str,
     isolated_user_state: Path,
 ) -> Iterator[ResultsWarehouse]:
+    root = tmp_path_factory.mktemp("results-root")
+    name = f"results_{uuid.uuid4().hex[:12]}"
+    url = _create_database(warehouse_url, name, _migrated_template)
+    # in a thread of its own: Inspect and Scout run event loops, which cannot start inside Playwright's (a browser
+    # fixture set up earlier in the session leaves one running in this thread)
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        pool.submit(_build, root, url).result()
+    yield ResultsWarehouse(root=root, warehouse_url=url)
+    _drop_database(warehouse_url, name)
+
+
+def _build(root: Path, url: str) -> None:
     from hawk_runner.__main__ import ConsoleReporter
     from hawk_runner.plan import ScannerSpec, ScanPlan
     from hawk_runner.scan import execute_scan
@@ -76,9 +89,6 @@ def results_warehouse(
     from hawk_dagster.warehouse.ingest.scan_import import ScanRecord, import_scan_cell
     from tests.web import results_tasks
 
-    root = tmp_path_factory.mktemp("results-root")
-    name = f"results_{uuid.uuid4().hex[:12]}"
-    url = _create_database(warehouse_url, name, _migrated_template)
     engine = create_warehouse_engine(url)
     try:
         for eval_set_id, models in MODELS.items():
@@ -125,8 +135,6 @@ def results_warehouse(
             )
     finally:
         engine.dispose()
-    yield ResultsWarehouse(root=root, warehouse_url=url)
-    _drop_database(warehouse_url, name)
 
 
 @pytest.fixture(scope="session")
