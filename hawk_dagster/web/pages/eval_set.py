@@ -66,12 +66,17 @@ def eval_set_page(
             )
         )
     metric_label = "headline metric" if metric == HEADLINE else metric
+    values = [c.value for c in cells if c.value is not None]
+    proportions = bool(values) and all(0.0 <= v <= 1.0 for v in values)
     heatmap = charts.heatmap(
         cells,
         title=f"{metric_label} by task and model",
         value_label=metric_label,
         rows=results.tasks,
         columns=results.models,
+        # accuracies and other proportions on their full scale, so colours compare across eval sets
+        low=0.0 if proportions else None,
+        high=1.0 if proportions else None,
     )
     tokens = results.tokens_by_model
     token_chart = charts.horizontal_bars(
