@@ -28,7 +28,7 @@ from sqlalchemy.orm import aliased
 from sqlalchemy.sql import ColumnElement
 
 from hawk_dagster.warehouse.read.eval_set_results import HEADLINE, Cell, EvalSetResults, eval_set_results
-from hawk_dagster.warehouse.read.queries import Column, Page
+from hawk_dagster.warehouse.read.queries import Column, Page, page_of
 from hawk_dagster.warehouse.schema.models import Sample, Score
 
 if TYPE_CHECKING:
@@ -248,12 +248,8 @@ def differing_samples(
         )
         .select_from(joined.source)
         .where(joined.differs)
-        .order_by(joined.a.id, joined.a.epoch)
-        .limit(limit)
-        .offset(offset)
     )
     count = select(func.count()).select_from(joined.source).where(joined.differs)
-    with engine.connect() as conn:
-        total = conn.execute(count).scalar_one()
-        rows = [dict(r._mapping) for r in conn.execute(rows_query)] if total > offset else []
-    return Page(rows=rows, total=total, limit=limit, offset=offset)
+    return page_of(
+        engine, rows_query, order_by=[joined.a.id, joined.a.epoch], limit=limit, offset=offset, count=count
+    )

@@ -26,6 +26,7 @@ from hawk_dagster.warehouse.read.queries import (
     SCANNED,
     Page,
     UnknownIdError,
+    page_of,
     visible_eval_set_ids,
 )
 from hawk_dagster.warehouse.schema.models import Eval, Sample, Scan, ScannerResult, ScanSource
@@ -257,14 +258,7 @@ def flagged_results(
         ScannerResult.transcript_id,
         ScannerResult.label,
     ]
-    with engine.connect() as conn:
-        total = conn.execute(count).scalar_one()
-        rows = (
-            [dict(r._mapping) for r in conn.execute(query.order_by(*order).limit(limit).offset(offset))]
-            if total > offset
-            else []
-        )
-    return Page(rows=rows, total=total, limit=limit, offset=offset)
+    return page_of(engine, query, order_by=order, limit=limit, offset=offset, count=count)
 
 
 def scanner_keys(engine: Engine, scan_id: str, *, viewer: Principal | None = None) -> list[str]:
