@@ -24,6 +24,7 @@ from hawk_dagster.warehouse.read.queries import (
     POSITIVE,
     POSITIVE_RESULT,
     SCANNED,
+    Column,
     Page,
     UnknownIdError,
     page_of,
@@ -226,7 +227,8 @@ def flagged_results(
     """The scan's positive results (Scout's ``is_positive_value``), optionally of one scanner, with the sample each
     read (its uuid, id, epoch, task and model when the warehouse holds it and ``viewer`` may see it), by eval set,
     scanner and transcript. Rows: ``scanner``, ``eval_set_id``, ``transcript_id``, ``label``, ``value``,
-    ``answer``, ``explanation``, ``sample_uuid``, ``sample_id``, ``epoch``, ``task``, ``model``."""
+    ``answer``, ``explanation``, ``sample_uuid``, ``sample_id``, ``epoch``, ``task``, ``model``; by eval set, scanner,
+    task, model, sample id and epoch."""
     scan = _find_scan(engine, scan_id, viewer)
     where = [*_visible_results(scan.pk, viewer), POSITIVE_RESULT]
     if scanner is not None:
@@ -252,9 +254,13 @@ def flagged_results(
         .where(*where)
     )
     count = select(func.count()).select_from(ScannerResult).where(*where)
-    order = [
+    order: list[Column] = [
         ScanSource.eval_set_id,
         ScannerResult.scanner_key,
+        Eval.task_name.asc().nulls_last(),
+        Eval.model,
+        Sample.id,
+        Sample.epoch,
         ScannerResult.transcript_id,
         ScannerResult.label,
     ]
