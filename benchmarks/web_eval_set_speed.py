@@ -5,7 +5,8 @@ The warehouse is ``benchmarks/query_speed.py``'s synthetic one, built by its own
 task x model grid (``models_per_set``): by default 20 eval sets x (20 tasks x 5 models) x 500 samples = 1,000,000
 samples, 3 scores each, 4 messages each (the pages read no messages; ``--messages`` raises it). Each eval gets the
 headline metric and its stderr the importer would store (``eval.metrics``), computed here from its samples' headline
-scores (mean and standard error of the mean), so the heatmap and the compare page's intervals have numbers.
+scores (mean and standard error of the mean), and its token usage (``eval.model_usage``), so the heatmap, the compare
+page's intervals and the token chart have numbers.
 
 Timed: ``GET /eval-sets/bench-set-000`` and ``GET /compare?eval_set=bench-set-000&eval_set=bench-set-001`` (100
 common cells, 50,000 sample pairs for the differing counts) and the compare page with one cell's differing samples
@@ -45,17 +46,20 @@ WEIGHT_TARGET_BYTES = 300 * 1024
 EVAL_METRICS_SQL = """
 UPDATE eval SET
     headline_scorer = 'accuracy', headline_score = 'accuracy', headline_metric = 'mean', headline_value = m.mean,
+    model_usage = jsonb_build_object(eval.model, jsonb_build_object('total_tokens', m.tokens)),
     metrics = jsonb_build_array(jsonb_build_object(
         'scorer', 'accuracy', 'score', 'accuracy', 'reducer', 'mean', 'scored_samples', m.n,
         'metrics', jsonb_build_object('mean', m.mean, 'stderr', m.stderr)))
 FROM (
     SELECT eval_pk, count(headline_value) AS n, avg(headline_value) AS mean,
-           stddev_samp(headline_value) / sqrt(greatest(count(headline_value), 1)) AS stderr
+           stddev_samp(headline_value) / sqrt(greatest(count(headline_value), 1)) AS stderr,
+           sum(total_tokens) AS tokens
     FROM sample GROUP BY eval_pk
 ) AS m
-WHERE m.eval_pk = eval.pk AND eval.metrics IS NULL
+WHERE m.eval_pk = eval.pk
 """
-"""The metrics an import stores for a log with a ``mean()`` and ``stderr()`` metric (the loader writes no logs)."""
+"""The metrics and model usage an import stores for a log with a ``mean()`` and ``stderr()`` metric (the loader
+writes no logs)."""
 
 
 def _time(fn: Callable[[], Any], runs: int) -> tuple[float, float, Any]:

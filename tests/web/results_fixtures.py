@@ -4,7 +4,7 @@ Eval sets (their model groups in brackets) of the ``add`` and ``chat`` tasks in 
 models whose wrong ``add`` answers are chosen (``WRONG``), so the compare page's differences are known:
 
 - ``res-a`` [alpha]: ``m1`` and ``m2`` on both tasks;
-- ``res-b`` [alpha]: the same, plus ``m3`` on ``add`` only (a cell ``res-a`` lacks);
+- ``res-b`` [alpha]: the same, plus ``m3`` on ``add`` only (a cell ``res-a`` lacks; its sample 0 invalidated);
 - ``res-g`` [gamma]: ``g1`` on ``add``.
 
 Scans with the example keyword scanner (``+``, which every ``add`` prompt holds): ``scan-a`` of ``res-a`` [alpha]
@@ -83,6 +83,7 @@ def _build(root: Path, url: str) -> None:
     from hawk_runner.scan import execute_scan
     from inspect_ai import eval as inspect_eval
     from inspect_ai.model import get_model
+    from sqlalchemy import text
 
     from hawk_dagster.warehouse.engine import create_warehouse_engine
     from hawk_dagster.warehouse.ingest.importer import import_eval_set
@@ -111,6 +112,15 @@ def _build(root: Path, url: str) -> None:
                 model_groups=[GROUPS[eval_set_id]],
             )
             assert not report.failed, report.failed
+        with (
+            engine.begin() as conn
+        ):  # as `hawk edit-samples` would leave it: one sample of res-b's m3 invalidated
+            conn.execute(
+                text(
+                    "UPDATE sample SET invalidation_reason = 'test', invalidation_author = 'tester' WHERE id = '0'"
+                    " AND eval_pk = (SELECT pk FROM eval WHERE eval_set_id = 'res-b' AND model = 'mockllm/m3')"
+                )
+            )
         for scan_id, eval_set_id in SCANS.items():
             results = root / "scans" / scan_id / eval_set_id
             plan = ScanPlan(

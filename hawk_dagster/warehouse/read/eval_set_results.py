@@ -1,8 +1,8 @@
 """One eval set's results as a task x model grid: each cell's status, sample counts, error and limit breakdown,
 token usage and metrics (the headline and every other score's, with their stderr when the log has one).
 
-The numbers come from two aggregate queries over the eval set's evals and samples (no per-sample rows reach Python),
-filtered by the viewer in SQL: an eval set the viewer may not see, or one ``hawk delete`` has hidden, raises
+The numbers come from the eval rows (metrics and token usage as the logs record them) and sample counts read from
+indexes alone (no sample row is fetched from the table), filtered by the viewer in SQL: an eval set the viewer may not see, or one ``hawk delete`` has hidden, raises
 :class:`~hawk_dagster.warehouse.read.queries.UnknownIdError` exactly as an absent one does.
 
 Metrics are Inspect's own (``eval.metrics``, the log's ``EvalResults``), not recomputed from the samples: the log's
@@ -78,10 +78,9 @@ class Cell:
     statuses: dict[str, int]
     """Sample counts by sample status (success, error, ``<limit>_limit``)."""
     invalid: int
-    input_tokens: int
-    output_tokens: int
-    total_tokens: int
-    reasoning_tokens: int
+    usage: dict[str, dict[str, Any]]
+    """Token usage per model as the log's stats record it (``eval.model_usage``: the eval's model and any other it
+    called, e.g. a grader); empty until a run's log is finished."""
     location: str
     headline: MetricValue | None
     metrics: dict[str, MetricValue] = field(default_factory=dict)
@@ -103,7 +102,8 @@ class Cell:
 @dataclass(frozen=True)
 class ModelTokens:
     model: str
-    samples: int
+    evals: int
+    """Evals whose logs record usage of the model."""
     input_tokens: int
     output_tokens: int
     total_tokens: int
@@ -144,21 +144,19 @@ class EvalSetResults:
 
     @property
     def tokens_by_model(self) -> list[ModelTokens]:
-        """Token usage per model, summed over its samples."""
+        """Token usage per model, summed over the evals' logs."""
         by_model: dict[str, list[int]] = {}
         for cell in self.cells.values():
-            sums = by_model.setdefault(cell.model, [0, 0, 0, 0, 0])
-            for i, n in enumerate(
-                (
-                    cell.samples,
-                    cell.input_tokens,
-                    cell.output_tokens,
-                    cell.total_tokens,
-                    cell.reasoning_tokens,
-                )
-            ):
-                sums[i] += n
+            for model, usage in cell.usage.items():
+                sums = by_model.setdefault(model, [0, 0, 0, 0, 0])
+                sums[0] += 1
+                for i, field_name in enumerate(TOKEN_FIELDS, 1):
+                    sums[i] += int(usage.get(field_name) or 0)
         return [ModelTokens(model, *sums) for model, sums in sorted(by_model.items())]
+
+
+TOKEN_FIELDS: Final = ("input_tokens", "output_tokens", "total_tokens", "reasoning_tokens")
+"""The ``ModelUsage`` fields :attr:`EvalSetResults.tokens_by_model` sums, in :class:`ModelTokens`' order."""
 
 
 def eval_set_results(engine: Engine, eval_set_id: str, *, viewer: Principal | None = None) -> EvalSetResults:
@@ -168,21 +166,6 @@ def eval_set_results(engine: Engine, eval_set_id: str, *, viewer: Principal | No
     ).where(EvalSet.eval_set_id == eval_set_id, EvalSet.deleted_at.is_(None))
     if viewer is not None:
         found = found.where(visible_clause(viewer, EvalSet.model_groups))
-    per_eval = (
-        select(
-            Sample.eval_pk,
-            func.count().label("samples"),
-            func.count().filter(Sample.is_invalid).label("invalid"),
-            func.coalesce(func.sum(Sample.input_tokens), 0).label("input_tokens"),
-            func.coalesce(func.sum(Sample.output_tokens), 0).label("output_tokens"),
-            func.coalesce(func.sum(Sample.total_tokens), 0).label("total_tokens"),
-            func.coalesce(func.sum(Sample.reasoning_tokens), 0).label("reasoning_tokens"),
-        )
-        .join(Eval, Eval.pk == Sample.eval_pk)
-        .where(Eval.eval_set_id == eval_set_id)
-        .group_by(Sample.eval_pk)
-        .subquery()
-    )
     evals = (
         select(
             Eval.pk,
@@ -195,21 +178,24 @@ def eval_set_results(engine: Engine, eval_set_id: str, *, viewer: Principal | No
             Eval.error_message,
             Eval.total_samples,
             Eval.location,
+            Eval.model_usage,
             Eval.headline_score,
             Eval.headline_metric,
             Eval.headline_value,
             Eval.metrics,
-            *(func.coalesce(c, 0).label(c.name) for c in per_eval.c if c.name != "eval_pk"),
         )
-        .outerjoin(per_eval, per_eval.c.eval_pk == Eval.pk)
         .where(Eval.eval_set_id == eval_set_id)
         .order_by(Eval.task_name, Eval.agent, Eval.model, Eval.task_id)
     )
+    of_the_set = Sample.eval_pk.in_(select(Eval.pk).where(Eval.eval_set_id == eval_set_id))
+    # counts from indexes alone: (eval_pk, status), and the partial index of invalidated samples (revision 0010)
     statuses = (
         select(Sample.eval_pk, Sample.status, func.count())
-        .join(Eval, Eval.pk == Sample.eval_pk)
-        .where(Eval.eval_set_id == eval_set_id)
+        .where(of_the_set)
         .group_by(Sample.eval_pk, Sample.status)
+    )
+    invalid = (
+        select(Sample.eval_pk, func.count()).where(of_the_set, Sample.is_invalid).group_by(Sample.eval_pk)
     )
     with engine.connect() as conn:
         head = conn.execute(found).first()
@@ -219,6 +205,9 @@ def eval_set_results(engine: Engine, eval_set_id: str, *, viewer: Principal | No
         by_status: dict[Any, dict[str, int]] = {}
         for eval_pk, status, count in conn.execute(statuses):
             by_status.setdefault(eval_pk, {})[status] = count
+        invalid_by_eval: dict[Any, int] = {
+            eval_pk: count for eval_pk, count in conn.execute(invalid).tuples()
+        }
     labels = _row_labels(rows)
     cells: dict[tuple[str, str], Cell] = {}
     for row, label in zip(rows, labels, strict=True):
@@ -233,14 +222,11 @@ def eval_set_results(engine: Engine, eval_set_id: str, *, viewer: Principal | No
             task_id=row["task_id"],
             status=row["status"],
             error_message=row["error_message"],
-            samples=row["samples"],
+            samples=sum(by_status.get(row["pk"], {}).values()),
             total_samples=row["total_samples"],
             statuses=dict(sorted(by_status.get(row["pk"], {}).items())),
-            invalid=row["invalid"],
-            input_tokens=row["input_tokens"],
-            output_tokens=row["output_tokens"],
-            total_tokens=row["total_tokens"],
-            reasoning_tokens=row["reasoning_tokens"],
+            invalid=invalid_by_eval.get(row["pk"], 0),
+            usage=row["model_usage"] or {},
             location=row["location"],
             headline=_headline(row, metrics),
             metrics={m.name: m for m in metrics if m.metric not in SPREAD_METRICS},

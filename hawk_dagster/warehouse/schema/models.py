@@ -360,6 +360,8 @@ class Sample(Base):
         ),
         # revision 0006: a search term matches a uuid by its start (LIKE 'prefix%' under any collation)
         Index("ix_sample_uuid_prefix", "uuid", postgresql_ops={"uuid": "text_pattern_ops"}),
+        # revision 0010: invalidated samples per eval (few), counted by the eval-set page from the index alone
+        Index("ix_sample_invalid_eval", "eval_pk", postgresql_where=text("is_invalid")),
     )
 
 

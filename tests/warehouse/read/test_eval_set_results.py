@@ -36,9 +36,8 @@ def test_grid_cells_match_the_logs(results_engine: Engine, results_warehouse: Re
         assert cell.metric(f"{score.name}/accuracy") == cell.headline
         assert "match/stderr" not in cell.metrics  # spread metrics are not grid values
         usage = header.stats.model_usage[model]
-        assert (cell.input_tokens, cell.output_tokens, cell.total_tokens) == (
+        assert (cell.usage[model]["input_tokens"], cell.usage[model]["total_tokens"]) == (
             usage.input_tokens,
-            usage.output_tokens,
             usage.total_tokens,
         )
     add = results.cell("add", "mockllm/m2")
@@ -57,9 +56,9 @@ def test_errors_and_limits_are_broken_down(results_engine: Engine) -> None:
     assert results.statuses == {"error": 2, "message_limit": 2, "success": 2 * ADD_SAMPLES + 4}
     tokens = {t.model: t for t in results.tokens_by_model}
     assert set(tokens) == {"mockllm/m1", "mockllm/m2"}
-    assert tokens["mockllm/m1"].samples == ADD_SAMPLES + len(CHAT_IDS)
+    assert tokens["mockllm/m1"].evals == 2
     assert tokens["mockllm/m1"].total_tokens == sum(
-        c.total_tokens for c in results.cells.values() if c.model == "mockllm/m1"
+        c.usage["mockllm/m1"]["total_tokens"] for c in results.cells.values() if c.model == "mockllm/m1"
     )
     assert tokens["mockllm/m1"].reasoning_tokens > 0  # chat answers carry reasoning tokens
 
@@ -69,6 +68,7 @@ def test_metric_choice_and_headline(results_engine: Engine) -> None:
     assert results.metric_choices == ["match/accuracy"]
     cell = results.cell("add", "mockllm/m3")
     assert cell is not None and cell.metric(HEADLINE) == cell.metric("match/accuracy")
+    assert cell.invalid == 1 and cell.samples == ADD_SAMPLES
     assert cell.metric("nope/none") is None
     assert results.cell("chat", "mockllm/m3") is None  # not run
 

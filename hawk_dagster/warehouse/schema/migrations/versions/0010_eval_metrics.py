@@ -2,6 +2,7 @@
 (the compare page's confidence interval) and each scorer's own headline, as Inspect computed them.
 
 NULL for evals imported before this revision: their next import fills it (the pages then show no interval).
+Also a partial index of invalidated samples by eval, so the eval-set page counts them without reading sample rows.
 
 Revision ID: 0010
 Revises: 0009
@@ -32,7 +33,9 @@ def upgrade() -> None:
             comment="The log's scores and their metrics: [{scorer, score, reducer, metrics: {name: value}}]",
         ),
     )
+    op.create_index("ix_sample_invalid_eval", "sample", ["eval_pk"], postgresql_where=sa.text("is_invalid"))
 
 
 def downgrade() -> None:
+    op.drop_index("ix_sample_invalid_eval", table_name="sample")
     op.drop_column("eval", "metrics")
