@@ -456,6 +456,35 @@ def _sizes(libpq: str) -> dict[str, int]:
     return counts
 
 
+def open_or_load(
+    root: Path, *, eval_sets: int, evals_per_set: int, samples_per_eval: int, messages: int, seed: int
+) -> tuple[str, str, int]:
+    """Start (or join) the embedded server under ``root``, migrate it, and load the synthetic warehouse when it holds
+    no sample yet; (SQLAlchemy URL, libpq conninfo, samples found before loading). Also used by
+    ``web_samples_speed.py``."""
+    import psycopg
+
+    from hawk_dagster.warehouse.embedded import ensure_embedded_server
+    from hawk_dagster.warehouse.schema import migrate
+
+    server = ensure_embedded_server(root)
+    url, libpq = server.url(), server.conninfo()
+    migrate.upgrade(url)
+    with psycopg.connect(libpq) as conn:
+        have: int = conn.execute("SELECT count(*) FROM sample").fetchone()[0]  # type: ignore[index]
+    if have == 0:
+        expected = eval_sets * evals_per_set * samples_per_eval
+        print(
+            f"loading {expected:,} samples, {len(SCORERS)} scores and {messages} messages each "
+            f"({expected * messages:,} message rows)"
+        )
+        _load(libpq, eval_sets=eval_sets, evals_per_set=evals_per_set, samples_per_eval=samples_per_eval,
+              messages=messages, seed=seed)  # fmt: skip
+    else:
+        print(f"reusing the warehouse under {root} ({have:,} samples already loaded)")
+    return url, libpq, have
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument(
@@ -473,8 +502,7 @@ def main() -> int:
 
     import os
 
-    from hawk_dagster.warehouse.embedded import ensure_embedded_server, stop_embedded_server
-    from hawk_dagster.warehouse.schema import migrate
+    from hawk_dagster.warehouse.embedded import stop_embedded_server
 
     keep = args.root is not None
     root = args.root.resolve() if keep else Path(tempfile.mkdtemp(prefix="hawk-query-bench-"))
@@ -482,28 +510,14 @@ def main() -> int:
     expected = args.eval_sets * args.evals_per_set * args.samples_per_eval
     print(f"warehouse root: {root}; load average {os.getloadavg()[0]:.2f}")
     try:
-        server = ensure_embedded_server(root)
-        url, libpq = server.url(), server.conninfo()
-        migrate.upgrade(url)
-        import psycopg
-
-        with psycopg.connect(libpq) as conn:
-            have = conn.execute("SELECT count(*) FROM sample").fetchone()[0]  # type: ignore[index]
-        if have == 0:
-            print(
-                f"loading {expected:,} samples, {len(SCORERS)} scores and {args.messages} messages each "
-                f"({expected * args.messages:,} message rows)"
-            )
-            _load(
-                libpq,
-                eval_sets=args.eval_sets,
-                evals_per_set=args.evals_per_set,
-                samples_per_eval=args.samples_per_eval,
-                messages=args.messages,
-                seed=args.seed,
-            )
-        else:
-            print(f"reusing the warehouse under {root} ({have:,} samples already loaded)")
+        url, libpq, have = open_or_load(
+            root,
+            eval_sets=args.eval_sets,
+            evals_per_set=args.evals_per_set,
+            samples_per_eval=args.samples_per_eval,
+            messages=args.messages,
+            seed=args.seed,
+        )
         counts = _sizes(libpq)
         if counts["sample"] != expected and have == 0:
             print(f"expected {expected:,} samples, found {counts['sample']:,}")

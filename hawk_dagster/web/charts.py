@@ -140,7 +140,7 @@ def histogram(
     title: str,
     x_label: str,
     y_label: str = "samples",
-    width: int = 560,
+    width: int = 720,
     height: int = 220,
 ) -> Markup:
     """Counts per value range as vertical bars, with count labels on the bars when they fit."""
@@ -172,8 +172,10 @@ def histogram(
         parts.append(f'<rect x="{x + 1:.1f}" y="{y:.1f}" width="{max(slot - 2, 1):.1f}" height="{bar_h:.1f}"'
                      f' fill="{BAR_COLOUR}"><title>{escape(label)}</title></rect>')  # fmt: skip
         if b.count and slot >= CHAR_WIDTH * (len(str(b.count)) + 1):
-            parts.append(f'<text x="{x + slot / 2:.1f}" y="{max(y - 3, top + 9):.1f}" text-anchor="middle"'
-                         f' class="value">{b.count}</text>')  # fmt: skip
+            inside = y - 3 < top + 9  # no room above a full-height bar: write the count inside it, in white
+            fill = ' fill="#fff"' if inside else ""
+            parts.append(f'<text x="{x + slot / 2:.1f}" y="{y + 14 if inside else y - 3:.1f}" text-anchor="middle"'
+                         f'{fill} class="value">{b.count}</text>')  # fmt: skip
     edges = [bins[0].low, *(b.high for b in bins)]
     every = max(1, math.ceil(len(edges) * CHAR_WIDTH * 5 / plot_w))
     for i, edge in enumerate(edges):

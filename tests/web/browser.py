@@ -7,6 +7,7 @@ reaching for Google's hosts, which this machine's closed network would refuse at
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 from collections.abc import Iterator
@@ -42,9 +43,10 @@ def chromium_path() -> str:
     return path
 
 
-@pytest.fixture(scope="session")
-def chromium() -> Iterator[Browser]:
-    """One headless Chromium per test worker."""
+@contextlib.contextmanager
+def launched_chromium() -> Iterator[Browser]:
+    """Headless Debian Chromium under Playwright's sync API (which keeps an event loop running in this thread until
+    it closes: build anything that runs asyncio, such as Inspect's evals, before)."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
@@ -55,6 +57,13 @@ def chromium() -> Iterator[Browser]:
             yield browser
         finally:
             browser.close()
+
+
+@pytest.fixture(scope="session")
+def chromium() -> Iterator[Browser]:
+    """One headless Chromium per test worker."""
+    with launched_chromium() as browser:
+        yield browser
 
 
 @pytest.fixture

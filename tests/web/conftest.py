@@ -8,9 +8,10 @@ from typing import Any
 
 import httpx
 import pytest
-from fastapi import FastAPI
 
 from hawk_dagster.api.app import create_app
+from hawk_dagster.api.settings import ServerSettings
+from hawk_dagster.storage.root import StorageRoot
 from tests.api.conftest import (  # noqa: F401  (fixtures, used by name)
     Deployment,
     MakeSettings,
@@ -21,32 +22,32 @@ from tests.api.conftest import (  # noqa: F401  (fixtures, used by name)
     serving,
     storage,
 )
-from tests.web.browser import browser_context, chromium, page  # noqa: F401  (fixtures, used by name)
-
-USERS: dict[str, list[str]] = {
-    "alice": ["model-access-alpha"],
-    "bob": ["model-access-beta", "model-access-gamma"],
-    "carol": [],
-    "editor": ["model-access-alpha", "model-access-beta", "model-access-gamma", "hawk:edit"],
-}
-"""Who signs in: one group, two groups, none, and an editor of everything."""
-
-
-def bearer(oidc_provider: Any, user: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {oidc_provider.token_for(user, USERS[user])}"}
+from tests.api.test_access_matrix import as_user  # noqa: F401  (re-exported for the page tests)
+from tests.web.browser import browser_context, launched_chromium, page  # noqa: F401  (fixtures, used by name)
 
 
 @pytest.fixture
-def local_site(local_app: FastAPI) -> Iterator[str]:  # noqa: F811
+def site_settings(make_settings: MakeSettings, deployment: Deployment) -> MakeSettings:  # noqa: F811
+    """Settings on the deployment's own storage root, where the warehouse's log locations are (the viewer links
+    need them); these tests only read it."""
+
+    def make(**overrides: object) -> ServerSettings:
+        return make_settings(**{"storage": StorageRoot(str(deployment.root)), **overrides})
+
+    return make
+
+
+@pytest.fixture
+def local_site(site_settings: MakeSettings) -> Iterator[str]:
     """The local-mode app (no issuer: the local administrator) over real HTTP; yields its base URL."""
-    with serving(local_app) as base_url:
+    with serving(create_app(site_settings())) as base_url:
         yield base_url
 
 
 @pytest.fixture
-def signed_site(make_settings: MakeSettings, oidc_provider: Any) -> Iterator[str]:  # noqa: F811
+def signed_site(site_settings: MakeSettings, oidc_provider: Any) -> Iterator[str]:
     """The app with the OpenID provider as its issuer, over real HTTP; yields its base URL."""
-    app = create_app(make_settings(oidc=oidc_provider.settings()))
+    app = create_app(site_settings(oidc=oidc_provider.settings()))
     with serving(app) as base_url:
         yield base_url
 

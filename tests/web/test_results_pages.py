@@ -75,6 +75,9 @@ def test_eval_set_links_resolve(results_client: TestClient) -> None:
     # a cell's samples link carries the samples page's filter: the API answers the same filter with the cell's samples
     samples = urlsplit(links["samples"])
     assert samples.path == "/samples"
+    assert (
+        soup(results_client.get(links["samples"])).select_one("main") is not None
+    )  # the samples page answers
     listed = results_client.get("/api/v1/samples", params=parse_qs(samples.query)).json()
     assert listed["total"] == len(CHAT_IDS)
     errors = results_client.get("/api/v1/samples", params=parse_qs(urlsplit(links["1"]).query)).json()
@@ -127,8 +130,9 @@ def test_compare_page_differences_and_intervals(
     pairs = soup(results_client.get(str(differing["href"])))
     uuids = [str(a["href"]).removeprefix("/samples/") for a in pairs.select("#differing-samples a")]
     assert len(uuids) == 2 * len(expected)
-    for uuid in uuids:  # each links to a sample the warehouse holds
+    for uuid in uuids:  # each links to a sample the warehouse holds, and its page answers
         assert results_client.get(f"/api/v1/samples/{uuid}").status_code == 200
+        assert results_client.get(f"/samples/{uuid}").status_code == 200
 
 
 def test_compare_refuses_bad_requests(results_client: TestClient) -> None:
@@ -158,6 +162,7 @@ def test_scan_pages(results_client: TestClient, results_engine: Engine) -> None:
     links = [str(a["href"]) for a in page.select("#flagged-results a")]
     assert links == [f"/samples/{r['sample_uuid']}" for r in flagged.rows]
     assert results_client.get(f"/api/v1/samples/{flagged.rows[0]['sample_uuid']}").status_code == 200
+    assert results_client.get(links[0]).status_code == 200
     # the page's CSV is the API's CSV
     page_csv = results_client.get("/scans/scan-a/results.csv")
     api_csv = results_client.get("/api/v1/scans/scan-a/results.csv")

@@ -62,7 +62,7 @@ class SampleQuery:
         )  # fmt: skip
 
 
-def _checked(engine: Engine, query: SampleQuery, principal: Principal) -> None:
+def check_query(engine: Engine, query: SampleQuery, principal: Principal) -> None:
     """404 for an eval set the caller cannot see (or that is absent), 422 for a scorer none of the samples has."""
     from hawk_dagster.warehouse.read import queries
 
@@ -85,7 +85,7 @@ def list_samples(
 ) -> dict[str, Any]:
     from hawk_dagster.warehouse.read import queries
 
-    _checked(engine, query, principal)
+    check_query(engine, query, principal)
     page = queries.list_samples(engine, query.filter, viewer=principal)
     return deps.page_body(page)
 
@@ -104,7 +104,7 @@ def export_samples(
 ) -> StreamingResponse:
     from hawk_dagster.warehouse.read import queries
 
-    _checked(engine, query, principal)
+    check_query(engine, query, principal)
     return stream_csv(
         lambda out: queries.export_samples_csv(engine, query.filter, out, paged=paged, viewer=principal),
         "samples.csv",

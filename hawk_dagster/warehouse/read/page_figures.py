@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Engine, Float, case, cast, func, literal, select, true
+from sqlalchemy import Engine, Float, case, cast, func, select, true
 from sqlalchemy import inspect as sa_inspect
 
 from hawk_dagster.warehouse.read.queries import (
@@ -19,7 +19,7 @@ from hawk_dagster.warehouse.read.queries import (
     _visible_evals,
     visible_eval_set_ids,
 )
-from hawk_dagster.warehouse.schema.models import Eval, Sample, SampleEdit, Score
+from hawk_dagster.warehouse.schema.models import Eval, EvalSet, Sample, Score
 
 if TYPE_CHECKING:
     from hawk_dagster.access.principal import Principal
@@ -82,15 +82,9 @@ def eval_set_progress(
 
 
 @dataclass(frozen=True)
-class ScoreBin:
-    low: float
-    high: float
-    count: int
-
-
-@dataclass(frozen=True)
 class ScoreHistogram:
-    bins: list[ScoreBin]
+    bins: list[tuple[float, float, int]]
+    """(low, high, count) per bin: values in [low, high), the last bin closed."""
     scored: int
     """Matching samples with a numeric score (the rest have none: errors, non-numeric values)."""
     minimum: float | None
@@ -101,8 +95,8 @@ def score_histogram(
     engine: Engine, f: SampleFilter, *, bins: int = 20, viewer: Principal | None = None
 ) -> ScoreHistogram:
     """The scores of the samples ``f`` selects (paging ignored), counted in ``bins`` equal bins between their
-    minimum and maximum, in two aggregate queries (range, then ``width_bucket`` counts). A single distinct value is
-    one bin."""
+    minimum and maximum, in one aggregate statement (range, then ``width_bucket`` counts, over one scan of the
+    matches). A single distinct value is one bin."""
     chosen, score, conditions = _sample_filters(f, viewer)
     base = select(Sample.pk).select_from(Sample)
     if f.eval_set_ids or f.task or f.model:
@@ -112,59 +106,71 @@ def score_histogram(
     values = (
         base.with_only_columns(cast(score, Float).label("v"))
         .where(*conditions, score.is_not(None))
-        .subquery()
+        .cte("score_values")
     )
-    with engine.connect() as conn:
-        low, high, scored = conn.execute(
-            select(func.min(values.c.v), func.max(values.c.v), func.count())
-        ).one()
-        if not scored:
-            return ScoreHistogram(bins=[], scored=0, minimum=None, maximum=None)
-        low, high = float(low), float(high)
-        if high == low:
-            return ScoreHistogram(
-                bins=[ScoreBin(low, high, int(scored))], scored=int(scored), minimum=low, maximum=high
-            )
-        # width_bucket puts the maximum in bucket bins+1: fold it into the last bin
-        bucket = func.least(func.width_bucket(values.c.v, literal(low), literal(high), bins), bins).label("b")
-        counts: dict[int, int] = dict(
-            conn.execute(select(bucket, func.count()).group_by(bucket)).tuples().all()
-        )
+    extent = select(
+        func.min(values.c.v).label("low"), func.max(values.c.v).label("high"), func.count().label("n")
+    ).cte("score_extent")
+    # width_bucket puts the maximum in bucket bins+1: folded into the last bin; one distinct value is one bin
+    bucket = case(
+        (
+            extent.c.high > extent.c.low,
+            func.least(func.width_bucket(values.c.v, extent.c.low, extent.c.high, bins), bins),
+        ),
+        else_=1,
+    ).label("b")
+    query = (
+        select(extent.c.low, extent.c.high, extent.c.n, bucket, func.count())
+        .select_from(values.join(extent, true()))
+        .group_by(extent.c.low, extent.c.high, extent.c.n, bucket)
+    )
+    with engine.connect() as conn:  # one statement, one pass over the matches (the CTE is read twice)
+        rows = conn.execute(query).all()
+    if not rows:
+        return ScoreHistogram(bins=[], scored=0, minimum=None, maximum=None)
+    low, high, scored = float(rows[0][0]), float(rows[0][1]), int(rows[0][2])
+    counts = {int(row[3]): int(row[4]) for row in rows}
+    if high == low:
+        return ScoreHistogram(bins=[(low, high, scored)], scored=scored, minimum=low, maximum=high)
     width = (high - low) / bins
     return ScoreHistogram(
-        bins=[
-            ScoreBin(low + i * width, low + (i + 1) * width, int(counts.get(i + 1, 0))) for i in range(bins)
-        ],
-        scored=int(scored),
+        bins=[(low + i * width, low + (i + 1) * width, counts.get(i + 1, 0)) for i in range(bins)],
+        scored=scored,
         minimum=low,
         maximum=high,
     )
 
 
+SAMPLE_FIELDS = tuple(a.key for a in sa_inspect(Sample).column_attrs if a.key != "search_text")
+"""Every column of a sample the page shows (all but the search document, which repeats the transcript)."""
+
+
 def sample_detail(engine: Engine, uuid: str, *, viewer: Principal | None = None) -> dict[str, Any]:
-    """One sample with its eval's facts, its scores (headline first) and its edits (newest first)."""
+    """One sample with its eval's facts and its scores (headline first); its edits are ``edits.audit.list_edits``."""
     query = (
         select(
-            Sample,
+            *(getattr(Sample, key).label(key) for key in SAMPLE_FIELDS),
             Eval.eval_set_id,
             Eval.task_name,
             Eval.task_id,
             Eval.model,
             Eval.location,
             Eval.status.label("eval_status"),
+            EvalSet.model_groups,
             Eval.message_limit.label("eval_message_limit"),
             Eval.token_limit.label("eval_token_limit"),
             Eval.time_limit_seconds.label("eval_time_limit"),
             Eval.working_limit_seconds.label("eval_working_limit"),
         )
         .join(Eval, Eval.pk == Sample.eval_pk)
-        .where(Sample.uuid == uuid, *_visible_evals(viewer))
+        .join(EvalSet, EvalSet.eval_set_id == Eval.eval_set_id)
+        .where(Sample.uuid == uuid, EvalSet.deleted_at.is_(None), *_visible_evals(viewer))
     )
     with engine.connect() as conn:
         row = conn.execute(query).first()
         if row is None:  # absent or not visible: one answer
             raise UnknownIdError(f"no sample with uuid {uuid!r} in the warehouse")
-        sample: Sample = row[0]
+        mapping = row._mapping
         scores = [
             dict(r._mapping)
             for r in conn.execute(
@@ -179,37 +185,19 @@ def sample_detail(engine: Engine, uuid: str, *, viewer: Principal | None = None)
                     Score.scored_at,
                     Score.meta,
                 )
-                .where(Score.sample_pk == sample.pk)
+                .where(Score.sample_pk == mapping["pk"])
                 .order_by(Score.is_headline.desc(), Score.scorer, Score.key)
             )
         ]
-        edits = [
-            dict(r._mapping)
-            for r in conn.execute(
-                select(
-                    SampleEdit.author,
-                    SampleEdit.edited_at,
-                    SampleEdit.type,
-                    SampleEdit.scorer,
-                    SampleEdit.before,
-                    SampleEdit.after,
-                    SampleEdit.reason,
-                    SampleEdit.request_id,
-                )
-                .where(SampleEdit.sample_uuid == uuid)
-                .order_by(SampleEdit.edited_at.desc(), SampleEdit.pk)
-            )
-        ]
-    facts = {a.key: getattr(sample, a.key) for a in sa_inspect(Sample).column_attrs if a.key != "search_text"}
-    mapping = row._mapping
     return {
-        **facts,
+        **{key: mapping[key] for key in SAMPLE_FIELDS},
         "eval_set_id": mapping["eval_set_id"],
         "task": mapping["task_name"],
         "task_id": mapping["task_id"],
         "model": mapping["model"],
         "location": mapping["location"],
         "eval_status": mapping["eval_status"],
+        "model_groups": list(mapping["model_groups"]),
         "eval_limits": {
             "messages": mapping["eval_message_limit"],
             "tokens": mapping["eval_token_limit"],
@@ -217,8 +205,43 @@ def sample_detail(engine: Engine, uuid: str, *, viewer: Principal | None = None)
             "working time (s)": mapping["eval_working_limit"],
         },
         "scores": scores,
-        "edits": edits,
     }
 
 
-__all__ = ["EvalSetProgress", "ScoreHistogram", "eval_set_progress", "sample_detail", "score_histogram"]
+def eval_set_choices(
+    engine: Engine, *, limit: int = 200, viewer: Principal | None = None
+) -> list[dict[str, Any]]:
+    """The newest eval sets ``viewer`` may see (id and name), for a filter's choices: no counts, so it stays cheap
+    on a large warehouse."""
+    query = select(EvalSet.eval_set_id, EvalSet.name).where(EvalSet.deleted_at.is_(None))
+    if viewer is not None:
+        query = query.where(EvalSet.eval_set_id.in_(visible_eval_set_ids(viewer)))
+    query = query.order_by(EvalSet.created_at.desc(), EvalSet.eval_set_id).limit(limit)
+    with engine.connect() as conn:
+        return [dict(row._mapping) for row in conn.execute(query)]
+
+
+def task_and_model_choices(
+    engine: Engine, eval_set_ids: Sequence[str] = (), *, viewer: Principal | None = None
+) -> tuple[list[str], list[str]]:
+    """The distinct task names and models of the evals of ``eval_set_ids`` (all, when empty) that ``viewer`` may
+    see: read from ``eval`` alone (one row per task and model, not per sample)."""
+    query = select(Eval.task_name, Eval.model).distinct()
+    if eval_set_ids:
+        query = query.where(Eval.eval_set_id.in_(list(eval_set_ids)))
+    if viewer is not None:
+        query = query.where(Eval.eval_set_id.in_(visible_eval_set_ids(viewer)))
+    with engine.connect() as conn:
+        rows = conn.execute(query).all()
+    return sorted({r.task_name for r in rows}), sorted({r.model for r in rows})
+
+
+__all__ = [
+    "EvalSetProgress",
+    "ScoreHistogram",
+    "eval_set_choices",
+    "eval_set_progress",
+    "sample_detail",
+    "score_histogram",
+    "task_and_model_choices",
+]
