@@ -200,3 +200,38 @@ def test_a_user_without_the_group_gets_404_and_no_counts(
     assert results_signed_client.get("/scans/scan-g", headers=gamma).status_code == 200
     assert results_signed_client.get("/eval-sets/res-a", headers=gamma).status_code == 404
     assert results_signed_client.get("/eval-sets/res-a").status_code == 401  # no token
+
+
+def test_a_running_eval_set_page_refreshes_itself(warehouse_engine: Engine, tmp_path: Any) -> None:
+    """A log still ``started`` (running, or killed before it finished): the page says so and reloads itself."""
+    from sqlalchemy import text as sql
+
+    from hawk_dagster.api.app import create_app
+    from tests.web.results_fixtures import ResultsWarehouse, results_settings
+
+    with warehouse_engine.begin() as conn:
+        conn.execute(sql("INSERT INTO eval_set (eval_set_id, model_groups) VALUES ('live', '{alpha}')"))
+        for task, status in (("one", "started"), ("two", "success")):
+            conn.execute(
+                sql(
+                    "INSERT INTO eval (eval_set_id, task_id, eval_id, task_name, model, status, location, file_hash)"
+                    " VALUES ('live', :task, :task, :task, 'mockllm/m1', :status, '/elsewhere/x.eval', 'sha256:x')"
+                ),
+                {"task": task, "status": status},
+            )
+    url = warehouse_engine.url.render_as_string(hide_password=False)
+    with TestClient(
+        create_app(results_settings(ResultsWarehouse(root=tmp_path, warehouse_url=url)))
+    ) as client:
+        page = soup(client.get("/eval-sets/live"))
+        refresh = page.select_one('meta[http-equiv="refresh"]')
+        assert refresh is not None and int(str(refresh["content"])) > 0
+        assert page.select_one("#running") is not None
+        assert (
+            text(row(page, "cells", task="one", model="mockllm/m1").select_one("td.status-error"))
+            == "started"
+        )
+        with warehouse_engine.begin() as conn:
+            conn.execute(sql("UPDATE eval SET status = 'success'"))
+        done = soup(client.get("/eval-sets/live"))
+        assert done.select_one('meta[http-equiv="refresh"]') is None and done.select_one("#running") is None

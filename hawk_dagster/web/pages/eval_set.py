@@ -1,6 +1,7 @@
 """``/eval-sets/{id}``: one eval set as a task x model heatmap of a metric (the headline by default, or any
 ``score/metric`` the logs computed, chosen in the URL), each cell's status, sample counts, errors and limits, token
-usage per model, and links to each cell's samples and to its log in Inspect's viewer."""
+usage per model, and links to each cell's samples and to its log in Inspect's viewer. While a log is still running the
+page reloads itself (as the eval sets page does), keeping its URL."""
 
 from __future__ import annotations
 
@@ -30,7 +31,9 @@ def eval_set_page(
     metric: Annotated[str, Query(max_length=500, description="headline or score/metric")] = "headline",
 ) -> HTMLResponse:
     from hawk_dagster.warehouse.read.eval_set_results import HEADLINE, eval_set_results
+    from hawk_dagster.warehouse.read.page_figures import RUNNING_STATUS
     from hawk_dagster.warehouse.read.queries import UnknownIdError
+    from hawk_dagster.web.pages.eval_sets import REFRESH_SECONDS
 
     deps.checked_id(eval_set_id, "eval_set_id")
     try:
@@ -96,6 +99,7 @@ def eval_set_page(
         }
         for key, cell in results.cells.items()
     }
+    running = any(cell.status == RUNNING_STATUS for cell in results.cells.values())
     return render(
         request,
         "eval_set.html",
@@ -109,4 +113,5 @@ def eval_set_page(
         links=links,
         all_samples=samples_url(eval_set_id),
         fmt=charts.fmt,
+        refresh=REFRESH_SECONDS if running else None,
     )
