@@ -228,7 +228,11 @@ def test_a_running_eval_set_page_refreshes_itself(warehouse_engine: Engine, tmp_
         assert refresh is not None and int(str(refresh["content"])) > 0
         assert page.select_one("#running") is not None
         assert (
-            text(row(page, "cells", task="one", model="mockllm/m1").select_one("td.status-error"))
+            text(
+                row(page, "cells", task="one", model="mockllm/m1").select_one(
+                    "td[data-log-status].status-limit"
+                )
+            )
             == "started"
         )
         with warehouse_engine.begin() as conn:
