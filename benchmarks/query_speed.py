@@ -457,11 +457,18 @@ def _sizes(libpq: str) -> dict[str, int]:
 
 
 def open_or_load(
-    root: Path, *, eval_sets: int, evals_per_set: int, samples_per_eval: int, messages: int, seed: int
+    root: Path,
+    *,
+    eval_sets: int,
+    evals_per_set: int,
+    samples_per_eval: int,
+    messages: int,
+    seed: int,
+    models_per_set: int | None = None,
 ) -> tuple[str, str, int]:
     """Start (or join) the embedded server under ``root``, migrate it, and load the synthetic warehouse when it holds
     no sample yet; (SQLAlchemy URL, libpq conninfo, samples found before loading). Also used by
-    ``web_samples_speed.py``."""
+    ``web_samples_speed.py`` and ``web_eval_set_speed.py`` (``models_per_set``: see :func:`_load`)."""
     import psycopg
 
     from hawk_dagster.warehouse.embedded import ensure_embedded_server
@@ -479,7 +486,7 @@ def open_or_load(
             f"({expected * messages:,} message rows)"
         )
         _load(libpq, eval_sets=eval_sets, evals_per_set=evals_per_set, samples_per_eval=samples_per_eval,
-              messages=messages, seed=seed)  # fmt: skip
+              messages=messages, seed=seed, models_per_set=models_per_set)  # fmt: skip
     else:
         print(f"reusing the warehouse under {root} ({have:,} samples already loaded)")
     return url, libpq, have

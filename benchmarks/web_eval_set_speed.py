@@ -91,11 +91,10 @@ def main() -> int:
     from hawk_dagster.api.app import create_app
     from hawk_dagster.api.settings import ServerSettings
     from hawk_dagster.storage.root import StorageRoot
-    from hawk_dagster.warehouse.embedded import ensure_embedded_server, stop_embedded_server
+    from hawk_dagster.warehouse.embedded import stop_embedded_server
     from hawk_dagster.warehouse.engine import create_warehouse_engine
     from hawk_dagster.warehouse.read.comparison import compare_eval_sets
     from hawk_dagster.warehouse.read.eval_set_results import eval_set_results
-    from hawk_dagster.warehouse.schema import migrate
 
     shape = (
         {"eval_sets": 2, "evals_per_set": 20, "samples_per_eval": 50, "messages": 2}
@@ -109,16 +108,8 @@ def main() -> int:
     root.mkdir(parents=True, exist_ok=True)
     print(f"warehouse root: {root}; load average {os.getloadavg()[0]:.2f}")
     try:
-        server = ensure_embedded_server(root)
-        url, libpq = server.url(), server.conninfo()
-        migrate.upgrade(url)
-        with psycopg.connect(libpq) as conn:
-            have = conn.execute("SELECT count(*) FROM sample").fetchone()[0]  # type: ignore[index]
-        if have == 0:
-            print(f"loading {expected:,} samples ({shape['evals_per_set'] // models} tasks x {models} models x "
-                  f"{shape['samples_per_eval']} per eval set)")  # fmt: skip
-            query_speed._load(libpq, seed=args.seed, models_per_set=models, **shape)
-        elif have != expected:
+        url, libpq, have = query_speed.open_or_load(root, seed=args.seed, models_per_set=models, **shape)
+        if have not in (0, expected):
             print(f"the warehouse under {root} holds {have:,} samples, not {expected:,}: use another --root")
             return 1
         with psycopg.connect(libpq, autocommit=True) as conn:
