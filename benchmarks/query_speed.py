@@ -108,8 +108,18 @@ def _secondary_indexes() -> list[tuple[str, str, str]]:
 
 
 def _load(
-    libpq: str, *, eval_sets: int, evals_per_set: int, samples_per_eval: int, messages: int, seed: int
+    libpq: str,
+    *,
+    eval_sets: int,
+    evals_per_set: int,
+    samples_per_eval: int,
+    messages: int,
+    seed: int,
+    models_per_set: int | None = None,
 ) -> None:
+    """Load the synthetic warehouse. Each eval set's evals are tasks ``task_<e>`` of one model
+    (``provider/model-<set % 4>``), or, with ``models_per_set``, a task x model grid: eval ``e`` is task
+    ``task_<e // models_per_set>`` on ``provider/model-<e % models_per_set>`` (``benchmarks/web_eval_set_speed.py``)."""
     import psycopg
 
     rng = random.Random(seed)
@@ -141,7 +151,7 @@ def _load(
                     conn.execute(
                         "INSERT INTO eval (pk, eval_set_id, task_id, eval_id, task_name, model, status, location, "
                         "file_hash, headline_scorer) VALUES (%s, %s, %s, %s, %s, %s, 'success', %s, %s, %s)",
-                        (pk, set_id, f"task-{s}-{e}", f"eval-{s}-{e}", f"task_{e}", f"provider/model-{s % 4}",
+                        (pk, set_id, f"task-{s}-{e}", f"eval-{s}-{e}", *_task_and_model(s, e, models_per_set),
                          f"/logs/{set_id}/{e}.eval", f"sha256:{s}-{e}", SCORERS[0]),
                     )  # fmt: skip
                     eval_pks.append((pk, set_id))
@@ -256,6 +266,12 @@ def _load(
     print(f"\nload: {total:,.1f} s in all")
     for step, seconds in timings.items():
         print(f"  {seconds:8.1f} s  {step}")
+
+
+def _task_and_model(eval_set: int, eval: int, models_per_set: int | None) -> tuple[str, str]:
+    if models_per_set is None:
+        return f"task_{eval}", f"provider/model-{eval_set % 4}"
+    return f"task_{eval // models_per_set}", f"provider/model-{eval % models_per_set}"
 
 
 # ---------------------------------------------------------------------------------------------------- measuring
@@ -441,11 +457,18 @@ def _sizes(libpq: str) -> dict[str, int]:
 
 
 def open_or_load(
-    root: Path, *, eval_sets: int, evals_per_set: int, samples_per_eval: int, messages: int, seed: int
+    root: Path,
+    *,
+    eval_sets: int,
+    evals_per_set: int,
+    samples_per_eval: int,
+    messages: int,
+    seed: int,
+    models_per_set: int | None = None,
 ) -> tuple[str, str, int]:
     """Start (or join) the embedded server under ``root``, migrate it, and load the synthetic warehouse when it holds
     no sample yet; (SQLAlchemy URL, libpq conninfo, samples found before loading). Also used by
-    ``web_samples_speed.py``."""
+    ``web_samples_speed.py`` and ``web_eval_set_speed.py`` (``models_per_set``: see :func:`_load`)."""
     import psycopg
 
     from hawk_dagster.warehouse.embedded import ensure_embedded_server
@@ -463,7 +486,7 @@ def open_or_load(
             f"({expected * messages:,} message rows)"
         )
         _load(libpq, eval_sets=eval_sets, evals_per_set=evals_per_set, samples_per_eval=samples_per_eval,
-              messages=messages, seed=seed)  # fmt: skip
+              messages=messages, seed=seed, models_per_set=models_per_set)  # fmt: skip
     else:
         print(f"reusing the warehouse under {root} ({have:,} samples already loaded)")
     return url, libpq, have

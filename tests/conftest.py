@@ -39,6 +39,7 @@ pytest_plugins = [
     "tests.edits_fixtures",
     "tests.web.browser",
     "tests.web.signin_fixtures",
+    "tests.web.results_fixtures",
 ]
 
 TEST_WAREHOUSE_URL_ENV = "HAWK_TEST_WAREHOUSE_URL"

@@ -33,6 +33,12 @@ def eval_set_viewer_url(base_url: str, eval_set_id: str) -> str:
     return f"{base_url.rstrip('/')}{VIEWER_PATH}?{query}"
 
 
+def log_viewer_url(base_url: str, log: str) -> str:
+    """The viewer open on one log (``log`` as :func:`log_path` gives it)."""
+    eval_set_id = log.split("/", 1)[0]
+    return f"{eval_set_viewer_url(base_url, eval_set_id)}#/logs/{quote(log, safe='/')}/"
+
+
 def sample_viewer_url(base_url: str, log: str, sample_id: str | int, epoch: int) -> str:
     """The viewer open on one sample of one log (``log`` as :func:`log_path` gives it)."""
     eval_set_id = log.split("/", 1)[0]

@@ -36,9 +36,9 @@ def is_page_path(path: str) -> bool:
 
 
 def page_routers() -> list[object]:
-    from hawk_dagster.web.pages import eval_sets, sample, samples
+    from hawk_dagster.web.pages import compare, eval_set, eval_sets, sample, samples, scans
 
-    return [eval_sets.router, samples.router, sample.router]
+    return [eval_sets.router, eval_set.router, samples.router, sample.router, compare.router, scans.router]
 
 
 def mount_web(app: FastAPI, settings: ServerSettings) -> None:

@@ -41,6 +41,11 @@ EXPECTED = {
     ("*", "/api"): Permission.VIEW,  # Inspect's log API (hawk_dagster.api.viewer)
     ("GET", "/auth/me"): Permission.VIEW,  # who a signed-in browser is
     ("GET", "/"): Permission.VIEW,  # the results pages (hawk_dagster.web)
+    ("GET", "/eval-sets/{eval_set_id}"): Permission.VIEW,
+    ("GET", "/compare"): Permission.VIEW,
+    ("GET", "/scans"): Permission.VIEW,
+    ("GET", "/scans/{scan_id}"): Permission.VIEW,
+    ("GET", "/scans/{scan_id}/results.csv"): Permission.VIEW,
     ("GET", "/samples"): Permission.VIEW,
     ("GET", "/samples/{sample_uuid}"): Permission.VIEW,
     ("POST", "/samples/{sample_uuid}/edits"): Permission.EDIT,

@@ -39,6 +39,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import logging
+import math
 import queue
 import re
 import threading
@@ -57,7 +58,7 @@ import psycopg
 import psycopg.errors
 from hawk_runner.log_choice import newest_per_task, parse_created, preference
 from hawk_runner.log_facts import agent_label, headline
-from inspect_ai.log import EvalLog, list_eval_logs
+from inspect_ai.log import EvalLog, EvalResults, list_eval_logs
 from pydantic import BaseModel
 from pydantic_core import to_jsonable_python
 from sqlalchemy import Connection, Engine, bindparam, delete, func, select, text, update
@@ -800,6 +801,7 @@ def _upsert_eval(
         "token_limit": spec.config.token_limit,
         "time_limit_seconds": spec.config.time_limit,
         "working_limit_seconds": spec.config.working_limit,
+        "metrics": _score_metrics(results),
     }
     stmt = insert(_eval_table).values(row)
     upsert = stmt.on_conflict_do_update(
@@ -856,6 +858,26 @@ def _upsert_eval_set(
 
 # ---------------------------------------------------------------------------------------------------------------
 # small helpers
+
+
+def _score_metrics(results: EvalResults | None) -> list[dict[str, Any]] | None:
+    """The log's scores and their metrics as ``eval.metrics`` stores them (non-finite values as null: JSON has no
+    NaN); None when the log has no results (a run still going, or killed)."""
+    if results is None:
+        return None
+    return [
+        {
+            "scorer": score.scorer,
+            "score": score.name,
+            "reducer": score.reducer,
+            "scored_samples": score.scored_samples,
+            "metrics": {
+                name: float(m.value) if math.isfinite(float(m.value)) else None
+                for name, m in score.metrics.items()
+            },
+        }
+        for score in results.scores
+    ]
 
 
 def _jsonable(value: Any) -> Any:

@@ -159,7 +159,7 @@ def list_eval_sets(
         query = query.where(
             or_(_contains_any(search, EvalSet.eval_set_id, EvalSet.name, EvalSet.created_by), a_tag_matches)
         )
-    return _page(
+    return page_of(
         engine, query, order_by=[EvalSet.created_at.desc(), EvalSet.eval_set_id], limit=limit, offset=offset
     )
 
@@ -612,7 +612,7 @@ def list_scans(
         query = query.where(visible_clause(viewer, Scan.model_groups))
     if search:
         query = query.where(_contains_any(search, Scan.scan_id, Scan.name, Scan.created_by))
-    return _page(engine, query, order_by=[Scan.created_at.desc(), Scan.scan_id], limit=limit, offset=offset)
+    return page_of(engine, query, order_by=[Scan.created_at.desc(), Scan.scan_id], limit=limit, offset=offset)
 
 
 def scanner_counts(
@@ -730,16 +730,19 @@ def _contains_any(search: str, *columns: Column) -> ColumnElement[bool]:
     return or_(*(column.icontains(search, autoescape=True) for column in columns))
 
 
-def _page(
+def page_of(
     engine: Engine,
     query: AnySelect,
     *,
     order_by: Sequence[Column],
     limit: int,
     offset: int,
+    count: AnySelect | None = None,
 ) -> Page:
-    """One page of ``query`` plus its total (the query counted as a subquery)."""
-    count = select(func.count()).select_from(query.order_by(None).subquery())
+    """One page of ``query`` plus its total: ``count``'s, or the query counted as a subquery (a cheaper ``count``
+    that selects the same rows without the query's joins may be given)."""
+    if count is None:
+        count = select(func.count()).select_from(query.order_by(None).subquery())
     with engine.connect() as conn:
         total = conn.execute(count).scalar_one()
         rows = (
@@ -763,6 +766,7 @@ __all__ = [
     "list_evals",
     "list_samples",
     "list_scans",
+    "page_of",
     "require_eval_set",
     "require_scorer",
     "sample_location",

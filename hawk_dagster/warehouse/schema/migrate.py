@@ -42,7 +42,7 @@ MIGRATION_LOCK_KEY = (
 )
 
 
-HEAD_REVISION = "0009"
+HEAD_REVISION = "0010"
 """The newest revision in ``migrations/versions`` (a test checks it is the scripts' single head)."""
 
 

@@ -215,6 +215,12 @@ class Eval(Base):
     token_limit: Mapped[int | None] = mapped_column(BigInteger, comment="Token limit per sample")
     time_limit_seconds: Mapped[int | None] = mapped_column(comment="Clock-time limit per sample")
     working_limit_seconds: Mapped[int | None] = mapped_column(comment="Working-time limit per sample")
+    # revision 0010
+    metrics: Mapped[Any] = mapped_column(
+        JSON_TYPE,
+        nullable=True,
+        comment="The log's scores and their metrics: [{scorer, score, reducer, metrics: {name: value}}]",
+    )
 
     eval_set: Mapped[EvalSet] = relationship(back_populates="evals")
     samples: Mapped[list[Sample]] = relationship(back_populates="eval", passive_deletes=True)
@@ -354,6 +360,8 @@ class Sample(Base):
         ),
         # revision 0006: a search term matches a uuid by its start (LIKE 'prefix%' under any collation)
         Index("ix_sample_uuid_prefix", "uuid", postgresql_ops={"uuid": "text_pattern_ops"}),
+        # revision 0010: invalidated samples per eval (few), counted by the eval-set page from the index alone
+        Index("ix_sample_invalid_eval", "eval_pk", postgresql_where=text("is_invalid")),
     )
 
 
