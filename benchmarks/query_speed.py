@@ -11,7 +11,7 @@ triggers are skipped during COPY (``session_replication_role = replica``; the ge
 ``VACUUM ANALYZE``. Primary keys and unique constraints stay in place throughout.
 
 Timings use the real query code (``hawk_dagster.warehouse.read.queries``): the page query and the count query that
-``list_samples`` runs are compiled from ``_sample_query`` / ``_order`` exactly as ``_page`` does and timed
+``list_samples`` runs are compiled from ``sample_select`` / ``sample_order`` exactly as ``_page`` does and timed
 separately (3 warm-ups, then ``--runs`` runs, p50/p95), ``list_samples`` is timed whole, and ``export_samples_csv``
 writes 100,000 rows to a null sink. Targets: page of the combined filter (text + score range + status + sort)
 p95 <= 50 ms, its total count p95 <= 200 ms, CSV export of 100,000 rows <= 3 s. EXPLAIN (ANALYZE, BUFFERS) of the

@@ -16,11 +16,11 @@ from hawk_dagster.warehouse.read.queries import (
     Page,
     SampleFilter,
     UnknownIdError,
-    _order,
-    _sample_filters,
-    _sample_query,
-    _selected_evals,
-    _visible_evals,
+    sample_conditions,
+    sample_order,
+    sample_select,
+    selected_evals,
+    visible_eval_conditions,
     visible_eval_set_ids,
 )
 from hawk_dagster.warehouse.schema.models import Eval, EvalSet, Sample, Score
@@ -105,7 +105,7 @@ def score_histogram(
     ``width_bucket`` counts). A single distinct value is one bin.
 
     The total is :func:`queries.list_samples`'s (the same conditions)."""
-    chosen, score, conditions = _sample_filters(f, viewer)
+    chosen, score, conditions = sample_conditions(f, viewer)
     base = select(Sample.pk).select_from(Sample)
     if f.eval_set_ids or f.task or f.model:
         base = base.join(Eval, Eval.pk == Sample.eval_pk)
@@ -124,8 +124,8 @@ def page_and_histogram(
     the pks of ``f``'s page, and the page's rows are then read by pk. For filters whose matches an index bounds
     (a text search): with a million matches the numbering would sort them all, where the listing reads one page of
     an index."""
-    query, columns = _sample_query(f, viewer)
-    order = _order(f, columns)
+    query, columns = sample_select(f, viewer)
+    order = sample_order(f, columns)
     values = query.with_only_columns(
         Sample.pk.label("pk"),
         cast(columns["score"], Float).label("v"),
@@ -212,7 +212,7 @@ def sample_detail(engine: Engine, uuid: str, *, viewer: Principal | None = None)
         )
         .join(Eval, Eval.pk == Sample.eval_pk)
         .join(EvalSet, EvalSet.eval_set_id == Eval.eval_set_id)
-        .where(Sample.uuid == uuid, EvalSet.deleted_at.is_(None), *_visible_evals(viewer))
+        .where(Sample.uuid == uuid, EvalSet.deleted_at.is_(None), *visible_eval_conditions(viewer))
     )
     with engine.connect() as conn:
         row = conn.execute(query).first()
@@ -296,7 +296,7 @@ def scorer_suggestions(engine: Engine, f: SampleFilter, *, viewer: Principal | N
     peek = (
         select(Sample.pk).where(Sample.eval_pk == Eval.pk).limit(SCORER_PEEK).correlate(Eval).lateral("peek")
     )
-    evals = select(Eval.pk).where(Eval.pk.in_(_selected_evals(f, viewer)))
+    evals = select(Eval.pk).where(Eval.pk.in_(selected_evals(f, viewer)))
     chosen = evals.subquery()
     query = (
         select(Score.scorer, Score.key)

@@ -75,7 +75,7 @@ def visible_eval_set_ids(viewer: Principal) -> Select[str]:
     return select(EvalSet.eval_set_id).where(visible_clause(viewer, EvalSet.model_groups))
 
 
-def _visible_evals(viewer: Principal | None) -> list[ColumnElement[bool]]:
+def visible_eval_conditions(viewer: Principal | None) -> list[ColumnElement[bool]]:
     """Conditions keeping the samples of eval sets ``viewer`` may see (none for the unrestricted CLI).
 
     On ``sample.eval_pk``, so a count that reads no eval column needs no join. Written ``(... IN (...)) IS TRUE`` so
@@ -244,7 +244,7 @@ class SampleFilter:
             raise ValueError("limit must be at least 1 and offset at least 0")
 
 
-def _selected_evals(f: SampleFilter, viewer: Principal | None) -> ScalarSelect[Any]:
+def selected_evals(f: SampleFilter, viewer: Principal | None) -> ScalarSelect[Any]:
     """The pks of the evals ``f``'s eval sets, task and model select (of those ``viewer`` may see)."""
     evals = select(Eval.pk)
     if viewer is not None:
@@ -265,7 +265,7 @@ def scorer_labels(engine: Engine, f: SampleFilter, *, viewer: Principal | None =
         select(Score.scorer, Score.key)
         .distinct()
         .join(Sample, Sample.pk == Score.sample_pk)
-        .where(Sample.eval_pk.in_(_selected_evals(f, viewer)))
+        .where(Sample.eval_pk.in_(selected_evals(f, viewer)))
         .order_by(Score.scorer, Score.key)
     )
     with engine.connect() as conn:
@@ -283,7 +283,7 @@ def require_scorer(engine: Engine, f: SampleFilter, *, viewer: Principal | None 
         select(1)
         .select_from(Sample)
         .join(Score, and_(Score.sample_pk == Sample.pk, Score.scorer == name, Score.key == key))
-        .where(Sample.eval_pk.in_(_selected_evals(f, viewer)))
+        .where(Sample.eval_pk.in_(selected_evals(f, viewer)))
     )
     with engine.connect() as conn:
         if conn.execute(select(scored)).scalar_one():
@@ -318,8 +318,8 @@ SAMPLE_SORTS = (
 )  # fmt: skip
 
 
-def _sample_query(f: SampleFilter, viewer: Principal | None) -> tuple[AnySelect, dict[str, Column]]:
-    chosen, score, conditions = _sample_filters(f, viewer)
+def sample_select(f: SampleFilter, viewer: Principal | None) -> tuple[AnySelect, dict[str, Column]]:
+    chosen, score, conditions = sample_conditions(f, viewer)
     columns: dict[str, Column] = {
         "uuid": Sample.uuid,
         "eval_set_id": Eval.eval_set_id,
@@ -351,7 +351,7 @@ def _sample_count(f: SampleFilter, viewer: Principal | None) -> AnySelect:
     filter at all is counted from an index alone (600,000 matches of a million: 440 ms through the listing's join).
     A viewer's filter is on ``sample.eval_pk`` and needs no join either.
     """
-    chosen, _, conditions = _sample_filters(f, viewer)
+    chosen, _, conditions = sample_conditions(f, viewer)
     query = select(func.count()).select_from(Sample)
     if f.eval_set_ids or f.task or f.model:
         query = query.join(Eval, Eval.pk == Sample.eval_pk)
@@ -360,14 +360,14 @@ def _sample_count(f: SampleFilter, viewer: Principal | None) -> AnySelect:
     return query.where(*conditions)
 
 
-def _sample_filters(
+def sample_conditions(
     f: SampleFilter, viewer: Principal | None
 ) -> tuple[LateralFromClause | None, Column, list[ColumnElement[bool]]]:
     """(the chosen scorer's LATERAL or None, the score column, the WHERE conditions) of a sample filter, for
     ``viewer``."""
     chosen = _scorer_lateral(f.scorer) if f.scorer else None
     score = chosen.c.value if chosen is not None else Sample.headline_value
-    conditions: list[ColumnElement[bool]] = _visible_evals(viewer)
+    conditions: list[ColumnElement[bool]] = visible_eval_conditions(viewer)
     if not f.include_deleted:
         conditions.append(_not_deleted())
     if f.eval_set_ids:
@@ -418,7 +418,7 @@ def _sort_keys(f: SampleFilter, columns: dict[str, Column]) -> list[Column]:
     return [numeric, Sample.id]
 
 
-def _order(f: SampleFilter, columns: dict[str, Column]) -> list[Column]:
+def sample_order(f: SampleFilter, columns: dict[str, Column]) -> list[Column]:
     keys = _sort_keys(f, columns)
     if f.descending:
         # pk DESC too: (completed_at DESC NULLS LAST, pk DESC) is an index, so newest-first pages stop early.
@@ -437,18 +437,18 @@ def list_samples(engine: Engine, f: SampleFilter, *, viewer: Principal | None = 
 
 def sample_statements(f: SampleFilter, *, viewer: Principal | None = None) -> tuple[AnySelect, AnySelect]:
     """The page and the count statement :func:`list_samples` runs (also for ``EXPLAIN`` in the benchmarks)."""
-    query, columns = _sample_query(f, viewer)
-    return query.order_by(*_order(f, columns)).limit(f.limit).offset(f.offset), _sample_count(f, viewer)
+    query, columns = sample_select(f, viewer)
+    return query.order_by(*sample_order(f, columns)).limit(f.limit).offset(f.offset), _sample_count(f, viewer)
 
 
 def iter_samples(
     engine: Engine, f: SampleFilter, *, batch: int = 2000, viewer: Principal | None = None
 ) -> Iterator[dict[str, Any]]:
     """Every sample matching ``f`` (paging ignored), streamed through a server-side cursor."""
-    query, columns = _sample_query(f, viewer)
+    query, columns = sample_select(f, viewer)
     with engine.connect() as conn:
         result = conn.execution_options(stream_results=True, yield_per=batch).execute(
-            query.order_by(*_order(f, columns))
+            query.order_by(*sample_order(f, columns))
         )
         for row in result:
             yield dict(row._mapping)
@@ -465,13 +465,13 @@ def export_samples_csv(
 ) -> int:
     """Write the matching samples as CSV and return the number of rows: every match (or only ``f``'s page when
     ``paged``), with the listing's columns (or ``columns``, in that order)."""
-    query, available = _sample_query(f, viewer)
+    query, available = sample_select(f, viewer)
     if columns is not None:
         unknown = [c for c in columns if c not in available]
         if unknown:
             raise ValueError(f"unknown sample column {unknown[0]!r}; columns: {', '.join(available)}")
         query = query.with_only_columns(*(available[c].label(c) for c in columns))
-    query = query.order_by(*_order(f, available))
+    query = query.order_by(*sample_order(f, available))
     if paged:
         query = query.limit(f.limit).offset(f.offset)
     return copy_csv(engine, query, out)
@@ -529,7 +529,7 @@ def sample_location(engine: Engine, uuid: str, *, viewer: Principal | None = Non
             Eval.eval_set_id,
         )
         .join(Eval, Eval.pk == Sample.eval_pk)
-        .where(Sample.uuid == uuid, *_visible_evals(viewer))
+        .where(Sample.uuid == uuid, *visible_eval_conditions(viewer))
     )
     with engine.connect() as conn:
         row = conn.execute(query).first()
