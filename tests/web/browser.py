@@ -61,9 +61,10 @@ def launched_chromium() -> Iterator[Browser]:
             browser.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def chromium() -> Iterator[Browser]:
-    """One headless Chromium per test worker."""
+    """One headless Chromium per test module: closed before the worker moves to another module, whose tests may run
+    asyncio in this thread (Inspect's evals), which Playwright's running event loop would refuse."""
     with launched_chromium() as browser:
         yield browser
 

@@ -9,7 +9,7 @@ they may not edit (no edit permission) is refused by name.
 from __future__ import annotations
 
 import logging
-from typing import Annotated, Any, Final
+from typing import TYPE_CHECKING, Annotated, Any, Final
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.concurrency import run_in_threadpool
@@ -19,6 +19,11 @@ from hawk_dagster.api import deps
 from hawk_dagster.api.errors import ApiError, not_found
 from hawk_dagster.api.permissions import Permission, requires
 from hawk_dagster.api.routes.body import body_text
+
+if TYPE_CHECKING:
+    from hawk_dagster.edits.request import EditRequest
+    from hawk_dagster.edits.service import EditResult
+    from hawk_dagster.edits.targets import EditPlan
 
 router = APIRouter(prefix="/api/v1/sample-edits", tags=["sample edits"])
 log = logging.getLogger(__name__)
@@ -52,10 +57,9 @@ async def post_edits(
 
 
 def _apply(request: Request, principal: Principal, text: str, jsonl: bool, dry_run: bool) -> dict[str, Any]:
-    from hawk_dagster.edits.dagster_events import edit_reporter
     from hawk_dagster.edits.log_edits import EvalRunningError
     from hawk_dagster.edits.request import RequestError, parse_request
-    from hawk_dagster.edits.service import apply_plan, author_of, describe_plan, refuse_running, result_body
+    from hawk_dagster.edits.service import describe_plan, refuse_running, result_body
     from hawk_dagster.edits.targets import EditForbiddenError, plan_edits
 
     engine = deps.engine_of(request)
@@ -78,6 +82,18 @@ def _apply(request: Request, principal: Principal, text: str, jsonl: bool, dry_r
                 {"eval_set_id": p.eval_set_id, "task_id": p.task_id, "edits": len(p.edits)} for p in plan.logs
             ],
         }
+    result = apply_reported(request, plan, principal, edits)
+    return result_body(result)
+
+
+def apply_reported(request: Request, plan: EditPlan, principal: Principal, edits: EditRequest) -> EditResult:
+    """Apply a validated plan as the caller, each rewritten log reported to Dagster as a materialisation of its eval
+    set's warehouse partition (the API and the sample page's forms both apply edits this way); 409 when an eval
+    started running since the plan was made. Blocking."""
+    from hawk_dagster.edits.dagster_events import edit_reporter
+    from hawk_dagster.edits.log_edits import EvalRunningError
+    from hawk_dagster.edits.service import apply_plan, author_of
+
     author = author_of(principal)
     report = edit_reporter(
         deps.dagster_instance(request),
@@ -86,10 +102,9 @@ def _apply(request: Request, principal: Principal, text: str, jsonl: bool, dry_r
         warn=lambda message: log.warning("%s", message),
     )
     try:
-        result = apply_plan(engine, plan, principal, on_log=report)
+        return apply_plan(deps.engine_of(request), plan, principal, on_log=report)
     except EvalRunningError as ex:  # a run started between the check and the first rewrite
         raise ApiError(409, str(ex), code="eval_running") from None
-    return result_body(result)
 
 
 @router.get(

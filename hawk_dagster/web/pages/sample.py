@@ -137,7 +137,7 @@ async def edit_sample(
     sample = await run_in_threadpool(_detail, engine, sample_uuid, principal)
     try:
         edit = edit_from_form(sample_uuid, fields)
-        outcome = await run_in_threadpool(_apply, engine, edit, principal)
+        outcome = await run_in_threadpool(_apply, request, engine, edit, principal)
     except ApiError as ex:
         failure = ex
     else:
@@ -148,16 +148,18 @@ async def edit_sample(
     )  # fmt: skip
 
 
-def _apply(engine: Engine, edit: dict[str, Any], principal: Principal) -> str:
-    """Plan and apply one edit as ``hawk edit-samples`` does; ``applied`` or ``unchanged``, or an ApiError."""
+def _apply(request: Request, engine: Engine, edit: dict[str, Any], principal: Principal) -> str:
+    """Plan and apply one edit as ``hawk edit-samples`` and the API do (reported to Dagster as theirs are);
+    ``applied`` or ``unchanged``, or an ApiError."""
+    from hawk_dagster.api.routes.edits import apply_reported
     from hawk_dagster.edits.log_edits import EvalRunningError
     from hawk_dagster.edits.request import RequestError, parse_request
-    from hawk_dagster.edits.service import apply_plan
     from hawk_dagster.edits.targets import EditForbiddenError, plan_edits
 
     try:
-        plan = plan_edits(engine, parse_request(json.dumps([edit])), principal)
-        result = apply_plan(engine, plan, principal)
+        edits = parse_request(json.dumps([edit]))
+        plan = plan_edits(engine, edits, principal)
+        result = apply_reported(request, plan, principal, edits)
     except RequestError as ex:
         raise ApiError(422, str(ex).replace("item 0: ", ""), field="edit") from None
     except EditForbiddenError:
