@@ -99,7 +99,7 @@ def test_the_url_and_the_filter_round_trip() -> None:
         "eval_set_id=es-alpha&eval_set_id=es-beta&task=addition&model=&status=success&status=error&scorer=match"
         "&score_min=0.5&score_max=&search=%2B+7&invalid=false&sort=score&desc=true&limit=25&offset=50"
     )
-    f = sample_query(request_for(query)).filter
+    f = sample_query(request_for(query))
     assert (f.eval_set_ids, f.task, f.model, f.statuses) == (
         ["es-alpha", "es-beta"],
         "addition",
@@ -108,11 +108,11 @@ def test_the_url_and_the_filter_round_trip() -> None:
     )
     assert (f.scorer, f.score_min, f.score_max, f.text, f.invalid) == ("match", 0.5, None, "+ 7", False)
     assert (f.sort, f.descending, f.limit, f.offset) == ("score", True, 25, 50)
-    again = sample_query(request_for(urlencode(filter_params(f, paging=True)))).filter
+    again = sample_query(request_for(urlencode(filter_params(f, paging=True))))
     assert again == f
     assert ("limit", "25") not in filter_params(f)  # the CSV is every match, not the page
-    assert sample_query(request_for("")).filter.descending  # newest first by default
-    assert not sample_query(request_for("sort=id")).filter.descending
+    assert sample_query(request_for("")).descending  # newest first by default
+    assert not sample_query(request_for("sort=id")).descending
 
 
 @pytest.mark.parametrize(

@@ -88,7 +88,10 @@ def test_eval_set_links_resolve(results_client: TestClient) -> None:
     assert [r["status"] for r in limited["items"]] == ["message_limit"]
     # the log in Inspect's viewer: the viewer's page, and the log its fragment names through the viewer's log API
     viewer = urlsplit(links["log"])
-    assert viewer.path == "/viewer/" and parse_qs(viewer.query) == {"log_dir": ["res-a"]}
+    assert viewer.path == "/viewer/" and parse_qs(viewer.query) == {
+        "inspect_server": ["true"],
+        "log_dir": ["res-a"],
+    }
     assert results_client.get(f"{viewer.path}?{viewer.query}").status_code == 200
     log = viewer.fragment.removeprefix("/logs/").rstrip("/")
     assert log.startswith("res-a/") and log.endswith(".eval")
