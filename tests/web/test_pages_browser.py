@@ -227,7 +227,7 @@ def test_sample_page(local_page: tuple[Page, Recorder], local_site: str, deploym
         page.locator("[data-scorer]").evaluate_all("els => els.map(e => e.dataset.scorer)")
     ) == sorted(scorers)
     href = page.locator("#viewer-link").get_attribute("href") or ""
-    assert href.startswith("/viewer/?log_dir=es-alpha#/logs/es-alpha/") and href.endswith(
+    assert href.startswith("/viewer/?inspect_server=true&log_dir=es-alpha#/logs/es-alpha/") and href.endswith(
         f"/{quote(row.id, safe='')}/{row.epoch}/"
     )
     assert page.get_by_role("button", name="Invalidate sample").is_visible()  # the local user may edit

@@ -169,9 +169,9 @@ async function testIssue(ctx) {
   const subject = params.subject;
   if (!subject) throw new errors.InvalidRequest('subject is required');
   const acc = account(subject);
-  if (params.permissions !== undefined) {
-    acc.permissions = params.permissions.split(' ').filter(Boolean);
-  }
+  // Always set: an empty list arrives as an absent parameter (oidc-provider drops empty ones), and keeping what an
+  // earlier sign-in of the same subject left would hand this token someone else's permissions.
+  acc.permissions = (params.permissions || '').split(' ').filter(Boolean);
   const grant = new provider.Grant({ accountId: subject, clientId: client.clientId });
   grant.addResourceScope(audience, 'hawk');
   const grantId = await grant.save();
