@@ -31,9 +31,16 @@ def test_status_and_logs_while_running_and_after(hawk_env: HawkEnv, tmp_path: Pa
     config = write_gated_grid(tmp_path / "cfg", "watched", gate, samples=8)
     run = hawk_env.popen("local", "eval-set", str(config), "--skip-confirm")
     try:
-        running = wait_for(
-            "the runner's first progress in `hawk status`", lambda: live_report(hawk_env, "watched"), 240
-        )
+
+        def progress() -> dict[str, Any] | None:
+            if run.poll() is not None:  # say why instead of waiting out the timeout
+                assert run.stdout is not None
+                pytest.fail(
+                    f"hawk local eval-set ended ({run.returncode}) first:\n{run.stdout.read()[-4000:]}"
+                )
+            return live_report(hawk_env, "watched")
+
+        running = wait_for("the runner's first progress in `hawk status`", progress, 240)
         follower = hawk_env.popen("logs", "watched", "-f")
         gate.touch()
         (cell,) = running["cells"]
