@@ -51,6 +51,9 @@ class ServerSettings:
     public_url: str | None = None
     """The server's URL as browsers reach it (``HAWK_PUBLIC_URL``): the sign-in redirect URI, the origin that
     state-changing requests must come from, Secure cookies when https. None: taken from each request."""
+    kubernetes: bool = False
+    """The deployment runs on Kubernetes (``HAWK_DEPLOYMENT=kubernetes``): status reports include the eval set's run
+    and sandbox pods, read through the Dagster instance's launcher."""
 
     @property
     def max_upload_bytes(self) -> int:
@@ -64,10 +67,11 @@ def server_settings_from_env(
 ) -> ServerSettings:
     """Settings from ``HAWK_OIDC_*`` (``auth.settings``), the access variables (``access.settings``),
     ``HAWK_API_CORS_ORIGINS`` (space or comma separated), ``HAWK_API_MAX_BODY_BYTES``, the carry limits,
-    ``HAWK_SESSION_SECRET`` (``auth.cookie_seal``) and ``HAWK_PUBLIC_URL``; raises ``ValueError`` naming the variable
-    when one is malformed."""
+    ``HAWK_SESSION_SECRET`` (``auth.cookie_seal``), ``HAWK_PUBLIC_URL`` and ``HAWK_DEPLOYMENT``; raises
+    ``ValueError`` naming the variable when one is malformed."""
     from hawk_dagster.auth.cookie_seal import seal_from_env
     from hawk_dagster.auth.settings import oidc_settings_from_env
+    from hawk_dagster.deployment.kind import KUBERNETES, deployment_from_env
 
     raw_limit = environ.get(MAX_BODY_ENV, "").strip()
     if raw_limit and (not raw_limit.isdigit() or int(raw_limit) < 1):
@@ -103,4 +107,5 @@ def server_settings_from_env(
         public_url=public_url,
         follow_seconds=follow_seconds,
         carry_limits=carry_limits,
+        kubernetes=deployment_from_env(environ) == KUBERNETES,
     )

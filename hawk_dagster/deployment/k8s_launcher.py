@@ -168,15 +168,20 @@ SANDBOX_CONFIG = Shape(  # type: ignore[no-untyped-call]
                         "cluster_role": Field(
                             StringSource, description="The ClusterRole to bind (list pods, events)."
                         ),
-                        "service_account": Field(StringSource, description="The reader's service account."),
+                        "service_accounts": Field(
+                            Array(StringSource),
+                            description="The readers' service accounts (the code location's; the API "
+                            "service's when it runs).",
+                        ),
                         "namespace": Field(StringSource, description="The service account's namespace."),
                     }
                 )
             ),
             is_required=False,
             default_value=None,
-            description="Bound in each sandbox namespace so `hawk status` (run in the code location) can list the "
-            "sandbox pods and their events; null: no binding (the report says it cannot list them).",
+            description="Bound in each sandbox namespace so `hawk status` (run in the code location, or the API "
+            "service's status route) can list the sandbox pods and their events; null: no binding (the report says "
+            "it cannot list them).",
         ),
         "allow_intra_namespace": Field(
             BoolSource,
@@ -284,7 +289,7 @@ class SandboxSettings:
             ),
             status_reader=StatusReader(
                 cluster_role=reader["cluster_role"],
-                service_account=reader["service_account"],
+                service_accounts=tuple(reader["service_accounts"]),
                 namespace=reader["namespace"],
             )
             if reader

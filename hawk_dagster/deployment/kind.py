@@ -7,6 +7,7 @@ runner in both; only what surrounds the runs differs (see ``hawk_dagster.definit
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from typing import Final, Literal, get_args
 
 DEPLOYMENT_ENV: Final = "HAWK_DEPLOYMENT"
@@ -15,9 +16,9 @@ LOCAL: Final = "local"
 KUBERNETES: Final = "kubernetes"
 
 
-def deployment_from_env() -> Deployment:
+def deployment_from_env(environ: Mapping[str, str] = os.environ) -> Deployment:
     """``HAWK_DEPLOYMENT`` (default ``local``); any other value is an error rather than a silent local deployment."""
-    value = os.environ.get(DEPLOYMENT_ENV, "").strip().lower() or LOCAL
+    value = environ.get(DEPLOYMENT_ENV, "").strip().lower() or LOCAL
     if value == LOCAL:
         return LOCAL
     if value == KUBERNETES:

@@ -152,16 +152,19 @@ class DnsTarget:
 
 @dataclass(frozen=True)
 class StatusReader:
-    """Who may list the sandbox pods and their events (``hawk status``, run in the code location): the launcher binds
-    ``cluster_role`` to this service account in each sandbox namespace, so the reader holds no cluster-wide rights."""
+    """Who may list the sandbox pods and their events (``hawk status`` in the code location, the API service's status
+    route): the launcher binds ``cluster_role`` to these service accounts in each sandbox namespace, so the readers
+    hold no cluster-wide rights."""
 
     cluster_role: str
-    service_account: str
+    service_accounts: tuple[str, ...]
     namespace: str
 
     def __post_init__(self) -> None:
-        if not (self.cluster_role and self.service_account and self.namespace):
-            raise ValueError("sandbox status_reader needs cluster_role, service_account and namespace")
+        if not (
+            self.cluster_role and self.service_accounts and all(self.service_accounts) and self.namespace
+        ):
+            raise ValueError("sandbox status_reader needs cluster_role, service_accounts and namespace")
 
 
 DEFAULT_SANDBOX_PREFIX = "hawk-sandbox-"
@@ -261,7 +264,7 @@ def sandbox_manifests(
     if policy.status_reader is not None:
         reader = policy.status_reader
         status_binding = _role_binding(
-            STATUS_BINDING_NAME, name, labels, reader.cluster_role, reader.service_account, reader.namespace
+            STATUS_BINDING_NAME, name, labels, reader.cluster_role, reader.service_accounts, reader.namespace
         )
     runner_pods = {
         "namespaceSelector": {"matchLabels": {NAMESPACE_NAME_LABEL: runs_namespace}},
@@ -312,16 +315,17 @@ def _role_binding(
     namespace: str,
     labels: Mapping[str, str],
     cluster_role: str,
-    account: str,
+    accounts: str | tuple[str, ...],
     account_namespace: str,
 ) -> dict[str, Any]:
-    """A RoleBinding in the sandbox namespace granting ``cluster_role`` there to one service account."""
+    """A RoleBinding in the sandbox namespace granting ``cluster_role`` there to service accounts of one namespace."""
+    names = (accounts,) if isinstance(accounts, str) else accounts
     return {
         "apiVersion": "rbac.authorization.k8s.io/v1",
         "kind": "RoleBinding",
         "metadata": {"name": name, "namespace": namespace, "labels": dict(labels)},
         "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": cluster_role},
-        "subjects": [{"kind": "ServiceAccount", "name": account, "namespace": account_namespace}],
+        "subjects": [{"kind": "ServiceAccount", "name": n, "namespace": account_namespace} for n in names],
     }
 
 

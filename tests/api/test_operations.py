@@ -289,3 +289,21 @@ def test_a_remote_follower_retries_until_the_server_answers(
         starter.join(timeout=30)
     assert followed.exit_code == 0, followed.output
     assert followed.output.count("only once") == 1
+
+
+def test_on_kubernetes_the_status_report_has_the_clusters_section(
+    writable_settings: MakeSettings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """HAWK_DEPLOYMENT=kubernetes (the chart's API pods) adds the pods, read through the instance's launcher
+    (tests/deployment/test_k8s_launcher.py reads real ones on the emulator); here there is no instance to read
+    through, and the section says so. Elsewhere the report has no such section."""
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    reports = {}
+    for kubernetes in (False, True):
+        with TestClient(create_app(writable_settings(kubernetes=kubernetes))) as test_client:
+            answer = test_client.get("/api/v1/eval-sets/es-alpha/status")
+            assert answer.status_code == 200, answer.text
+            reports[kubernetes] = answer.json()
+    assert reports[False]["kubernetes"] is None
+    section = reports[True]["kubernetes"]
+    assert section["run_pods"] == [] and "no Dagster instance here" in section["detail"]

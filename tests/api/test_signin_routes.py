@@ -109,3 +109,9 @@ def test_settings_from_the_environment(tmp_path: Any) -> None:
             server_settings_from_env(storage, "postgresql://x/y", {"HAWK_PUBLIC_URL": bad})
     with pytest.raises(ValueError, match="HAWK_SESSION_SECRET"):
         server_settings_from_env(storage, "postgresql://x/y", {"HAWK_SESSION_SECRET": "short"})
+    # HAWK_DEPLOYMENT (the chart sets kubernetes): status reports then include the pods
+    assert settings.kubernetes is False
+    kubernetes = server_settings_from_env(storage, "postgresql://x/y", {"HAWK_DEPLOYMENT": "kubernetes"})
+    assert kubernetes.kubernetes is True
+    with pytest.raises(ValueError, match="HAWK_DEPLOYMENT='k8s' is not a deployment"):
+        server_settings_from_env(storage, "postgresql://x/y", {"HAWK_DEPLOYMENT": "k8s"})

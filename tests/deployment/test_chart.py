@@ -357,11 +357,13 @@ def test_launcher_settings_follow_values() -> None:
     assert sandbox["runner_cluster_role"] == f"{RELEASE}-sandbox-runner"
     assert sandbox["runner_service_account"] == production["service_account_name"] == f"{RELEASE}-runner"
     assert sandbox["cleanup_grace_seconds"] == 7200 and sandbox["allow_intra_namespace"] is True
-    assert sandbox["status_reader"] == {  # `hawk status` in the code location lists sandbox pods and events
+    assert sandbox["status_reader"] == {  # `hawk status` in the code location and the API list sandbox pods
         "cluster_role": f"{RELEASE}-sandbox-status",
-        "service_account": f"{RELEASE}-code-location",
+        "service_accounts": [f"{RELEASE}-code-location", f"{RELEASE}-api"],
         "namespace": NAMESPACE,
     }
+    no_api = instance_yaml(render())["run_launcher"]["config"]["sandbox"]["status_reader"]
+    assert no_api["service_accounts"] == [f"{RELEASE}-code-location"]
     no_rbac = instance_yaml(render({"rbac": {"create": False}}))["run_launcher"]["config"]["sandbox"]
     assert "status_reader" not in no_rbac  # the operator's RBAC: nothing to bind
     # Cilium for the chart's pods; sandboxes still get a plain NetworkPolicy (Cilium enforces it).
@@ -824,10 +826,14 @@ def test_each_role_has_its_own_service_account_and_bindings_match() -> None:
         ("hawk-sandbox-launcher", NAMESPACE, "hawk-daemon"),
         ("hawk-sandbox-cleanup", NAMESPACE, "hawk-code-location"),
         ("hawk-status", NAMESPACE, "hawk-code-location"),
+        ("hawk-status", NAMESPACE, "hawk-api"),
+        ("hawk-api", NAMESPACE, "hawk-api"),
+        ("hawk-api-sandbox", NAMESPACE, "hawk-api"),
     }
     # The run Roles live where the runs are; the sandbox runner and status roles are bound by the launcher, never here.
     assert find(manifests, "Role", "hawk-daemon")["metadata"]["namespace"] == "hawk-runs"
     assert find(manifests, "Role", "hawk-status")["metadata"]["namespace"] == "hawk-runs"
+    assert find(manifests, "Role", "hawk-api")["metadata"]["namespace"] == "hawk-runs"
     irsa = "arn:aws:iam::123456789012:role/hawk-dagster"
     for account in of_kind(manifests, "ServiceAccount"):
         assert account["metadata"]["annotations"]["eks.amazonaws.com/role-arn"] == irsa
@@ -856,14 +862,15 @@ def test_the_sandbox_guard_holds_the_launcher_to_sandbox_namespaces() -> None:
     policy = find(manifests, "ValidatingAdmissionPolicy", "hawk-sandbox-guard")
     [condition] = policy["spec"]["matchConditions"]
     assert condition["expression"] == (
-        "request.userInfo.username == 'system:serviceaccount:evals:hawk-daemon' || "
-        "request.userInfo.username == 'system:serviceaccount:evals:hawk-code-location'"
+        "request.userInfo.username in ['system:serviceaccount:evals:hawk-daemon', "
+        "'system:serviceaccount:evals:hawk-code-location', 'system:serviceaccount:evals:hawk-api']"
     )
     expressions = [v["expression"] for v in policy["spec"]["validations"]]
     assert "request.name.startsWith('hawk-sb-')" in expressions[0]
     assert "request.namespace.startsWith('hawk-sb-')" in expressions[0]
     assert "object.roleRef.name == 'hawk-sandbox-runner'" in expressions[2]
     assert "s.name == 'hawk-runner' && s.namespace == 'hawk-runs'" in expressions[2]
+    assert "s.name in ['hawk-code-location', 'hawk-api'] && s.namespace == 'evals'" in expressions[2]
     resources = {r["resources"][0] for r in policy["spec"]["matchConstraints"]["resourceRules"]}
     assert resources == {"namespaces", "rolebindings", "networkpolicies"}
     binding = find(manifests, "ValidatingAdmissionPolicyBinding", "hawk-sandbox-guard")
@@ -902,6 +909,7 @@ def _request(
 
 
 CLEANUP = "system:serviceaccount:evals:hawk-code-location"
+API = "system:serviceaccount:evals:hawk-api"
 
 
 def _binding(
@@ -987,13 +995,49 @@ def _binding(
         (_request("networkpolicies", "CREATE", "sandbox", "hawk-sandbox-abc"), {}, True),
         (_request("networkpolicies", "DELETE", "hawk-runner", "evals"), None, False),
         (_request("namespaces", "DELETE", "kube-system", user="system:serviceaccount:ops:admin"), None, None),
+        # Deleting an eval set through the API: its sandbox namespace, and nothing else.
+        (_request("namespaces", "DELETE", "hawk-sandbox-abc", user=API), None, True),
+        (_request("namespaces", "DELETE", "evals", user=API), None, False),
+        (_request("namespaces", "DELETE", "kube-system", user=API), None, False),
+        (_request("namespaces", "CREATE", "hawk-sandbox-abc", user=API), {}, False),
+        (_request("namespaces", "UPDATE", "hawk-sandbox-abc", user=API), {}, False),
+        (_request("rolebindings", "DELETE", "hawk-status", "hawk-sandbox-abc", user=API), None, False),
+        (_request("networkpolicies", "DELETE", "hawk-sandbox", "hawk-sandbox-abc", user=API), None, False),
+        # The launcher may bind the status role to the API's account too (and still to no one else).
+        (
+            _request("rolebindings", "CREATE", "hawk-status", "hawk-sandbox-abc"),
+            {
+                "roleRef": {"kind": "ClusterRole", "name": "hawk-sandbox-status"},
+                "subjects": [
+                    {"kind": "ServiceAccount", "name": "hawk-code-location", "namespace": "evals"},
+                    {"kind": "ServiceAccount", "name": "hawk-api", "namespace": "evals"},
+                ],
+            },
+            True,
+        ),
+        (
+            _request("rolebindings", "CREATE", "hawk-status", "hawk-sandbox-abc"),
+            _binding("ClusterRole", "hawk-sandbox-status", ("ServiceAccount", "hawk-api", "kube-system")),
+            False,
+        ),
+        (
+            _request("rolebindings", "CREATE", "runner", "hawk-sandbox-abc"),
+            _binding("ClusterRole", "hawk-sandbox-runner", ("ServiceAccount", "hawk-api", "evals")),
+            False,
+        ),
     ],
 )
 def test_the_sandbox_guard_admits_only_sandbox_work(
     request_: dict[str, Any], obj: dict[str, Any] | None, decision: bool | None
 ) -> None:
-    policy = find(render(), "ValidatingAdmissionPolicy", "hawk-sandbox-guard")
-    assert _admits(policy, request_, obj) is decision
+    """Each request against the guard with and without the API service: without it, the API's account is no
+    sandbox account at all (the guard does not concern its requests) and the launcher may bind nothing to it."""
+    with_api = find(render(API_VALUES), "ValidatingAdmissionPolicy", "hawk-sandbox-guard")
+    assert _admits(with_api, request_, obj) is decision
+    without_api = find(render(), "ValidatingAdmissionPolicy", "hawk-sandbox-guard")
+    names_the_api = any(s["name"] == "hawk-api" for s in (obj or {}).get("subjects", []))
+    expected = None if request_["userInfo"]["username"] == API else decision and not names_the_api
+    assert _admits(without_api, request_, obj) is expected
 
 
 # --- NetworkPolicies --------------------------------------------------------------------------------------------
@@ -1274,8 +1318,20 @@ def test_the_api_service_runs_hawk_serve_with_sign_in_and_access_settings() -> N
     assert env["HAWK_OIDC_WEB_CLIENT_SECRET"] == {
         "secretKeyRef": {"name": "hawk-web-signin", "key": "HAWK_OIDC_WEB_CLIENT_SECRET", "optional": True}
     }
-    # No Dagster instance in the API: neither its password nor dagster.yaml.
-    assert "DAGSTER_PG_PASSWORD" not in env and "DAGSTER_HOME" not in env
+    # The deployment's Dagster instance, as the code location has it: dagster.yaml, the PostgreSQL password.
+    assert env["DAGSTER_HOME"] == "/opt/dagster/dagster_home"
+    assert env["DAGSTER_PG_PASSWORD"] == {
+        "secretKeyRef": {"name": "dagster-postgresql", "key": "postgresql-password"}
+    }
+    mounts = {m["name"]: m for m in container["volumeMounts"]}
+    assert mounts["instance"] == {
+        "name": "instance",
+        "mountPath": "/opt/dagster/dagster_home",
+        "readOnly": True,
+    }
+    volumes = {v["name"]: v for v in spec["volumes"]}
+    assert volumes["instance"]["configMap"] == {"name": f"{RELEASE}-instance"}
+    assert "checksum/instance" in deployment["spec"]["template"]["metadata"]["annotations"]
     assert container["envFrom"] == [{"configMapRef": {"name": f"{RELEASE}-env"}}]
     assert container["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": "http"}
     assert container["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "http"}
@@ -1306,10 +1362,35 @@ def test_several_api_replicas_need_a_shared_session_secret() -> None:
     assert env["HAWK_PUBLIC_URL"] == "https://hawk.example" and "HAWK_SESSION_SECRET" not in env
 
 
-def test_the_api_service_holds_no_kubernetes_rights() -> None:
+API_ROLE_RULES = {
+    # Status: the code location's status Role (run pods and events), and the sandbox status role the launcher binds.
+    ("Role", "hawk-status"): {("", "pods"): {"list"}, ("", "events"): {"list"}},
+    # Deletion: K8sRunLauncher.terminate (list the Job's pods, delete the Job and them); delete_sandbox.
+    ("Role", "hawk-api"): {("batch", "jobs"): {"delete"}, ("", "pods"): {"delete"}},
+    ("ClusterRole", "hawk-api-sandbox"): {("", "namespaces"): {"delete"}},
+}
+
+
+def test_the_api_service_holds_only_the_rights_its_routes_use() -> None:
+    """Status, logs and deletion (tests/deployment/test_k8s_launcher.py records the calls they make)."""
     manifests = render(API_VALUES)
-    for binding in of_kind(manifests, "RoleBinding") + of_kind(manifests, "ClusterRoleBinding"):
-        assert all(subject["name"] != f"{RELEASE}-api" for subject in binding.get("subjects", [])), binding
+    roles = {(m["kind"], m["metadata"]["name"]): m for m in manifests if m["kind"] in ("Role", "ClusterRole")}
+    held = {
+        (binding["roleRef"]["kind"], binding["roleRef"]["name"])
+        for binding in of_kind(manifests, "RoleBinding") + of_kind(manifests, "ClusterRoleBinding")
+        if any(s["name"] == f"{RELEASE}-api" for s in binding["subjects"])
+    }
+    assert held == set(API_ROLE_RULES)
+    for key, expected in API_ROLE_RULES.items():
+        assert _rules(roles[key]) == expected, key
+    assert find(manifests, "Role", "hawk-api")["metadata"]["namespace"] == NAMESPACE  # the runs' namespace
+    sandbox = instance_yaml(manifests)["run_launcher"]["config"]["sandbox"]
+    assert sandbox["status_reader"]["service_accounts"] == ["hawk-code-location", "hawk-api"]
+    # Without sandboxes there is no namespace to delete; without RBAC, the operator's.
+    no_sandbox = render({**API_VALUES, "sandbox": {"enabled": False}})
+    assert not of_kind(no_sandbox, "ClusterRole") and find(no_sandbox, "Role", "hawk-api")
+    no_rbac = render({**API_VALUES, "rbac": {"create": False}})
+    assert not of_kind(no_rbac, "Role") and not of_kind(no_rbac, "ClusterRoleBinding")
     container = find(manifests, "Deployment", f"{RELEASE}-api")["spec"]["template"]["spec"]["containers"][0]
     names = {e["name"] for e in container["env"]}
     assert {"HAWK_OIDC_ISSUER", "HAWK_OIDC_AUDIENCE", "HAWK_OIDC_CLIENT_ID"} <= names
@@ -1340,3 +1421,113 @@ def test_every_setting_the_api_service_gets_is_one_hawk_reads() -> None:
     assert len(names) >= 10
     for name in names:
         assert f'"{name}"' in source, f"the chart sets {name}, which no hawk_dagster module reads"
+
+
+def _pod_environment(manifests: list[dict[str, Any]], container: dict[str, Any]) -> dict[str, str]:
+    """The environment a container starts with, resolved against the rendered ConfigMaps and Secrets as the kubelet
+    resolves it: envFrom first, then env (literal values and Secret keys; a missing required key fails)."""
+
+    def named(kind: str, name: str) -> dict[str, Any] | None:
+        return next(
+            (
+                m
+                for m in of_kind(manifests, kind)
+                if m["metadata"]["name"] == name and m["metadata"]["namespace"] == NAMESPACE
+            ),
+            None,
+        )
+
+    env: dict[str, str] = {}
+    for source in container.get("envFrom", []):
+        config_map = named("ConfigMap", source["configMapRef"]["name"])
+        assert config_map is not None, source
+        env.update(config_map["data"])
+    for entry in container["env"]:
+        if "value" in entry:
+            env[entry["name"]] = entry["value"]
+            continue
+        ref = entry["valueFrom"]["secretKeyRef"]
+        secret = named("Secret", ref["name"])
+        if secret is None or ref["key"] not in secret["data"]:
+            assert ref.get("optional"), (
+                f"{entry['name']}: Secret {ref['name']} key {ref['key']} is not rendered"
+            )
+            continue
+        env[entry["name"]] = base64.b64decode(secret["data"][ref["key"]]).decode()
+    return env
+
+
+def test_the_api_pod_loads_the_deployments_instance(
+    dagster_storage: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What the API Deployment gives its container (env, envFrom, the instance volume) is enough for hawk serve's
+    instance (``existing_instance``, as ``deps.dagster_instance`` calls it) to load: dagster.yaml from the mounted
+    ConfigMap, Dagster's PostgreSQL with the password from the Secret, the launcher on the in-cluster config that
+    Kubernetes gives every pod (its service account token), the queue and the S3 compute logs."""
+    from dagster._core.run_coordinator import QueuedRunCoordinator
+    from dagster_aws.s3.compute_log_manager import S3ComputeLogManager
+    from kubernetes.config import incluster_config
+    from sqlalchemy.engine import make_url
+
+    from hawk_dagster.api.settings import server_settings_from_env
+    from hawk_dagster.deployment.k8s_launcher import HawkK8sRunLauncher
+    from hawk_dagster.deployment.local_instance import existing_instance
+    from hawk_dagster.storage.root import StorageRoot
+
+    db = make_url(dagster_storage["postgres"]["postgres_url"])
+    postgresql: dict[str, Any] = {
+        "postgresqlHost": db.host or "localhost",
+        "postgresqlUsername": db.username,
+        "postgresqlPassword": db.password or "trusted-socket",  # rendered into the chart's Secret
+        "postgresqlDatabase": db.database,
+        "service": {"port": db.port or 5432},
+        "postgresqlParams": {k: v for k, v in db.query.items() if isinstance(v, str)},
+    }
+    values = {
+        **API_VALUES,
+        "postgresql": postgresql,
+        "warehouse": {"url": "postgresql://hawk@warehouse/hawk"},
+        "storage": {"root": "s3://acme-evals/prod", "region": "eu-west-2"},
+    }
+    manifests = render(values)
+    spec = find(manifests, "Deployment", f"{RELEASE}-api")["spec"]["template"]["spec"]
+    (container,) = spec["containers"]
+    env = _pod_environment(manifests, container)
+    # The instance volume, mounted where DAGSTER_HOME points: its files go to a folder standing in for the mount.
+    (mount,) = [m for m in container["volumeMounts"] if m["mountPath"] == env["DAGSTER_HOME"]]
+    (volume,) = [v for v in spec["volumes"] if v["name"] == mount["name"]]
+    config_map = find(manifests, "ConfigMap", volume["configMap"]["name"])
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    for name, text in config_map["data"].items():
+        (home / name).write_text(text)
+    # What Kubernetes gives every pod: the API server's address and the service account's token and CA.
+    token, ca = tmp_path / "token", tmp_path / "ca.crt"
+    token.write_text("service-account-token")
+    ca.write_text("-----BEGIN CERTIFICATE-----\n")
+    monkeypatch.setattr(incluster_config, "SERVICE_TOKEN_FILENAME", str(token))
+    monkeypatch.setattr(incluster_config, "SERVICE_CERT_FILENAME", str(ca))
+    for name, value in {
+        **env,
+        "DAGSTER_HOME": str(home),
+        "KUBERNETES_SERVICE_HOST": "10.96.0.1",
+        "KUBERNETES_SERVICE_PORT": "443",
+    }.items():
+        monkeypatch.setenv(name, value)
+
+    storage = StorageRoot(env["HAWK_STORAGE_ROOT"])
+    instance = existing_instance(storage)
+    assert instance is not None
+    try:
+        launcher = instance.run_launcher
+        assert isinstance(launcher, HawkK8sRunLauncher)
+        assert launcher.job_namespace == NAMESPACE
+        reader = launcher.sandbox_policy.status_reader
+        assert reader is not None and reader.service_accounts == ("hawk-code-location", "hawk-api")
+        assert isinstance(instance.run_coordinator, QueuedRunCoordinator)
+        assert isinstance(instance.compute_log_manager, S3ComputeLogManager)
+        assert instance.get_runs() == []  # Dagster's PostgreSQL, reached with the Secret's password
+    finally:
+        instance.dispose()
+    settings = server_settings_from_env(storage, "", env)
+    assert settings.kubernetes is True  # status reports include the pods

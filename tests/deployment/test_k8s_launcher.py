@@ -40,7 +40,7 @@ from hawk_dagster.names import EVAL_LOGS, EVAL_WAREHOUSE, K8S_CONFIG_TAG, SCAN_P
 from hawk_dagster.partitions import EVAL_SETS, SCANS, scan_cell_key, scan_cells_partitions
 from hawk_dagster.storage.root import StorageRoot
 from tests.deployment.k8s_emulator import Emulator, kubernetes_emulator, patched_parse_path
-from tests.deployment.test_chart import instance_yaml, render
+from tests.deployment.test_chart import API_VALUES, instance_yaml, render
 from tests.scans.submitted import submitted_scan
 
 RUNS_NAMESPACE = "hawk-runs"
@@ -108,9 +108,14 @@ def _merge(base: dict[str, Any], more: dict[str, Any]) -> dict[str, Any]:
     return merged
 
 
+def chart_instance(values: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The dagster.yaml the chart renders for CHART_VALUES (and ``values``)."""
+    return instance_yaml(render(_merge(CHART_VALUES, values or {})))
+
+
 def launcher_config(kubeconfig: Path, values: dict[str, Any] | None = None) -> dict[str, Any]:
     """The run_launcher config the chart renders for CHART_VALUES (and ``values``), on the emulator."""
-    rendered = instance_yaml(render(_merge(CHART_VALUES, values or {})))["run_launcher"]
+    rendered = chart_instance(values)["run_launcher"]
     assert (rendered["module"], rendered["class"]) == (
         "hawk_dagster.deployment.k8s_launcher",
         "HawkK8sRunLauncher",
@@ -231,6 +236,7 @@ def deployment(
         kubeconfig = emulator.write_kubeconfig(tmp_path / "kubeconfig")
         overrides = {
             "storage": dagster_storage,  # PostgreSQL through dagster-postgres, as the chart's instance
+            "run_coordinator": chart_instance(getattr(request, "param", {}))["run_coordinator"],
             "run_launcher": {
                 "module": "hawk_dagster.deployment.k8s_launcher",
                 "class": "HawkK8sRunLauncher",
@@ -676,9 +682,20 @@ def test_a_run_whose_pod_would_use_another_service_account_is_refused(deployment
     assert deployment.emulator.read("/api/v1/namespaces/hawk-sbx-other-account") is None
 
 
+def _path(url: str) -> list[str]:
+    return url.split("://", 1)[-1].split("/", 1)[1].split("?", 1)[0].strip("/").split("/")
+
+
+def _namespace_of(url: str) -> str | None:
+    """The namespace a request acts in (None: cluster-scoped, namespaces themselves included)."""
+    path = _path(url)
+    rest = path[2:] if path[0] == "api" else path[3:]
+    return rest[1] if rest[0] == "namespaces" and len(rest) > 2 else None
+
+
 def _verb(method: str, url: str) -> tuple[str, str, str]:
     """(apiGroup, resource, RBAC verb) of a request to the API, as the API server authorizes it."""
-    path = url.split("://", 1)[-1].split("/", 1)[1].split("?", 1)[0].strip("/").split("/")
+    path = _path(url)
     group = "" if path[0] == "api" else path[1]
     rest = path[2:] if path[0] == "api" else path[3:]
     if rest[0] == "namespaces" and len(rest) > 2:
@@ -757,3 +774,97 @@ class Kubeconfig:
 
     def __init__(self, folder: Path) -> None:
         self.path = str(Emulator("http://127.0.0.1:9").write_kubeconfig(folder / "kubeconfig"))
+
+
+@pytest.mark.parametrize("deployment", [API_VALUES], indirect=True)
+def test_the_charts_api_rights_are_exactly_what_its_status_and_deletion_call(
+    deployment: Deployment, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The API service's calls (its status route's pod listing, then deleting the eval set through
+    evals/deletion.py: the run terminated through the queue and dagster-k8s, the sandbox namespace deleted), recorded
+    with the namespace each acts in, against the rights the chart binds to the API's service account there: the
+    runs' namespace (Roles), the sandbox namespace (the status binding the launcher makes) and the cluster
+    (ClusterRoles). Every call is allowed and every right granted is used."""
+    from kubernetes.client import rest
+
+    from hawk_dagster.access.principal import LOCAL_ADMIN
+    from hawk_dagster.evals.deletion import delete_eval_set, plan_deletion
+
+    api_account = "hawk-api"
+    # The daemon launches the eval set's run: its Job, and its sandbox namespace whose status binding names the API.
+    run = deployment.launch(deployment.submit_eval_set("doomed"))
+    sandbox = "hawk-sbx-doomed"
+    status_binding = deployment.emulator.read(
+        f"/apis/rbac.authorization.k8s.io/v1/namespaces/{sandbox}/rolebindings/hawk-status"
+    )
+    assert status_binding is not None
+    assert [s["name"] for s in status_binding["subjects"]] == ["hawk-code-location", api_account]
+    # The run's pod, as the Job would make it (nothing schedules pods in the emulator).
+    core = kubernetes.client.CoreV1Api(deployment.emulator.api_client())
+    job_name = f"dagster-run-{run.run_id}"
+    core.create_namespaced_pod(
+        RUNS_NAMESPACE,
+        {
+            "apiVersion": "v1",
+            "kind": "Pod",
+            "metadata": {
+                "name": f"{job_name}-x7k2p",
+                "labels": {"job-name": job_name, "dagster/run-id": run.run_id},
+            },
+            "spec": {"containers": [{"name": "dagster", "image": BASE_IMAGE}]},
+        },
+    )
+
+    calls: list[tuple[str | None, tuple[str, str, str]]] = []
+    original = rest.RESTClientObject.request
+
+    def record(self: Any, method: str, url: str, *args: Any, **kwargs: Any) -> Any:
+        calls.append((_namespace_of(url), _verb(method, url)))
+        return original(self, method, url, *args, **kwargs)
+
+    monkeypatch.setattr(rest.RESTClientObject, "request", record)
+
+    # The status route (build_status with kubernetes: monitoring/pods.py through the instance's launcher).
+    state = state_from_instance(deployment.instance, "doomed", deployment.instance.get_runs())
+    assert state.run_pods_error is None and state.sandbox_pods_error is None
+    assert [pod.run_id for pod in state.run_pods] == [run.run_id]
+    # DELETE /api/v1/eval-sets/doomed: the plan, then its runs stopped and its sandbox removed.
+    plan = plan_deletion(
+        deployment.storage, "doomed", principal=LOCAL_ADMIN, instance=deployment.instance, engine=None
+    )
+    assert plan.active_runs == ((run.run_id, "STARTING"),) and plan.sandbox_namespace == sandbox
+    result = delete_eval_set(plan, deleted_by="admin", instance=deployment.instance, engine=None)
+    api_calls = list(calls)  # the test's own reads below are not the API's
+    assert result.stopped == (run.run_id,) and result.not_stopped == () and result.sandbox_deleted
+    stopped = deployment.instance.get_run_by_id(run.run_id)
+    # dagster-k8s reports the run canceling; the daemon's run monitoring marks it canceled once its pod is gone.
+    assert stopped is not None and stopped.status == DagsterRunStatus.CANCELING
+    assert deployment.emulator.read(f"/apis/batch/v1/namespaces/{RUNS_NAMESPACE}/jobs/{job_name}") is None
+    assert deployment.emulator.read(f"/api/v1/namespaces/{RUNS_NAMESPACE}/pods/{job_name}-x7k2p") is None
+    assert deployment.emulator.read(f"/api/v1/namespaces/{sandbox}") is None
+
+    manifests = render(_merge(CHART_VALUES, API_VALUES))
+    roles = {(m["kind"], m["metadata"]["name"]): m for m in manifests if m["kind"] in ("Role", "ClusterRole")}
+
+    def granted(kind: str, name: str) -> set[tuple[str, str, str]]:
+        return {
+            (group, resource, verb)
+            for rule in roles[(kind, name)]["rules"]
+            for group in rule["apiGroups"]
+            for resource in rule["resources"]
+            for verb in rule["verbs"]
+        }
+
+    held: dict[str | None, set[tuple[str, str, str]]] = {}
+    for binding in [m for m in manifests if m["kind"] in ("RoleBinding", "ClusterRoleBinding")] + [
+        {**status_binding, "kind": "RoleBinding"}
+    ]:
+        if any(s["name"] == api_account for s in binding["subjects"]):
+            scope = binding["metadata"]["namespace"] if binding["kind"] == "RoleBinding" else None
+            role = binding["roleRef"]
+            held.setdefault(scope, set()).update(granted(role["kind"], role["name"]))
+    used: dict[str | None, set[tuple[str, str, str]]] = {}
+    for scope, call in api_calls:
+        used.setdefault(scope, set()).add(call)
+    assert set(held) == {RUNS_NAMESPACE, sandbox, None}
+    assert used == held

@@ -14,6 +14,7 @@ from hawk_dagster.deployment.sandboxes import (
     EgressRule,
     EvalSetActivity,
     SandboxPolicy,
+    StatusReader,
     sandbox_manifests,
     sandbox_namespace,
     sweep_decisions,
@@ -103,6 +104,23 @@ def test_without_intra_namespace_traffic_only_runner_pods_dns_and_the_allow_list
     }
     assert [rule["to"][0] for rule in spec["egress"]][1:] == [{"ipBlock": {"cidr": "192.0.2.0/24"}}]
     assert "ports" not in spec["egress"][1]  # an entry without ports allows every port
+
+
+def test_the_status_binding_names_every_status_reader() -> None:
+    """The code location (`hawk status`) and the API service list sandbox pods through one binding."""
+    policy = SandboxPolicy(status_reader=StatusReader("sandbox-status", ("code-location", "api"), "evals"))
+    binding = sandbox_manifests(policy, "g", runs_namespace="runs", runner_service_account="r").status_binding
+    assert binding is not None and binding["metadata"]["namespace"] == "hawk-sandbox-g"
+    assert binding["roleRef"]["name"] == "sandbox-status"
+    assert binding["subjects"] == [
+        {"kind": "ServiceAccount", "name": "code-location", "namespace": "evals"},
+        {"kind": "ServiceAccount", "name": "api", "namespace": "evals"},
+    ]
+    for readers in ((), ("code-location", "")):
+        with pytest.raises(ValueError, match="status_reader needs"):
+            StatusReader("sandbox-status", readers, "evals")
+    no_reader = sandbox_manifests(SandboxPolicy(), "g", runs_namespace="runs", runner_service_account="r")
+    assert no_reader.status_binding is None
 
 
 def test_namespace_labels_annotations_and_pod_security() -> None:

@@ -51,7 +51,8 @@ def _visible(request: Request, eval_set_id: str, principal: Principal) -> None:
 def get_status(
     eval_set_id: str, request: Request, principal: Annotated[Principal, Depends(requires(Permission.VIEW))]
 ) -> dict[str, Any]:
-    """The report `hawk schema status` describes: runs, each cell's progress, errors by kind, warehouse import."""
+    """The report `hawk schema status` describes: runs, each cell's progress, errors by kind, warehouse import; on
+    Kubernetes also the eval set's run and sandbox pods."""
     from hawk_dagster.monitoring.status import UnknownEvalSetError, build_status
 
     _visible(request, eval_set_id, principal)
@@ -61,6 +62,7 @@ def get_status(
             eval_set_id,
             instance=deps.dagster_instance(request),
             engine=deps.engine_of(request),
+            kubernetes=request.app.state.settings.kubernetes,
         )
     except UnknownEvalSetError:
         raise not_found("eval set") from None

@@ -83,6 +83,15 @@ hawk/role: runner
 {{- printf "%s-sandbox-status" (include "hawk.fullname" .) -}}
 {{- end -}}
 
+{{/* Who lists an eval set's pods and events (status reports): the code location (`hawk status`) and the API service. */}}
+{{- define "hawk.statusReaders" -}}
+{{- $readers := list (include "hawk.serviceAccountName" (dict "root" . "role" "code-location")) -}}
+{{- if .Values.apiServer.enabled -}}
+{{- $readers = append $readers (include "hawk.serviceAccountName" (dict "root" . "role" "api")) -}}
+{{- end -}}
+{{- toYaml $readers -}}
+{{- end -}}
+
 {{- define "hawk.instanceConfigMap" -}}
 {{- printf "%s-instance" (include "hawk.fullname" .) -}}
 {{- end -}}
@@ -131,14 +140,13 @@ hawk/role: runner
 
 {{/*
 Environment variables from Secrets, as a list of dicts: (dict "root" $ "warehouse" true "storage" true).
-The Dagster PostgreSQL password (but not for run pods: the launcher adds it from postgres_password_secret; nor for
-processes without a Dagster instance: "dagster" false); the warehouse URL and S3 keys only for the processes that
-use them.
+The Dagster PostgreSQL password (but not for run pods: the launcher adds it from postgres_password_secret); the
+warehouse URL and S3 keys only for the processes that use them.
 */}}
 {{- define "hawk.secretEnv" -}}
 {{- $root := .root -}}
 {{- $env := list -}}
-{{- if not (or .runPod (eq (toString .dagster) "false")) -}}
+{{- if not .runPod -}}
 {{- $env = append $env (dict "name" "DAGSTER_PG_PASSWORD" "valueFrom" (dict "secretKeyRef" (dict "name" (include "hawk.postgresqlSecretName" $root) "key" "postgresql-password"))) -}}
 {{- end -}}
 {{- if .warehouse -}}
@@ -349,7 +357,7 @@ makes no CiliumNetworkPolicy, so sandbox egress has no fqdns.
 {{- if .Values.rbac.create -}}
 {{- $_ := set $cfg "status_reader" (dict
     "cluster_role" (include "hawk.sandboxStatusRole" .)
-    "service_account" (include "hawk.serviceAccountName" (dict "root" . "role" "code-location"))
+    "service_accounts" (include "hawk.statusReaders" . | fromYamlArray)
     "namespace" .Release.Namespace) -}}
 {{- end -}}
 {{- toYaml $cfg -}}
