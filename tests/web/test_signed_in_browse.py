@@ -82,9 +82,9 @@ def test_a_signed_in_user_browses_exactly_their_groups(
         page.locator('tr[data-eval-set="res-b"] td').nth(1).get_by_role("link").click()
     assert urlsplit(page.url).path == "/eval-sets/res-b"
     tasks, models, samples, errors = expected["res-b"]
-    assert page.locator("#totals").inner_text().split()[:6] == [
-        "Tasks", str(tasks), "Models", str(models), "Samples", str(samples)
-    ]
+    totals = page.locator("#totals").inner_text().split()
+    assert totals[:6] == ["Tasks", str(tasks), "Models", str(models), "Samples", str(samples)]
+    assert errors and totals[totals.index("error") + 1] == str(errors)
     with results_engine.connect() as conn:
         per_eval = {
             label: count
@@ -106,7 +106,9 @@ def test_a_signed_in_user_browses_exactly_their_groups(
     with page.expect_navigation():
         page.get_by_label("Samples of chat on mockllm/m1").click()
     query = parse_qs(urlsplit(page.url).query)
-    assert query["eval_set_id"] == ["res-b"] and query["task"] == ["chat"] and query["model"] == ["mockllm/m1"]
+    assert (
+        query["eval_set_id"] == ["res-b"] and query["task"] == ["chat"] and query["model"] == ["mockllm/m1"]
+    )
     page.get_by_label("success").check()
     with page.expect_navigation():
         page.get_by_role("button", name="Apply").click()
