@@ -25,10 +25,10 @@ from uuid import UUID
 from sqlalchemy import Engine, and_, column, func, select, values
 from sqlalchemy.dialects.postgresql import UUID as PG_UUID
 from sqlalchemy.orm import aliased
-from sqlalchemy.sql import ColumnElement
+from sqlalchemy.sql import ColumnElement, Select
 
 from hawk_dagster.warehouse.read.eval_set_results import HEADLINE, Cell, EvalSetResults, eval_set_results
-from hawk_dagster.warehouse.read.queries import Column, Page, page_of
+from hawk_dagster.warehouse.read.queries import Page, page_of
 from hawk_dagster.warehouse.schema.models import Sample, Score
 
 if TYPE_CHECKING:
@@ -151,40 +151,71 @@ def _compare_cell(task: str, model: str, cells: list[Cell], metric: str) -> Comp
 
 @dataclass(frozen=True)
 class _Pairs:
-    """Baseline samples (``a``) joined to the other eval's sample of the same id and epoch (``b``), per eval pair."""
+    """Baseline samples (``a``) beside the other eval's sample of the same id and epoch (``b``), per eval pair:
+    both sides are CTEs with the columns ``base_pk``, ``other_pk``, ``id``, ``epoch``, ``uuid`` and ``value``."""
 
     source: Any
     a: Any
     b: Any
-    value_a: Column
-    value_b: Column
 
     @property
     def differs(self) -> ColumnElement[bool]:
-        return self.value_a.is_distinct_from(self.value_b)
+        differs: ColumnElement[bool] = self.a.c.value.is_distinct_from(self.b.c.value)
+        return differs
 
 
 def _pairs(eval_pairs: Sequence[tuple[UUID, UUID]], cell: Cell, metric: str) -> _Pairs:
-    """Each (baseline eval, other eval) pair's samples matched by id and epoch through ``sample``'s unique
-    (eval_pk, id, epoch) index, so only samples of paired evals are ever joined; the value compared is the headline
-    score or the chosen score (``cell`` says which scorer and key it is)."""
-    pairs = values(column("base_pk", PG_UUID), column("other_pk", PG_UUID), name="pairs").data(
-        list(eval_pairs)
-    )
-    a, b = aliased(Sample, name="a"), aliased(Sample, name="b")
-    source = pairs.join(a, a.eval_pk == pairs.c.base_pk).join(
-        b, and_(b.eval_pk == pairs.c.other_pk, b.id == a.id, b.epoch == a.epoch)
+    """Each (baseline eval, other eval) pair's samples matched by id and epoch, as one set-based join.
+
+    Each side is read once, by eval (the ``sample`` rows of the pairs' baseline evals, then of their other evals),
+    into a materialised CTE, and the two are hash-joined on (pair, id, epoch): one probe of the (eval_pk, id, epoch)
+    index per baseline sample, which PostgreSQL chose when the sides were plain joins, took 540 ms for 50,000 pairs
+    (benchmarks/README.md). The value compared is the headline score or the chosen score (``cell`` says which
+    scorer and key it is)."""
+    pairs = (
+        select(
+            values(column("base_pk", PG_UUID), column("other_pk", PG_UUID), name="pair_values")
+            .data(list(eval_pairs))
+            .alias("pair_values")
+        )
+        .cte("pairs")
+        .prefix_with("MATERIALIZED")
     )
     chosen = cell.metric(metric)
-    if metric == HEADLINE or chosen is None:
-        return _Pairs(source, a, b, a.headline_value, b.headline_value)
-    score_a, score_b = aliased(Score, name="score_a"), aliased(Score, name="score_b")
-    for side, score in ((a, score_a), (b, score_b)):
-        source = source.outerjoin(
-            score,
-            and_(score.sample_pk == side.pk, score.scorer == chosen.scorer, score.key == chosen.score_key),
-        )
-    return _Pairs(source, a, b, score_a.value_float, score_b.value_float)
+
+    def side(name: str, eval_pk: Any) -> Any:
+        sample = aliased(Sample, name=f"{name}_sample")
+        source = pairs.join(sample, sample.eval_pk == eval_pk)
+        value: Any = sample.headline_value
+        if metric != HEADLINE and chosen is not None:
+            score = aliased(Score, name=f"{name}_score")
+            source = source.outerjoin(
+                score,
+                and_(
+                    score.sample_pk == sample.pk, score.scorer == chosen.scorer, score.key == chosen.score_key
+                ),
+            )
+            value = score.value_float
+        rows = select(
+            pairs.c.base_pk, pairs.c.other_pk, sample.id, sample.epoch, sample.uuid, value.label("value")
+        ).select_from(source)
+        return rows.cte(name).prefix_with("MATERIALIZED")
+
+    a, b = side("a", pairs.c.base_pk), side("b", pairs.c.other_pk)
+    on = and_(*(a.c[k] == b.c[k] for k in ("base_pk", "other_pk", "id", "epoch")))
+    return _Pairs(a.join(b, on), a, b)
+
+
+def differing_counts_query(eval_pairs: Sequence[tuple[UUID, UUID]], cell: Cell, metric: str) -> Select[Any]:
+    """(baseline eval pk, other eval pk, differing samples) of each pair that has any (the choice of score read
+    from ``cell``)."""
+    joined = _pairs(eval_pairs, cell, metric)
+    return (
+        select(joined.a.c.base_pk, joined.a.c.other_pk, func.count())
+        .select_from(joined.source)
+        .where(joined.differs)
+        .group_by(joined.a.c.base_pk, joined.a.c.other_pk)
+    )
 
 
 def _differing_counts(
@@ -198,13 +229,7 @@ def _differing_counts(
     with engine.connect() as conn:
         for position in range(1, len(comparable[0].cells)):
             by_pks = {(c.cells[0].eval_pk, c.cells[position].eval_pk): c for c in comparable}
-            joined = _pairs(list(by_pks), comparable[0].cells[0], metric)
-            query = (
-                select(joined.a.eval_pk, joined.b.eval_pk, func.count())
-                .select_from(joined.source)
-                .where(joined.differs)
-                .group_by(joined.a.eval_pk, joined.b.eval_pk)
-            )
+            query = differing_counts_query(list(by_pks), comparable[0].cells[0], metric)
             for base_pk, other_pk, count in conn.execute(query):
                 cell = by_pks[(base_pk, other_pk)]
                 found[(cell.cells[0].task_id, cell.cells[position].task_id, position)] = count
@@ -237,19 +262,18 @@ def differing_samples(
             f"eval sets {ids[0]!r} and {ids[position]!r} do not both have task {task!r} x {model!r}"
         )
     joined = _pairs([(base_cell.eval_pk, other_cell.eval_pk)], base_cell, metric)
+    a, b = joined.a.c, joined.b.c
     rows_query = (
         select(
-            joined.a.id.label("id"),
-            joined.a.epoch.label("epoch"),
-            joined.a.uuid.label("base_uuid"),
-            joined.value_a.label("base_value"),
-            joined.b.uuid.label("other_uuid"),
-            joined.value_b.label("other_value"),
+            a.id.label("id"),
+            a.epoch.label("epoch"),
+            a.uuid.label("base_uuid"),
+            a.value.label("base_value"),
+            b.uuid.label("other_uuid"),
+            b.value.label("other_value"),
         )
         .select_from(joined.source)
         .where(joined.differs)
     )
     count = select(func.count()).select_from(joined.source).where(joined.differs)
-    return page_of(
-        engine, rows_query, order_by=[joined.a.id, joined.a.epoch], limit=limit, offset=offset, count=count
-    )
+    return page_of(engine, rows_query, order_by=[a.id, a.epoch], limit=limit, offset=offset, count=count)

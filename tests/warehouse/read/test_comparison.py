@@ -3,11 +3,19 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from sqlalchemy import Engine
 
-from hawk_dagster.warehouse.read.comparison import compare_eval_sets, difference, differing_samples
+from hawk_dagster.warehouse.read.comparison import (
+    compare_eval_sets,
+    difference,
+    differing_counts_query,
+    differing_samples,
+)
+from hawk_dagster.warehouse.read.eval_set_results import HEADLINE
 from hawk_dagster.warehouse.read.queries import UnknownIdError
 from tests.web.results_fixtures import WRONG, ResultsWarehouse, log_headers, viewer
 
@@ -90,3 +98,30 @@ def test_a_hidden_eval_set_fails_the_whole_comparison(results_engine: Engine) ->
     with pytest.raises(UnknownIdError, match="res-g"):
         differing_samples(results_engine, ["res-a", "res-g"], "add", "mockllm/g1", viewer=viewer("alpha"))
     assert len(compare_eval_sets(results_engine, ["res-a", "res-b"], viewer=viewer("alpha")).cells) == 4
+
+
+def plan_nodes(node: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    yield node
+    for child in node.get("Plans", ()):
+        yield from plan_nodes(child)
+
+
+@pytest.mark.parametrize("metric", [HEADLINE, "match/accuracy"])
+def test_differing_counts_read_each_eval_once_not_each_sample(results_engine: Engine, metric: str) -> None:
+    """The pairs are matched by a set-based join: ``sample`` is read once per eval (or scanned once), never probed
+    once per baseline sample (50,000 index lookups for two eval sets of 20 tasks x 5 models x 500 samples)."""
+    comparison = compare_eval_sets(results_engine, ["res-a", "res-b"])
+    pairs = [(c.cells[0].eval_pk, c.cells[1].eval_pk) for c in comparison.cells]
+    baseline_samples = sum(c.cells[0].samples for c in comparison.cells)
+    assert baseline_samples > 2 * len(pairs)
+    query = differing_counts_query(pairs, comparison.cells[0].cells[0], metric)
+    compiled = query.compile(dialect=results_engine.dialect)
+    with results_engine.connect() as conn:
+        counts = {(a, b): n for a, b, n in conn.execute(query)}
+        ((plan,),) = conn.exec_driver_sql(f"EXPLAIN (ANALYZE, FORMAT JSON) {compiled}", compiled.params).all()
+    assert sum(counts.values()) == sum(c.differing[0] or 0 for c in comparison.cells) > 0
+    reads = [n for n in plan_nodes(plan[0]["Plan"]) if n.get("Relation Name") == "sample"]
+    assert len(reads) == 2  # the baseline side and the other side
+    assert all(n["Actual Loops"] <= len(pairs) for n in reads), [
+        (n["Node Type"], n["Actual Loops"]) for n in reads
+    ]
