@@ -89,7 +89,6 @@ def _build(root: Path, url: str) -> None:
     from sqlalchemy import text
 
     from hawk_dagster.warehouse.engine import create_warehouse_engine
-    from hawk_dagster.warehouse.ingest.importer import import_eval_set
     from hawk_dagster.warehouse.ingest.scan_import import ScanRecord, import_scan_cell
     from tests.web import results_tasks
 
@@ -105,16 +104,7 @@ def _build(root: Path, url: str) -> None:
                     display="none",
                 )
                 assert all(log.status == "success" for log in logs), [log.error for log in logs]
-            report = import_eval_set(
-                engine,
-                str(log_dir),
-                eval_set_id,
-                eval_set_name=f"results {eval_set_id}",
-                created_by=f"owner-{GROUPS[eval_set_id]}",
-                tags=["results-test"],
-                model_groups=[GROUPS[eval_set_id]],
-            )
-            assert not report.failed, report.failed
+            _import(engine, root, eval_set_id)
         _build_two_agents(root, engine)
         with (
             engine.begin() as conn
@@ -156,7 +146,6 @@ def _build_two_agents(root: Path, engine: Engine) -> None:
     from inspect_ai import eval as inspect_eval
     from inspect_ai.model import get_model
 
-    from hawk_dagster.warehouse.ingest.importer import import_eval_set
     from tests.web import results_tasks
 
     log_dir = root / "evals" / "res-s"
@@ -173,14 +162,21 @@ def _build_two_agents(root: Path, engine: Engine) -> None:
         ),
     ]
     assert all(log.status == "success" for log in runs), [log.error for log in runs]
+    _import(engine, root, "res-s")
+
+
+def _import(engine: Engine, root: Path, eval_set_id: str) -> None:
+    """Import the eval set's logs as its group's owner would have them imported."""
+    from hawk_dagster.warehouse.ingest.importer import import_eval_set
+
     report = import_eval_set(
         engine,
-        str(log_dir),
-        "res-s",
-        eval_set_name="results res-s",
-        created_by="owner-delta",
+        str(root / "evals" / eval_set_id),
+        eval_set_id,
+        eval_set_name=f"results {eval_set_id}",
+        created_by=f"owner-{GROUPS[eval_set_id]}",
         tags=["results-test"],
-        model_groups=[GROUPS["res-s"]],
+        model_groups=[GROUPS[eval_set_id]],
     )
     assert not report.failed, report.failed
 
