@@ -22,7 +22,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
 from uuid import UUID
 
-from sqlalchemy import Engine, and_, column, func, select, values
+from sqlalchemy import Engine, Integer, and_, column, func, literal, select, true
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import UUID as PG_UUID
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql import ColumnElement, Select
@@ -149,73 +150,55 @@ def _compare_cell(task: str, model: str, cells: list[Cell], metric: str) -> Comp
 # ------------------------------------------------------------------------------------------------ differing samples
 
 
-@dataclass(frozen=True)
-class _Pairs:
-    """Baseline samples (``a``) beside the other eval's sample of the same id and epoch (``b``), per eval pair:
-    both sides are CTEs with the columns ``base_pk``, ``other_pk``, ``id``, ``epoch``, ``uuid`` and ``value``."""
-
-    source: Any
-    a: Any
-    b: Any
-
-    @property
-    def differs(self) -> ColumnElement[bool]:
-        differs: ColumnElement[bool] = self.a.c.value.is_distinct_from(self.b.c.value)
-        return differs
-
-
-def _pairs(eval_pairs: Sequence[tuple[UUID, UUID]], cell: Cell, metric: str) -> _Pairs:
-    """Each (baseline eval, other eval) pair's samples matched by id and epoch, as one set-based join.
-
-    Each side is read once, by eval (the ``sample`` rows of the pairs' baseline evals, then of their other evals),
-    into a materialised CTE, and the two are hash-joined on (pair, id, epoch): one probe of the (eval_pk, id, epoch)
-    index per baseline sample, which PostgreSQL chose when the sides were plain joins, took 540 ms for 50,000 pairs
-    (benchmarks/README.md). The value compared is the headline score or the chosen score (``cell`` says which
-    scorer and key it is)."""
-    pairs = (
-        select(
-            values(column("base_pk", PG_UUID), column("other_pk", PG_UUID), name="pair_values")
-            .data(list(eval_pairs))
-            .alias("pair_values")
-        )
-        .cte("pairs")
-        .prefix_with("MATERIALIZED")
-    )
+def _side(name: str, eval_pk: Any, cell: Cell, metric: str, *, outer: Any = None) -> Any:
+    """One eval's samples as ``id``, ``epoch``, ``uuid`` and ``value`` (the headline score, or the chosen score:
+    ``cell`` says which scorer and key it is), a subquery named ``name``; ``outer``: the FROM ``eval_pk`` is read
+    from (the subquery is then LATERAL to it)."""
+    sample = aliased(Sample, name=f"{name}_sample")
     chosen = cell.metric(metric)
+    if metric == HEADLINE or chosen is None:
+        rows = select(sample.id, sample.epoch, sample.uuid, sample.headline_value.label("value"))
+    else:
+        score = aliased(Score, name=f"{name}_score")
+        on = and_(score.sample_pk == sample.pk, score.scorer == chosen.scorer, score.key == chosen.score_key)
+        rows = select(sample.id, sample.epoch, sample.uuid, score.value_float.label("value")).outerjoin(
+            score, on
+        )
+    rows = rows.where(sample.eval_pk == eval_pk)
+    if outer is None:
+        return rows.subquery(name)
+    # OFFSET 0 keeps the subquery whole (PostgreSQL does not pull it up into the join): the other side cannot be
+    # probed through the (eval_pk, id, epoch) index once per sample, each side is read once per pair, by eval
+    return rows.offset(0).correlate(outer).lateral(name)
 
-    def side(name: str, eval_pk: Any) -> Any:
-        sample = aliased(Sample, name=f"{name}_sample")
-        source = pairs.join(sample, sample.eval_pk == eval_pk)
-        value: Any = sample.headline_value
-        if metric != HEADLINE and chosen is not None:
-            score = aliased(Score, name=f"{name}_score")
-            source = source.outerjoin(
-                score,
-                and_(
-                    score.sample_pk == sample.pk, score.scorer == chosen.scorer, score.key == chosen.score_key
-                ),
-            )
-            value = score.value_float
-        rows = select(
-            pairs.c.base_pk, pairs.c.other_pk, sample.id, sample.epoch, sample.uuid, value.label("value")
-        ).select_from(source)
-        return rows.cte(name).prefix_with("MATERIALIZED")
 
-    a, b = side("a", pairs.c.base_pk), side("b", pairs.c.other_pk)
-    on = and_(*(a.c[k] == b.c[k] for k in ("base_pk", "other_pk", "id", "epoch")))
-    return _Pairs(a.join(b, on), a, b)
+def _differing(a: Any, b: Any) -> tuple[Any, ColumnElement[bool]]:
+    """The two sides joined by dataset id and epoch, and the condition that their values differ."""
+    differs: ColumnElement[bool] = a.c.value.is_distinct_from(b.c.value)
+    return a.join(b, and_(a.c.id == b.c.id, a.c.epoch == b.c.epoch)), differs
 
 
 def differing_counts_query(eval_pairs: Sequence[tuple[UUID, UUID]], cell: Cell, metric: str) -> Select[Any]:
-    """(baseline eval pk, other eval pk, differing samples) of each pair that has any (the choice of score read
-    from ``cell``)."""
-    joined = _pairs(eval_pairs, cell, metric)
-    return (
-        select(joined.a.c.base_pk, joined.a.c.other_pk, func.count())
-        .select_from(joined.source)
-        .where(joined.differs)
-        .group_by(joined.a.c.base_pk, joined.a.c.other_pk)
+    """(index of the pair in ``eval_pairs``, samples whose values differ) per (baseline eval, other eval) pair.
+
+    Set-based per pair: for each pair (a LATERAL subquery) both evals' samples are read once, by eval, and
+    hash-joined on (id, epoch), a join of a few hundred rows that stays in cache. The single join over all pairs it
+    replaces was planned as one (eval_pk, id, epoch) index probe per baseline sample: 50,000 probes and 200,000
+    buffer reads for two eval sets of 20 tasks x 5 models x 500 samples, twice the time (benchmarks/README.md)."""
+    pairs = (
+        func.unnest(
+            literal([base for base, _ in eval_pairs], ARRAY(PG_UUID)),
+            literal([other for _, other in eval_pairs], ARRAY(PG_UUID)),
+            literal(list(range(len(eval_pairs))), ARRAY(Integer)),
+        )
+        .table_valued(column("base_pk", PG_UUID), column("other_pk", PG_UUID), column("pair", Integer))
+        .render_derived(name="pairs")
     )
+    a = _side("a", pairs.c.base_pk, cell, metric, outer=pairs)
+    b = _side("b", pairs.c.other_pk, cell, metric, outer=pairs)
+    joined, differs = _differing(a, b)
+    counted = select(func.count().label("differing")).select_from(joined).where(differs).lateral("counted")
+    return select(pairs.c.pair, counted.c.differing).select_from(pairs.join(counted, true()))
 
 
 def _differing_counts(
@@ -228,11 +211,12 @@ def _differing_counts(
         return found
     with engine.connect() as conn:
         for position in range(1, len(comparable[0].cells)):
-            by_pks = {(c.cells[0].eval_pk, c.cells[position].eval_pk): c for c in comparable}
-            query = differing_counts_query(list(by_pks), comparable[0].cells[0], metric)
-            for base_pk, other_pk, count in conn.execute(query):
-                cell = by_pks[(base_pk, other_pk)]
-                found[(cell.cells[0].task_id, cell.cells[position].task_id, position)] = count
+            pairs = [(c.cells[0].eval_pk, c.cells[position].eval_pk) for c in comparable]
+            query = differing_counts_query(pairs, comparable[0].cells[0], metric)
+            for pair, count in conn.execute(query):
+                if count:
+                    cell = comparable[pair]
+                    found[(cell.cells[0].task_id, cell.cells[position].task_id, position)] = count
     return found
 
 
@@ -261,19 +245,20 @@ def differing_samples(
         raise ValueError(
             f"eval sets {ids[0]!r} and {ids[position]!r} do not both have task {task!r} x {model!r}"
         )
-    joined = _pairs([(base_cell.eval_pk, other_cell.eval_pk)], base_cell, metric)
-    a, b = joined.a.c, joined.b.c
+    a = _side("a", literal(base_cell.eval_pk, PG_UUID), base_cell, metric)
+    b = _side("b", literal(other_cell.eval_pk, PG_UUID), base_cell, metric)
+    joined, differs = _differing(a, b)
     rows_query = (
         select(
-            a.id.label("id"),
-            a.epoch.label("epoch"),
-            a.uuid.label("base_uuid"),
-            a.value.label("base_value"),
-            b.uuid.label("other_uuid"),
-            b.value.label("other_value"),
+            a.c.id,
+            a.c.epoch,
+            a.c.uuid.label("base_uuid"),
+            a.c.value.label("base_value"),
+            b.c.uuid.label("other_uuid"),
+            b.c.value.label("other_value"),
         )
-        .select_from(joined.source)
-        .where(joined.differs)
+        .select_from(joined)
+        .where(differs)
     )
-    count = select(func.count()).select_from(joined.source).where(joined.differs)
-    return page_of(engine, rows_query, order_by=[a.id, a.epoch], limit=limit, offset=offset, count=count)
+    count = select(func.count()).select_from(joined).where(differs)
+    return page_of(engine, rows_query, order_by=[a.c.id, a.c.epoch], limit=limit, offset=offset, count=count)
