@@ -175,6 +175,9 @@ def list_scans(search: str | None, limit: int, offset: int, output_format: str) 
 @list_group.command("samples")
 @click.argument("eval_set_ids", nargs=-1)
 @click.option("--task", help="Only this task name.")
+@click.option(
+    "--task-id", help="Only this Inspect task id (one eval of a task run with several agents or args)."
+)
 @click.option("--model", help="Only this model.")
 @click.option("--status", "statuses", multiple=True, help="success, error or <kind>_limit (repeatable).")
 @click.option("--scorer", help="Score to show and filter on: NAME or NAME:KEY (default: the headline score).")
@@ -193,6 +196,7 @@ def list_scans(search: str | None, limit: int, offset: int, output_format: str) 
 def list_samples(
     eval_set_ids: tuple[str, ...],
     task: str | None,
+    task_id: str | None,
     model: str | None,
     statuses: tuple[str, ...],
     scorer: str | None,
@@ -216,7 +220,7 @@ def list_samples(
                 "--include-deleted reads this machine's warehouse; the API does not list deleted eval sets"
             )
         _list_samples_remote(
-            ids, {"task": task, "model": model, "status": list(statuses), "scorer": scorer, "score_min": score_min,
+            ids, {"task": task, "task_id": task_id, "model": model, "status": list(statuses), "scorer": scorer, "score_min": score_min,
                   "score_max": score_max, "search": text, "invalid": invalid, "sort": sort, "desc": desc},
             limit, offset, everything, output_format,
         )  # fmt: skip
@@ -225,7 +229,7 @@ def list_samples(
 
     try:
         f = queries.SampleFilter(
-            eval_set_ids=ids, task=task, model=model, statuses=statuses, scorer=scorer, score_min=score_min,
+            eval_set_ids=ids, task=task, task_id=task_id, model=model, statuses=statuses, scorer=scorer, score_min=score_min,
             score_max=score_max, text=text, invalid=invalid, include_deleted=include_deleted, sort=sort, descending=desc,
             limit=limit, offset=offset,
         )  # fmt: skip

@@ -25,10 +25,12 @@ from typing import Final
 
 from markupsafe import Markup, escape
 
+from hawk_dagster.web.text_metrics import fit_text, text_width
+
 FONT: Final = 12
 """Text size in the charts' own units (the stylesheet sets the family)."""
-CHAR_WIDTH: Final = 6.6
-"""Approximate width of one character at :data:`FONT`, for fitting labels without measuring text."""
+MAX_LABEL_WIDTH: Final = 260
+"""The widest row label column; longer labels are shortened, their whole text kept as a tooltip."""
 PALETTE: Final = ((68, 1, 84), (59, 82, 139), (33, 145, 140), (94, 201, 98), (253, 231, 37))
 """Viridis at five stops: ordered in lightness, readable by the colour-blind and in greyscale."""
 DIVERGING: Final = ((178, 24, 43), (244, 165, 130), (247, 247, 247), (146, 197, 222), (33, 102, 172))
@@ -110,9 +112,29 @@ def _link(href: str | None, inner: str, label: str) -> str:
     return f'<a href="{escape(href)}" aria-label="{escape(label)}">{inner}</a>'
 
 
-def _truncate(text: str, room: float) -> str:
-    fits = max(1, int(room / CHAR_WIDTH))
-    return text if len(text) <= fits else text[: max(1, fits - 1)] + "…"
+def _width(text: str, *, bold: bool = False) -> float:
+    """Drawn width of ``text``; ``bold`` for the ``label`` class (the stylesheet's weight 600)."""
+    return text_width(text, FONT, bold=bold)
+
+
+def _label(text: str, room: float, *, bold: bool = True) -> str:
+    """``text`` escaped for a ``<text>`` element, shortened to ``room`` with its whole text as a tooltip if needed
+    (``bold``: a ``label``-class text, ``False``: a value)."""
+    shown = fit_text(text, room, FONT, bold=bold)
+    tip = f"<title>{escape(text)}</title>" if shown != text else ""
+    return f"{tip}{escape(shown)}"
+
+
+def _label_column(labels: Sequence[str]) -> int:
+    """The width of a column of row labels: the longest label's (up to :data:`MAX_LABEL_WIDTH`) and its gap."""
+    return round(min(MAX_LABEL_WIDTH, max((_width(label, bold=True) for label in labels), default=24.0) + 20))
+
+
+def _centred(text: str, x: float, y: float, width: float, css_class: str = "label") -> str:
+    """A ``<text>`` centred on ``x`` and shortened to stay between 4 and ``width - 4``."""
+    room = 2 * min(x - 4, width - 4 - x)
+    return (f'<text x="{x:.0f}" y="{y:.0f}" text-anchor="middle" class="{css_class}">'
+            f"{_label(text, room)}</text>")  # fmt: skip
 
 
 def _ticks(low: float, high: float, count: int = 5) -> list[float]:
@@ -152,14 +174,15 @@ def histogram(
         else f"no {y_label} to show"
     )
     _, parts = _open("histogram", title, desc, width, height)
-    left, right, top, bottom = 48, 12, 14, 40
+    peak = max((b.count for b in bins), default=0) or 1
+    y_ticks = [t for t in _ticks(0, peak, 4) if float(t).is_integer()]
+    left = round(max(48.0, max((_width(fmt(t)) for t in y_ticks), default=0.0) + 12))
+    right, top, bottom = 12, 14, 40
     plot_w, plot_h = width - left - right, height - top - bottom
     if not bins:
         parts.append(f'<text x="{width / 2:.0f}" y="{height / 2:.0f}" text-anchor="middle">No {escape(y_label)}'
                      " match.</text>")  # fmt: skip
         return _close(parts)
-    peak = max(b.count for b in bins) or 1
-    y_ticks = [t for t in _ticks(0, peak, 4) if float(t).is_integer()]
     for tick in y_ticks:
         y = top + plot_h - tick / peak * plot_h
         parts.append(f'<line class="grid" x1="{left}" x2="{left + plot_w}" y1="{y:.1f}" y2="{y:.1f}"/>'
@@ -171,23 +194,24 @@ def histogram(
         label = f"{fmt(b.low)} to {fmt(b.high)}: {b.count} {y_label}"
         parts.append(f'<rect x="{x + 1:.1f}" y="{y:.1f}" width="{max(slot - 2, 1):.1f}" height="{bar_h:.1f}"'
                      f' fill="{BAR_COLOUR}"><title>{escape(label)}</title></rect>')  # fmt: skip
-        if b.count and slot >= CHAR_WIDTH * (len(str(b.count)) + 1):
+        if b.count and slot - 4 >= _width(str(b.count)):
             inside = y - 3 < top + 9  # no room above a full-height bar: write the count inside it, in white
             fill = ' fill="#fff"' if inside else ""
             parts.append(f'<text x="{x + slot / 2:.1f}" y="{y + 14 if inside else y - 3:.1f}" text-anchor="middle"'
                          f'{fill} class="value">{b.count}</text>')  # fmt: skip
     edges = [bins[0].low, *(b.high for b in bins)]
-    every = max(1, math.ceil(len(edges) * CHAR_WIDTH * 5 / plot_w))
+    every = max(1, math.ceil(len(edges) * (max(_width(fmt(e)) for e in edges) + 8) / plot_w))
     for i, edge in enumerate(edges):
         if i % every and i != len(edges) - 1:
             continue
         x = left + i * slot
-        parts.append(f'<text x="{x:.1f}" y="{top + plot_h + 15}" text-anchor="middle">{fmt(edge)}</text>')
+        # the last edge ends at the plot's right side: written right-aligned there, not centred past the edge
+        anchor = "end" if i == len(edges) - 1 and x + _width(fmt(edge)) / 2 > width else "middle"
+        parts.append(f'<text x="{x:.1f}" y="{top + plot_h + 15}" text-anchor="{anchor}">{fmt(edge)}</text>')
     parts.append(
         f'<line class="axis" x1="{left}" x2="{left + plot_w}" y1="{top + plot_h}" y2="{top + plot_h}"/>'
     )
-    parts.append(f'<text x="{left + plot_w / 2:.0f}" y="{height - 6}" text-anchor="middle" class="label">'
-                 f"{escape(x_label)}</text>")  # fmt: skip
+    parts.append(_centred(x_label, left + plot_w / 2, height - 6, width))
     return _close(parts)
 
 
@@ -245,11 +269,18 @@ def heatmap(
     if diverging:
         bound = max(abs(low), abs(high)) or 1.0
         low, high = -bound, bound
-    label_w = round(min(260, max((len(r) for r in rows), default=4) * CHAR_WIDTH + 20))
+    label_w = _label_column(rows)
     header_h = 28
     legend_h = 46
+    legend_w = 240
+    legend_title_x = label_w + legend_w + 10
+    # room for the legend's title beside its scale, up to a chart 720 wide (a longer title is shortened)
     width = max(
-        label_w + max(1, len(columns)) * cell_width + 8, label_w + 250 + len(value_label) * CHAR_WIDTH
+        label_w + max(1, len(columns)) * cell_width + 8,
+        min(
+            max(720, label_w + max(1, len(columns)) * cell_width + 8),
+            math.ceil(legend_title_x + _width(value_label, bold=True) + 5),
+        ),
     )
     height = header_h + max(1, len(rows)) * cell_height + legend_h
     desc = (
@@ -265,11 +296,11 @@ def heatmap(
     for j, column in enumerate(columns):
         x = label_w + j * cell_width + cell_width / 2
         parts.append(f'<text x="{x:.0f}" y="{header_h - 10}" text-anchor="middle" class="label">'
-                     f"<title>{escape(column)}</title>{escape(_truncate(column, cell_width - 4))}</text>")  # fmt: skip
+                     f"{_label(column, cell_width - 4)}</text>")  # fmt: skip
     for i, row in enumerate(rows):
         y = header_h + i * cell_height
         parts.append(f'<text x="{label_w - 8:.0f}" y="{y + cell_height / 2 + 4:.0f}" text-anchor="end"'
-                     f' class="label"><title>{escape(row)}</title>{escape(_truncate(row, label_w - 12))}</text>')  # fmt: skip
+                     f' class="label">{_label(row, label_w - 12)}</text>')  # fmt: skip
         for j, column in enumerate(columns):
             cell = by_key.get((row, column))
             value = cell.value if cell else None
@@ -281,12 +312,11 @@ def heatmap(
                 f'<rect x="{x + 1}" y="{y + 1}" width="{cell_width - 2}" height="{cell_height - 2}" fill="{fill}">'
                 f"<title>{escape(tip)}</title></rect>"
                 f'<text x="{x + cell_width / 2:.0f}" y="{y + cell_height / 2 + 4:.0f}" text-anchor="middle"'
-                f' fill="{_text_colour(fill)}" class="value">{escape(_truncate(shown, cell_width - 6))}</text>'
+                f' fill="{_text_colour(fill)}" class="value">{_label(shown, cell_width - 6, bold=False)}</text>'
             )
             parts.append(_link(cell.href if cell else None, inner, tip))
     # the legend: a gradient from low to high with its ends and middle written out
     legend_y = header_h + len(rows) * cell_height + 14
-    legend_w = 240
     grad_id = _chart_id("legend", title + value_label)
     palette = DIVERGING if diverging else PALETTE
     stops = "".join(
@@ -295,8 +325,8 @@ def heatmap(
     )
     parts.append(f'<defs><linearGradient id="{grad_id}">{stops}</linearGradient></defs>')
     parts.append(f'<g class="legend" aria-label="colour legend: {escape(value_label)} from {fmt(low)} to {fmt(high)}">'
-                 f'<text x="{label_w + legend_w + 10:.0f}" y="{legend_y + 10}" class="label">'
-                 f"{escape(value_label)}</text>"
+                 f'<text x="{legend_title_x:.0f}" y="{legend_y + 10}" class="label">'
+                 f"{_label(value_label, width - legend_title_x - 4)}</text>"
                  f'<rect x="{label_w}" y="{legend_y}" width="{legend_w}" height="12" fill="url(#{grad_id})"/>'
                  f'<text x="{label_w}" y="{legend_y + 26}">{fmt(low)}</text>'
                  f'<text x="{label_w + legend_w / 2:.0f}" y="{legend_y + 26}" text-anchor="middle">'
@@ -326,10 +356,11 @@ def horizontal_bars(
     high = max(extremes) if high is None else high
     if high <= low:
         high = low + 1.0
-    label_w = round(min(240, max((len(b.label) for b in bars), default=4) * CHAR_WIDTH + 20))
-    value_w = max((len(b.text or fmt(b.value)) for b in bars), default=4) * CHAR_WIDTH + 10
+    label_w = _label_column([b.label for b in bars])
+    value_w = max((_width(b.text or fmt(b.value)) for b in bars), default=24.0) + 10
     top, axis_h = 6, 34
     plot_w = max(60.0, width - label_w - value_w - 8)
+    width = max(width, round(label_w + plot_w + value_w + 8))
     height = top + max(1, len(bars)) * (bar_height + 6) + axis_h
     desc = (
         f"{value_label}: "
@@ -365,7 +396,7 @@ def horizontal_bars(
         colour = NEGATIVE_COLOUR if b.value < 0 else BAR_COLOUR
         inner = (
             f'<text x="{label_w - 8:.0f}" y="{y + bar_height / 2 + 4:.0f}" text-anchor="end" class="label">'
-            f"{escape(_truncate(b.label, label_w - 12))}</text>"
+            f"{_label(b.label, label_w - 12)}</text>"
             f'<rect x="{start:.1f}" y="{y}" width="{max(end - start, 1):.1f}" height="{bar_height}" fill="{colour}">'
             f"<title>{escape(tip)}</title></rect>"
         )
@@ -379,8 +410,7 @@ def horizontal_bars(
                   f"{escape(shown)}</text>")  # fmt: skip
         parts.append(_link(b.href, inner, tip))
     parts.append(f'<line class="axis" x1="{zero:.1f}" x2="{zero:.1f}" y1="{top}" y2="{plot_bottom}"/>')
-    parts.append(f'<text x="{label_w + plot_w / 2:.0f}" y="{height - 4}" text-anchor="middle" class="label">'
-                 f"{escape(value_label)}</text>")  # fmt: skip
+    parts.append(_centred(value_label, label_w + plot_w / 2, height - 4, width))
     return _close(parts)
 
 

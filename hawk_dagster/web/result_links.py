@@ -18,15 +18,16 @@ def samples_url(
     eval_set_ids: str | Sequence[str],
     *,
     task: str | None = None,
+    task_id: str | None = None,
     model: str | None = None,
     status: str | None = None,
 ) -> str:
-    """The samples page filtered to these eval sets (and task, model, status): the page's own parameter names."""
+    """The samples page filtered to these eval sets (and task, task id, model, status): the page's own parameter
+    names."""
     ids = [eval_set_ids] if isinstance(eval_set_ids, str) else list(eval_set_ids)
     params = [("eval_set_id", i) for i in ids]
-    params += [
-        (name, value) for name, value in (("task", task), ("model", model), ("status", status)) if value
-    ]
+    chosen = (("task", task), ("task_id", task_id), ("model", model), ("status", status))
+    params += [(name, value) for name, value in chosen if value]
     return f"/samples?{urlencode(params)}"
 
 

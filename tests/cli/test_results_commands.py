@@ -199,3 +199,19 @@ def test_commands_import_only_what_they_use(warehouse: str) -> None:
     assert not _imported("--help") & (HEAVY | {"sqlalchemy", "pydantic", "fastapi", "starlette", "uvicorn"})
     validating = _imported("validate", str(EXAMPLES / "simple.eval-set.yaml"))
     assert not validating & (HEAVY - {"hawk_runner"} | {"sqlalchemy"})
+
+
+def test_list_samples_of_one_task_id(warehouse: str) -> None:
+    from sqlalchemy import text
+
+    engine = create_warehouse_engine(warehouse)
+    with engine.connect() as conn:
+        task_id = conn.execute(text("SELECT task_id FROM eval WHERE eval_set_id = 'es-cli'")).scalar_one()
+    engine.dispose()
+    chosen = json.loads(hawk("list", "samples", "es-cli", "--task-id", task_id, "--format", "json").output)
+    assert len(chosen) == 3
+    assert hawk("list", "samples", "es-cli", "--task-id", "no-such-task").output.strip() == "No samples"
+    unknown_scorer = CliRunner().invoke(
+        cli, ["list", "samples", "es-cli", "--task-id", "no-such-task", "--scorer", "nope"]
+    )
+    assert unknown_scorer.exit_code == 2 and "--task-id no-such-task" in unknown_scorer.output

@@ -5,7 +5,9 @@ models whose wrong ``add`` answers are chosen (``WRONG``), so the compare page's
 
 - ``res-a`` [alpha]: ``m1`` and ``m2`` on both tasks;
 - ``res-b`` [alpha]: the same, plus ``m3`` on ``add`` only (a cell ``res-a`` lacks; its sample 0 invalidated);
-- ``res-g`` [gamma]: ``g1`` on ``add``.
+- ``res-g`` [gamma]: ``g1`` on ``add``;
+- ``res-s`` [delta]: ``s1`` on ``add`` twice, by two agents: Inspect's own plan (``generate``, every sample) and the
+  ``careful`` solver (the first ``CAREFUL_SAMPLES``), so the eval set's grid has two ``add`` rows.
 
 Scans with the example keyword scanner (``+``, which every ``add`` prompt holds): ``scan-a`` of ``res-a`` [alpha]
 and ``scan-g`` of ``res-g`` [gamma]. The storage root is laid out as ``hawk serve`` expects (``evals/<id>/``).
@@ -47,7 +49,8 @@ WRONG: dict[tuple[str, str], frozenset[int]] = {
     ("res-g", "mockllm/g1"): frozenset({0}),
 }
 """Which ``add`` sample ids each eval set's model answers wrongly."""
-GROUPS = {"res-a": "alpha", "res-b": "alpha", "res-g": "gamma"}
+CAREFUL_SAMPLES = 3
+GROUPS = {"res-a": "alpha", "res-b": "alpha", "res-g": "gamma", "res-s": "delta"}
 SCANS = {"scan-a": "res-a", "scan-g": "res-g"}
 """Scan id -> the eval set it reads."""
 
@@ -86,7 +89,6 @@ def _build(root: Path, url: str) -> None:
     from sqlalchemy import text
 
     from hawk_dagster.warehouse.engine import create_warehouse_engine
-    from hawk_dagster.warehouse.ingest.importer import import_eval_set
     from hawk_dagster.warehouse.ingest.scan_import import ScanRecord, import_scan_cell
     from tests.web import results_tasks
 
@@ -102,16 +104,8 @@ def _build(root: Path, url: str) -> None:
                     display="none",
                 )
                 assert all(log.status == "success" for log in logs), [log.error for log in logs]
-            report = import_eval_set(
-                engine,
-                str(log_dir),
-                eval_set_id,
-                eval_set_name=f"results {eval_set_id}",
-                created_by=f"owner-{GROUPS[eval_set_id]}",
-                tags=["results-test"],
-                model_groups=[GROUPS[eval_set_id]],
-            )
-            assert not report.failed, report.failed
+            _import(engine, root, eval_set_id)
+        _build_two_agents(root, engine)
         with (
             engine.begin() as conn
         ):  # as `hawk edit-samples` would leave it: one sample of res-b's m3 invalidated
@@ -145,6 +139,46 @@ def _build(root: Path, url: str) -> None:
             )
     finally:
         engine.dispose()
+
+
+def _build_two_agents(root: Path, engine: Engine) -> None:
+    """``res-s``: one task, one model, two agents (two evals the grid tells apart by their agent)."""
+    from inspect_ai import eval as inspect_eval
+    from inspect_ai.model import get_model
+
+    from tests.web import results_tasks
+
+    log_dir = root / "evals" / "res-s"
+    model = get_model("mockllm/s1", custom_outputs=results_tasks.answers(frozenset()))
+    runs = [
+        *inspect_eval(results_tasks.add(), model=model, log_dir=str(log_dir), display="none"),
+        *inspect_eval(
+            results_tasks.add(),
+            model=model,
+            solver=results_tasks.careful(),
+            limit=CAREFUL_SAMPLES,
+            log_dir=str(log_dir),
+            display="none",
+        ),
+    ]
+    assert all(log.status == "success" for log in runs), [log.error for log in runs]
+    _import(engine, root, "res-s")
+
+
+def _import(engine: Engine, root: Path, eval_set_id: str) -> None:
+    """Import the eval set's logs as its group's owner would have them imported."""
+    from hawk_dagster.warehouse.ingest.importer import import_eval_set
+
+    report = import_eval_set(
+        engine,
+        str(root / "evals" / eval_set_id),
+        eval_set_id,
+        eval_set_name=f"results {eval_set_id}",
+        created_by=f"owner-{GROUPS[eval_set_id]}",
+        tags=["results-test"],
+        model_groups=[GROUPS[eval_set_id]],
+    )
+    assert not report.failed, report.failed
 
 
 @pytest.fixture(scope="session")

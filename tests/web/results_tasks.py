@@ -46,6 +46,16 @@ def chat_solver() -> Solver:
     return solve
 
 
+@solver
+def careful() -> Solver:
+    """``generate`` under a name of its own: the ``add`` task run by a second agent."""
+
+    async def solve(state: TaskState, generate: Generate) -> TaskState:
+        return await generate(state)
+
+    return solve
+
+
 @task
 def chat() -> Task:
     return Task(

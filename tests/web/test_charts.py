@@ -110,3 +110,15 @@ def test_numbers_and_size() -> None:
     assert time.perf_counter() - started < 0.05
     assert len(markup) < 60_000
     assert len(histogram([Bin(i, i + 1, i) for i in range(20)], title="h", x_label="x")) < 8_000
+
+
+def test_values_that_fit_are_written_whole_and_long_labels_shortened_with_a_tooltip() -> None:
+    long_row = "a task name far too long for the label column " * 3
+    root = parse(
+        heatmap([Cell(long_row, "m", 0.875, text="0.875 ±0.125")], title="t", value_label="accuracy")
+    )
+    assert "0.875 ±0.125" in texts(root)
+    (row_label,) = [t for t in root.iter(f"{SVG}text") if t.find(f"{SVG}title") is not None]
+    assert text_of(row_label, "title") == long_row
+    assert texts(root)[1].endswith("…") and long_row.startswith(texts(root)[1][:-1])
+    assert float(attr(root, "width")) < 720

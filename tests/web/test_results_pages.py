@@ -13,12 +13,13 @@ import pytest
 from bs4 import BeautifulSoup, Tag
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
+from sqlalchemy import text as sql_text
 
 from hawk_dagster.warehouse.read.queries import scanner_counts
 from hawk_dagster.warehouse.read.scan_results import flagged_results
 from hawk_dagster.web.charts import fmt
-from tests.web.results_fixtures import WRONG, ResultsWarehouse, group_token, log_headers
-from tests.web.results_tasks import CHAT_IDS
+from tests.web.results_fixtures import CAREFUL_SAMPLES, WRONG, ResultsWarehouse, group_token, log_headers
+from tests.web.results_tasks import ADD_SAMPLES, CHAT_IDS
 
 pytestmark = pytest.mark.xdist_group("results_warehouse")
 
@@ -242,3 +243,50 @@ def test_a_running_eval_set_page_refreshes_itself(warehouse_engine: Engine, tmp_
             conn.execute(sql("UPDATE eval SET status = 'success'"))
         done = soup(client.get("/eval-sets/live"))
         assert done.select_one('meta[http-equiv="refresh"]') is None and done.select_one("#running") is None
+
+
+def test_rows_of_a_task_run_by_two_agents_link_to_their_own_samples(
+    results_client: TestClient, results_engine: Engine
+) -> None:
+    with results_engine.connect() as conn:
+        by_agent = {
+            agent: {str(u) for u in uuids}
+            for agent, uuids in conn.execute(
+                sql_text(
+                    "SELECT e.agent, array_agg(s.uuid) FROM eval e JOIN sample s ON s.eval_pk = e.pk"
+                    " WHERE e.eval_set_id = 'res-s' GROUP BY e.agent"
+                )
+            )
+        }
+    assert sorted(len(u) for u in by_agent.values()) == [
+        CAREFUL_SAMPLES,
+        ADD_SAMPLES,
+    ]  # the two agents' evals
+    page = soup(results_client.get("/eval-sets/res-s"))
+    rows = page.select("#cells tbody tr")
+    assert len(rows) == 2 and len({r["data-task"] for r in rows}) == 2
+    heatmap_links = {
+        str(a["aria-label"]).split(",")[0]: str(a["href"]) for a in page.select("#heatmap svg a")
+    }
+    for tr in rows:
+        label = str(tr["data-task"])
+        (agent,) = [a for a in by_agent if a and f"[{a}]" in label]
+        link = next(str(a["href"]) for a in tr.select("a") if a.get_text() == "samples")
+        assert heatmap_links[label] == link  # the heatmap cell links to the same samples
+        query = parse_qs(urlsplit(link).query)
+        assert query["task"] == ["add"] and query["model"] == ["mockllm/s1"] and "task_id" in query
+        listed = results_client.get("/api/v1/samples", params={**query, "limit": 1000}).json()
+        assert {r["uuid"] for r in listed["items"]} == by_agent[agent], label
+        shown = soup(results_client.get(link))
+        assert text(shown.select_one("#total")) == str(len(by_agent[agent]))
+        assert shown.select_one("#task_id") is not None  # the form keeps the row's task id (and can clear it)
+        assert {
+            str(a["href"]).removeprefix("/samples/") for a in shown.select("#samples tbody td:first-child a")
+        } == (by_agent[agent])
+    # the API validates the task id as it does the task: a 422 naming it, no results
+    too_long = results_client.get("/api/v1/samples", params={"task_id": "x" * 501})
+    assert too_long.status_code == 422 and "task_id" in too_long.text
+    unknown = results_client.get(
+        "/api/v1/samples", params={"eval_set_id": "res-s", "task_id": "no-such-task"}
+    )
+    assert unknown.json()["total"] == 0

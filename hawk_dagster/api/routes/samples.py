@@ -29,6 +29,10 @@ async def sample_filter(
         list[str], Query(description="Eval set ids (repeat for several); none: all.")
     ] = [],  # noqa: B006
     task: Annotated[str | None, Query(max_length=500)] = None,
+    task_id: Annotated[
+        str | None,
+        Query(max_length=500, description="Inspect's task id: one eval of a task run several ways."),
+    ] = None,
     model: Annotated[str | None, Query(max_length=500)] = None,
     status: Annotated[list[str], Query(description="success, error or <kind>_limit (repeatable).")] = [],  # noqa: B006
     scorer: Annotated[str | None, Query(max_length=500, description="NAME or NAME:KEY.")] = None,
@@ -46,8 +50,9 @@ async def sample_filter(
     """Every filter, sort and page of ``hawk list samples``, as query parameters (async: it only checks values, so
     it runs on the event loop rather than taking a worker thread)."""
     return validated_filter(
-        eval_set_id=eval_set_id, task=task, model=model, status=status, scorer=scorer, score_min=score_min,
-        score_max=score_max, search=search, invalid=invalid, sort=sort, desc=desc, limit=limit, offset=offset,
+        eval_set_id=eval_set_id, task=task, task_id=task_id, model=model, status=status, scorer=scorer,
+        score_min=score_min, score_max=score_max, search=search, invalid=invalid, sort=sort, desc=desc, limit=limit,
+        offset=offset,
     )  # fmt: skip
 
 
@@ -56,6 +61,7 @@ def validated_filter(
     eval_set_id: list[str],
     status: list[str],
     task: str | None = None,
+    task_id: str | None = None,
     model: str | None = None,
     scorer: str | None = None,
     score_min: float | None = None,
@@ -81,7 +87,7 @@ def validated_filter(
             raise ApiError(422, f"unknown status {value[:80]!r}; statuses: {', '.join(SAMPLE_STATUSES)}",
                            field="status")  # fmt: skip
     return SampleFilter(
-        eval_set_ids=eval_set_id, task=task, model=model, statuses=status, scorer=scorer, score_min=score_min,
+        eval_set_ids=eval_set_id, task=task, task_id=task_id, model=model, statuses=status, scorer=scorer, score_min=score_min,
         score_max=score_max, text=search, invalid=invalid, sort=sort, descending=desc, limit=limit, offset=offset,
     )  # fmt: skip
 

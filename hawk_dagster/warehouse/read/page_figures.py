@@ -107,7 +107,7 @@ def score_histogram(
     The total is :func:`queries.list_samples`'s (the same conditions)."""
     chosen, score, conditions = sample_conditions(f, viewer)
     base = select(Sample.pk).select_from(Sample)
-    if f.eval_set_ids or f.task or f.model:
+    if f.reads_eval:
         base = base.join(Eval, Eval.pk == Sample.eval_pk)
     if chosen is not None:
         base = base.outerjoin(chosen, true())

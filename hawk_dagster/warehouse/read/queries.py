@@ -220,6 +220,9 @@ class SampleFilter:
 
     eval_set_ids: Sequence[str] = ()
     task: str | None = None
+    task_id: str | None = None
+    """Inspect's task id: one eval of a task the eval set ran with several agents or argument sets (the results
+    pages' links to one row of a grid)."""
     model: str | None = None
     statuses: Sequence[str] = ()
     scorer: str | None = None
@@ -243,6 +246,11 @@ class SampleFilter:
         if self.limit < 1 or self.offset < 0:
             raise ValueError("limit must be at least 1 and offset at least 0")
 
+    @property
+    def reads_eval(self) -> bool:
+        """Whether a condition is on the ``eval`` row (a query must join it)."""
+        return bool(self.eval_set_ids or self.task or self.task_id or self.model)
+
 
 def selected_evals(f: SampleFilter, viewer: Principal | None) -> ScalarSelect[Any]:
     """The pks of the evals ``f``'s eval sets, task and model select (of those ``viewer`` may see)."""
@@ -253,6 +261,8 @@ def selected_evals(f: SampleFilter, viewer: Principal | None) -> ScalarSelect[An
         evals = evals.where(Eval.eval_set_id.in_(list(f.eval_set_ids)))
     if f.task:
         evals = evals.where(Eval.task_name == f.task)
+    if f.task_id:
+        evals = evals.where(Eval.task_id == f.task_id)
     if f.model:
         evals = evals.where(Eval.model == f.model)
     return evals.scalar_subquery()
@@ -291,7 +301,9 @@ def require_scorer(engine: Engine, f: SampleFilter, *, viewer: Principal | None 
     known = scorer_labels(engine, f, viewer=viewer)
     where = ", ".join(f.eval_set_ids) if f.eval_set_ids else "the warehouse"
     selection = "".join(
-        f" {flag} {value}" for flag, value in (("--task", f.task), ("--model", f.model)) if value
+        f" {flag} {value}"
+        for flag, value in (("--task", f.task), ("--task-id", f.task_id), ("--model", f.model))
+        if value
     )
     raise UnknownIdError(
         f"no scorer {f.scorer!r} in {where}{selection}; scorers there: {', '.join(known) or 'none'}"
@@ -353,7 +365,7 @@ def _sample_count(f: SampleFilter, viewer: Principal | None) -> AnySelect:
     """
     chosen, _, conditions = sample_conditions(f, viewer)
     query = select(func.count()).select_from(Sample)
-    if f.eval_set_ids or f.task or f.model:
+    if f.reads_eval:
         query = query.join(Eval, Eval.pk == Sample.eval_pk)
     if chosen is not None:
         query = query.outerjoin(chosen, true())
@@ -374,6 +386,8 @@ def sample_conditions(
         conditions.append(Eval.eval_set_id.in_(list(f.eval_set_ids)))
     if f.task:
         conditions.append(Eval.task_name == f.task)
+    if f.task_id:
+        conditions.append(Eval.task_id == f.task_id)
     if f.model:
         conditions.append(Eval.model == f.model)
     if f.statuses:

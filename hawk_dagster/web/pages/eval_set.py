@@ -5,7 +5,7 @@ page reloads itself (as the eval sets page does), keeping its URL."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse
@@ -18,6 +18,9 @@ from hawk_dagster.api.permissions import Permission, requires
 from hawk_dagster.web import charts
 from hawk_dagster.web.render import render
 from hawk_dagster.web.result_links import samples_url, viewer_url
+
+if TYPE_CHECKING:
+    from hawk_dagster.warehouse.read.eval_set_results import Cell
 
 router = APIRouter(tags=["pages"], include_in_schema=False)
 
@@ -65,7 +68,7 @@ def eval_set_page(
                 value=value,
                 text=text,
                 note=note,
-                href=samples_url(eval_set_id, task=cell.task_name, model=cell.model),
+                href=_cell_samples(eval_set_id, cell),
             )
         )
     metric_label = "headline metric" if metric == HEADLINE else metric
@@ -89,11 +92,10 @@ def eval_set_page(
     )
     links = {
         key: {
-            "samples": samples_url(eval_set_id, task=cell.task_name, model=cell.model),
-            "errors": samples_url(eval_set_id, task=cell.task_name, model=cell.model, status="error"),
+            "samples": _cell_samples(eval_set_id, cell),
+            "errors": _cell_samples(eval_set_id, cell, status="error"),
             "limits": {
-                kind: samples_url(eval_set_id, task=cell.task_name, model=cell.model, status=f"{kind}_limit")
-                for kind in cell.limits
+                kind: _cell_samples(eval_set_id, cell, status=f"{kind}_limit") for kind in cell.limits
             },
             "viewer": viewer_url(request, cell.location),
         }
@@ -115,3 +117,10 @@ def eval_set_page(
         fmt=charts.fmt,
         refresh=REFRESH_SECONDS if running else None,
     )
+
+
+def _cell_samples(eval_set_id: str, cell: Cell, *, status: str | None = None) -> str:
+    """The samples of exactly this cell: by task and model, and by Inspect's task id when the grid tells two evals of
+    the task apart (run with two agents or argument sets), which the task name alone would mix."""
+    task_id = cell.task_id if cell.task != cell.task_name else None
+    return samples_url(eval_set_id, task=cell.task_name, task_id=task_id, model=cell.model, status=status)

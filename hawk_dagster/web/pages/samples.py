@@ -30,7 +30,7 @@ router = APIRouter(tags=["pages"], include_in_schema=False)
 EXPORT_PATH: Final = "/api/v1/samples/export.csv"
 LIST_PARAMS: Final = ("eval_set_id", "status")
 SCALAR_PARAMS: Final = {
-    "task": str, "model": str, "scorer": str, "score_min": float, "score_max": float, "search": str,
+    "task": str, "task_id": str, "model": str, "scorer": str, "score_min": float, "score_max": float, "search": str,
     "invalid": bool, "sort": str, "desc": bool, "limit": int, "offset": int,
 }  # fmt: skip
 HISTOGRAM_BINS: Final = 20
@@ -81,7 +81,7 @@ def sample_query(request: Request) -> SampleFilter:
 def filter_params(f: SampleFilter, *, paging: bool = False) -> list[tuple[str, str]]:
     """``f`` as the API's query parameters (the CSV link; ``paging`` adds limit and offset)."""
     params: list[tuple[str, str]] = [("eval_set_id", e) for e in f.eval_set_ids]
-    for name, value in (("task", f.task), ("model", f.model)):
+    for name, value in (("task", f.task), ("task_id", f.task_id), ("model", f.model)):
         if value:
             params.append((name, value))
     params += [("status", s) for s in f.statuses]
@@ -152,7 +152,7 @@ def samples_page(
                 x_label=score_name,
             )
     tasks, models = task_and_model_choices(engine, f.eval_set_ids, viewer=principal)
-    scorers = scorer_suggestions(engine, f, viewer=principal) if f.eval_set_ids or f.task or f.model else []
+    scorers = scorer_suggestions(engine, f, viewer=principal) if f.reads_eval else []
     eval_sets = eval_set_choices(engine, viewer=principal)
     shown = {row["eval_set_id"] for row in eval_sets}
     eval_sets += [{"eval_set_id": e, "name": None} for e in f.eval_set_ids if e not in shown]
