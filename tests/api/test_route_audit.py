@@ -45,7 +45,6 @@ EXPECTED = {
     ("GET", "/compare"): Permission.VIEW,
     ("GET", "/scans"): Permission.VIEW,
     ("GET", "/scans/{scan_id}"): Permission.VIEW,
-    ("GET", "/scans/{scan_id}/results.csv"): Permission.VIEW,
     ("GET", "/samples"): Permission.VIEW,
     ("GET", "/samples/{sample_uuid}"): Permission.VIEW,
     ("POST", "/samples/{sample_uuid}/edits"): Permission.EDIT,

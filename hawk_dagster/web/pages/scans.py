@@ -1,13 +1,13 @@
 """``/scans``: scans newest first, searched and paged. ``/scans/{id}``: a scan's sources, per scanner what it read and
 flagged with the distribution of its values, the flagged results with their explanations (filtered by scanner,
-paged), each linking to the sample it read; ``/scans/{id}/results.csv`` is the API's export of its results."""
+paged), each linking to the sample it read; its CSV link is the API's export (``/api/v1/scans/{id}/results.csv``), which a signed-in browser's cookie opens."""
 
 from __future__ import annotations
 
 from typing import Annotated, Final
 
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import HTMLResponse, StreamingResponse
+from fastapi.responses import HTMLResponse
 from markupsafe import Markup
 from sqlalchemy import Engine
 
@@ -79,7 +79,7 @@ def scan_page(
         page=flagged,
         eval_set_url=eval_set_url,
         sample_url=sample_url,
-        csv_url=f"/scans/{scan_id}/results.csv",
+        csv_url=f"/api/v1/scans/{scan_id}/results.csv",
     )
 
 
@@ -94,20 +94,3 @@ def _distribution_chart(summary: object) -> Markup:
         return charts.histogram(bins, title=title, x_label="value", y_label="results")
     bars = [charts.Bar(label=b.label, value=float(b.count), text=str(b.count)) for b in summary.distribution]
     return charts.horizontal_bars(bars, title=title, value_label="results")
-
-
-@router.get(
-    "/scans/{scan_id}/results.csv",
-    response_class=StreamingResponse,
-    responses={200: {"content": {"text/csv": {}}}},
-)
-def scan_results_csv(
-    scan_id: str,
-    principal: Annotated[Principal, Depends(requires(Permission.VIEW))],
-    engine: Annotated[Engine, Depends(deps.engine)],
-    scanner: Annotated[str | None, Query(max_length=500)] = None,
-) -> StreamingResponse:
-    """The API's export (``GET /api/v1/scans/{id}/results.csv``), on the page's path so a signed-in browser gets it."""
-    from hawk_dagster.api.routes.scans import export_results
-
-    return export_results(scan_id, principal, engine, scanner or None)
