@@ -4,6 +4,7 @@ end, each line once) and after every process is gone (from the logs, Dagster's r
 from __future__ import annotations
 
 import json
+import threading
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -30,14 +31,16 @@ def test_status_and_logs_while_running_and_after(hawk_env: HawkEnv, tmp_path: Pa
     gate = tmp_path / "release"
     config = write_gated_grid(tmp_path / "cfg", "watched", gate, samples=8)
     run = hawk_env.popen("local", "eval-set", str(config), "--skip-confirm")
+    # read its output as it comes: a full pipe would block the command (and its progress) while the test waits
+    lines: list[str] = []
+    drain = threading.Thread(target=lambda: lines.extend(run.stdout or ()), daemon=True)
+    drain.start()
     try:
 
         def progress() -> dict[str, Any] | None:
             if run.poll() is not None:  # say why instead of waiting out the timeout
-                assert run.stdout is not None
-                pytest.fail(
-                    f"hawk local eval-set ended ({run.returncode}) first:\n{run.stdout.read()[-4000:]}"
-                )
+                drain.join(10)
+                pytest.fail(f"hawk local eval-set ended ({run.returncode}) first:\n{''.join(lines)[-4000:]}")
             return live_report(hawk_env, "watched")
 
         running = wait_for("the runner's first progress in `hawk status`", progress, 240)
@@ -52,7 +55,9 @@ def test_status_and_logs_while_running_and_after(hawk_env: HawkEnv, tmp_path: Pa
         )
         assert running["eval_set"]["cells"] == 1 and running["eval_set"]["created_by"]
 
-        output, _ = run.communicate(timeout=300)
+        run.wait(timeout=300)
+        drain.join(30)
+        output = "".join(lines)
         assert run.returncode == 0, output
         followed, _ = follower.communicate(timeout=120)  # ends by itself once the run has ended
         assert follower.returncode == 0, followed
