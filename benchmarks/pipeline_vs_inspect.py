@@ -10,9 +10,10 @@ run as a subprocess by each side and timed from process start to exit:
 - **hawk (fresh)**: ``hawk local eval-set GRID.yaml --skip-confirm`` with a fresh ``HAWK_STORAGE_ROOT``: the Dagster
   instance and the embedded PostgreSQL server start from nothing, and the warehouse import is included.
 
-The ratio hawk (fresh) / inspect (median wall times) is what the target, <= 1.3, is about. As extra information each
-repeat also runs **hawk (warm)**: a new eval set on the same root, so PostgreSQL's data directory and schema and the
-Dagster instance already exist (the server itself is stopped, as it is whenever no ``hawk`` process is running).
+The ratio hawk (fresh) / inspect (median wall times) is what the target, <= 1.10 (issue 9; issue 3 asked for 1.3),
+is about. As extra information each repeat also runs **hawk (warm)**: a new eval set on the same root, so
+PostgreSQL's data directory and schema and the Dagster instance already exist (the server itself is stopped, as it
+is whenever no ``hawk`` process is running).
 
 Fairness and isolation:
 
@@ -60,7 +61,7 @@ TASKS = ("addition", "multiplication")
 MODELS = ("hawk-mock/a", "hawk-mock/b")
 MESSAGE_LIMIT = 10
 WARMUP_SAMPLES = 2
-TARGET_RATIO = 1.3
+TARGET_RATIO = 1.1
 BIN_DIR = Path(sys.executable).parent
 # Variables that would change what either side does (a log dir, a default model, a warehouse, a Dagster home).
 ISOLATED_PREFIXES = ("INSPECT_", "HAWK_", "DAGSTER_")
@@ -279,8 +280,9 @@ def check_warehouse(root: Path, eval_set_id: str, expected: int) -> list[str]:
 MILESTONES: list[tuple[str, str | None, str, str]] = [
     ("CLI start-up: imports (Dagster, Inspect, SQLAlchemy), config, Dagster instance", None, "", ""),
     ("Dagster run set-up", "eval_logs", "STEP_START", ""),
-    ("runner subprocess: Python start, imports (incl. Inspect), open Pipes", "eval_logs", "LOG", "[pipes] "),
-    ("runner: build the tasks", "eval_logs", "LOG", "running "),
+    # The runner is started ahead of the run (execution/standby.py): the first two are what the step still waits for.
+    ("runner: rest of its start (imports incl. Inspect), open Pipes", "eval_logs", "LOG", "[pipes] "),
+    ("runner: build the tasks (if not built ahead)", "eval_logs", "LOG", "running "),
     ("runner: eval_set until the last cell's last progress line", "eval_logs", "LOG", "hawk-progress "),
     # Pipes hands the runner's materialisation to Dagster only once the runner has exited.
     ("runner: eval_set wrap-up, summarise logs, exit", "eval_logs", "ASSET_MATERIALIZATION", ""),

@@ -9,6 +9,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
+from hawk_runner.parent_watch import PARENT_PID_ENV
+from hawk_runner.reporting import OUTPUT_FILE_ENV
 from hawk_runner.secrets import MissingSecretsError, check_secrets
 
 from hawk_dagster.cli.common import (
@@ -24,6 +26,7 @@ from hawk_dagster.cli.state import remember_eval_set, remember_scan
 from hawk_dagster.config.ids import generate_eval_set_id
 from hawk_dagster.evals.planning import build_run_plan
 from hawk_dagster.execution.secrets import SecretsError, collect_secrets
+from hawk_dagster.execution.standby import discard_standby_runners, start_standby_runner
 from hawk_dagster.names import (
     EVAL_LOGS,
     EVAL_SET_PIPELINE,
@@ -94,6 +97,13 @@ def local_eval_set(
     except ConfigError as ex:
         fail_bad_input(str(ex))
     os.environ.update(secrets)  # inherited by the runner process only; never written anywhere
+    state_dir = storage.state_dir
+    runner_output = storage.runner_logs_dir / f"{eval_set_id}.log"
+    if not direct and not plan.packages:
+        # Inspect's imports and the task building overlap with Dagster's start-up below (execution/standby.py).
+        start_standby_runner(
+            eval_set_id, plan, {PARENT_PID_ENV: str(os.getpid()), OUTPUT_FILE_ENV: str(runner_output)}
+        )
 
     write_submission(
         storage,
@@ -106,9 +116,11 @@ def local_eval_set(
     )
     record_eval_set_groups(storage, eval_set_id, loaded.config, rules)
     remember_eval_set(storage.uri, eval_set_id)
-    state_dir = storage.state_dir
-    runner_output = storage.runner_logs_dir / f"{eval_set_id}.log"
-    exit_quickly(_run_pipeline(storage, state_dir, eval_set_id, len(plan.cells), direct, runner_output))
+    try:
+        code = _run_pipeline(storage, state_dir, eval_set_id, len(plan.cells), direct, runner_output)
+    finally:
+        discard_standby_runners()  # unclaimed: the run failed before its step
+    exit_quickly(code)
 
 
 def _run_pipeline(

@@ -18,11 +18,12 @@ import dagster as dg
 from hawk_runner.log_lock import RUN_ID_ENV
 from hawk_runner.parent_watch import PARENT_PID_ENV
 from hawk_runner.plan import RunPlan, ScanPlan
-from hawk_runner.reporting import FAILURE_MESSAGE, CellProgress
+from hawk_runner.reporting import FAILURE_MESSAGE, OUTPUT_FILE_ENV, CellProgress
 from hawk_runner.secrets import MissingSecretsError, check_secrets
 from pydantic import Field
 
 from hawk_dagster.execution.environments import environment_key, runner_python
+from hawk_dagster.execution.standby import claim_standby_runner
 
 
 class _ContextReporter:
@@ -112,9 +113,15 @@ class EvalRunnerResource(dg.ConfigurableResource["EvalRunnerResource"]):
             env = {RUN_ID_ENV: context.run_id, PARENT_PID_ENV: str(os.getpid())}
             if self.output_dir:
                 name = plan.scan_id if isinstance(plan, ScanPlan) else plan.eval_set_id
-                env["HAWK_RUNNER_OUTPUT"] = str(Path(self.output_dir) / f"{name}.log")
+                env[OUTPUT_FILE_ENV] = str(Path(self.output_dir) / f"{name}.log")
+            # A runner started ahead (hawk local eval-set) runs this process's Python: only for a plan without packages.
+            standby_key = plan.eval_set_id if isinstance(plan, RunPlan) and not plan.packages else None
             yield from _run_runner(
-                context, [python, "-m", "hawk_runner"], env, {extras_key: plan.model_dump(mode="json")}
+                context,
+                [python, "-m", "hawk_runner"],
+                env,
+                {extras_key: plan.model_dump(mode="json")},
+                standby_key=standby_key,
             )
 
     def _run_in_process(self, context: dg.AssetExecutionContext, plan: RunPlan | ScanPlan) -> Iterator[Any]:
@@ -145,9 +152,15 @@ TERMINATION_GRACE_SECONDS = 20
 
 
 def _run_runner(
-    context: dg.AssetExecutionContext, command: list[str], env: dict[str, str], extras: dict[str, Any]
+    context: dg.AssetExecutionContext,
+    command: list[str],
+    env: dict[str, str],
+    extras: dict[str, Any],
+    *,
+    standby_key: str | None = None,
 ) -> Iterator[Any]:
-    """Start the runner under Pipes and yield what it reported; a failure says why in one line.
+    """Start the runner under Pipes (or hand the run to the runner waiting for ``standby_key``) and yield what it
+    reported; a failure says why in one line.
 
     Written out instead of ``PipesSubprocessClient``, which raises "process failed with code N" before the runner's
     own reason (reported as a Pipes custom message) can be read.
@@ -158,7 +171,12 @@ def _run_runner(
         message_reader=dg.PipesTempFileMessageReader(),
         extras=extras,
     ) as session:
-        process = subprocess.Popen(command, env={**os.environ, **env, **session.get_bootstrap_env_vars()})
+        run_env = {**os.environ, **env, **session.get_bootstrap_env_vars()}
+        process = claim_standby_runner(standby_key, run_env) if standby_key else None
+        if process is None:
+            process = subprocess.Popen(command, env=run_env)
+        else:
+            context.log.info("the runner started ahead of the run takes it over")
         try:
             code = process.wait()
         except dg.DagsterExecutionInterruptedError:
@@ -175,7 +193,7 @@ def _run_runner(
             for message in session.get_custom_messages()
             if isinstance(message, dict) and message.get(FAILURE_MESSAGE)
         ]
-        where = f"; its output is in {env['HAWK_RUNNER_OUTPUT']}" if "HAWK_RUNNER_OUTPUT" in env else ""
+        where = f"; its output is in {env[OUTPUT_FILE_ENV]}" if OUTPUT_FILE_ENV in env else ""
         raise dg.Failure(
             description=reasons[-1] if reasons else f"the runner exited with status {code}{where}"
         )

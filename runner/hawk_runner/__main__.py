@@ -2,7 +2,8 @@
 
 Under Dagster Pipes (how the ``eval_logs`` asset starts it) the plan arrives as a Pipes extra and results go back as
 a materialisation. Without Pipes, ``python -m hawk_runner PLAN.json`` runs a plan file on its own, printing to the
-terminal, which is handy for debugging a plan outside Dagster.
+terminal, which is handy for debugging a plan outside Dagster. ``python -m hawk_runner --standby`` starts a runner
+ahead of its run (``hawk_runner.standby``).
 """
 
 from __future__ import annotations
@@ -20,10 +21,9 @@ from dagster_pipes import PipesContext, open_dagster_pipes
 from hawk_runner.log_lock import OutputFolderBusyError
 from hawk_runner.parent_watch import stop_with_parent
 from hawk_runner.plan import RunPlan, ScanPlan
-from hawk_runner.reporting import FAILURE_MESSAGE, CellProgress
+from hawk_runner.reporting import FAILURE_MESSAGE, OUTPUT_FILE_ENV, CellProgress
 from hawk_runner.secrets import MissingSecretsError
-
-OUTPUT_FILE_ENV = "HAWK_RUNNER_OUTPUT"
+from hawk_runner.standby import STANDBY_FLAG, wait_for_run
 
 
 class PipesReporter:
@@ -84,9 +84,16 @@ def _explained_failures() -> tuple[type[Exception], ...]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    explained = _explained_failures()
     argv = sys.argv[1:] if argv is None else argv
     _redirect_output()
+    if argv[:1] == [STANDBY_FLAG]:
+        output = os.environ.get(OUTPUT_FILE_ENV)
+        if not wait_for_run(sys.stdin):
+            return 0
+        argv = argv[1:]
+        if os.environ.get(OUTPUT_FILE_ENV) != output:
+            _redirect_output()
+    explained = _explained_failures()
     stop_with_parent()
     print(f"hawk-runner {version('hawk-runner')} on {sys.executable}", flush=True)
     if "DAGSTER_PIPES_CONTEXT" in os.environ:

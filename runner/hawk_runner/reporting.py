@@ -12,6 +12,9 @@ from typing import Any, Protocol
 
 PROGRESS_PREFIX = "hawk-progress "
 
+OUTPUT_FILE_ENV = "HAWK_RUNNER_OUTPUT"
+"""Set by whoever starts the runner to send the runner's own stdout and stderr (Inspect's, task code's) to this file."""
+
 FAILURE_MESSAGE = "hawk_runner_failure"
 """Key of the Pipes custom message that says, in one line, why the runner stopped without a result."""
 

@@ -166,11 +166,14 @@ def execute(plan: RunPlan, reporter: Reporter) -> RunOutcome:
 
         from hawk_runner import mock_provider  # noqa: F401  (registers hawk-mock even without entry points)
         from hawk_runner.progress import reporting_progress
+        from hawk_runner.standby import take_prebuilt_tasks
         from hawk_runner.tasks import build_task
 
-        tasks = [build_task(cell) for cell in plan.cells]
+        prebuilt = take_prebuilt_tasks(plan)
+        tasks = prebuilt or [build_task(cell) for cell in plan.cells]
         kwargs = eval_set_kwargs(plan, tmp)
-        reporter.info(f"running {len(tasks)} task(s) into {plan.log_dir}")
+        ahead = " (built while the runner waited for its run)" if prebuilt else ""
+        reporter.info(f"running {len(tasks)} task(s){ahead} into {plan.log_dir}")
         with reporting_progress(reporter, plan.log_dir):
             succeeded, _ = eval_set(tasks=tasks, log_dir=plan.log_dir, **kwargs)
         set_aside(plan.log_dir, reporter)

@@ -48,8 +48,15 @@ def _load_file_task(ref: str, args: dict[str, Any]) -> Task:
             raise TaskLoadError(f"cannot import task file {path}")
         module = importlib.util.module_from_spec(spec)
         sys.modules[module_name] = module
-        sys.path.insert(0, str(path.parent))  # let the task file import its siblings
-        spec.loader.exec_module(module)
+        if str(path.parent) not in sys.path:
+            sys.path.insert(0, str(path.parent))  # let the task file import its siblings
+        try:
+            spec.loader.exec_module(module)
+        except BaseException:
+            # As the import system does: a file that failed to import is not left half-loaded for the next attempt
+            # (a runner on standby tries first, the run again), which would then report a missing function.
+            del sys.modules[module_name]
+            raise
     func = getattr(module, func_name, None)
     if func is None:
         raise TaskLoadError(f"{path} has no task function {func_name!r}")

@@ -49,6 +49,10 @@ def test_simple_example_runs_and_reports(hawk_env: HawkEnv) -> None:
     assert out.count("10/10 samples") >= 4
     eval_set_id = next(p.name for p in (hawk_env.root / "evals").iterdir())
     assert len(_samples(hawk_env.warehouse_url, eval_set_id)) == 40
+    # The runner started while Dagster loaded ran the grid with the tasks it had built (execution/standby.py).
+    run_log = hawk_env.run("logs", eval_set_id)
+    assert "the runner started ahead of the run takes it over" in run_log.stdout, run_log.stdout
+    assert "running 4 task(s) (built while the runner waited for its run)" in run_log.stdout
     # access groups: no model-groups file, so every model is in the default group, beside the logs and in the row
     stored = json.loads((hawk_env.root / "evals" / eval_set_id / ".model-groups.json").read_text())
     assert stored["groups"] == ["restricted"] and {"hawk-mock/careful", "hawk-mock/sloppy"} <= set(
