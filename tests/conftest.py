@@ -45,6 +45,19 @@ pytest_plugins = [
 TEST_WAREHOUSE_URL_ENV = "HAWK_TEST_WAREHOUSE_URL"
 
 
+@pytest.fixture(autouse=True)
+def no_dagster_home_left_behind() -> Iterator[None]:
+    """``local_instance`` points ``DAGSTER_HOME`` at its root for the process (run workers inherit it). In a test
+    worker that would outlive the test: a later test's ``hawk`` subprocess, given a copy of this environment, would
+    read that other instance (``hawk status``/``hawk logs`` finding no runs). Restored after every test."""
+    before = os.environ.get("DAGSTER_HOME")
+    yield
+    if before is None:
+        os.environ.pop("DAGSTER_HOME", None)
+    else:
+        os.environ["DAGSTER_HOME"] = before
+
+
 @pytest.fixture(scope="session", autouse=True)
 def isolated_user_state() -> Iterator[Path]:
     """Point Inspect's per-user state at a temporary directory and make Inspect quiet and offline-safe."""

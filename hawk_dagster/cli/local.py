@@ -9,9 +9,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
-from hawk_runner.parent_watch import PARENT_PID_ENV
-from hawk_runner.reporting import OUTPUT_FILE_ENV
-from hawk_runner.secrets import MissingSecretsError, check_secrets
 
 from hawk_dagster.cli.common import (
     EXIT_EVAL_FAILED,
@@ -21,12 +18,7 @@ from hawk_dagster.cli.common import (
     secrets_options,
     skip_confirm_option,
 )
-from hawk_dagster.cli.configs import load_config_or_exit
-from hawk_dagster.cli.state import remember_eval_set, remember_scan
-from hawk_dagster.config.ids import generate_eval_set_id
-from hawk_dagster.evals.planning import build_run_plan
-from hawk_dagster.execution.secrets import SecretsError, collect_secrets
-from hawk_dagster.execution.standby import discard_standby_runners, start_standby_runner
+from hawk_dagster.execution.standby import StandbyRunner, discard_standby_runners
 from hawk_dagster.names import (
     EVAL_LOGS,
     EVAL_SET_PIPELINE,
@@ -35,16 +27,17 @@ from hawk_dagster.names import (
     SCAN_RESULTS,
     TAG_SOURCE,
 )
-from hawk_dagster.storage.root import StorageRoot
-from hawk_dagster.storage.submissions import Submission, write_submission
 
 if TYPE_CHECKING:
     import dagster as dg
     from rich.console import Console
     from rich.table import Table
 
+    from hawk_dagster.storage.root import StorageRoot
+
 # Dagster and the definitions are imported only once the input is known to be good: bad input fails in well under a
-# second instead of after loading the whole code location.
+# second instead of after loading the whole code location. The config models and the planning are imported inside
+# the commands too, so that `hawk local eval-set` starts its runner (execution/standby.py) before loading them.
 
 
 @click.group()
@@ -72,6 +65,19 @@ def local_eval_set(
     """
     if not config.is_file():
         fail_bad_input(f"{config}: no such file")
+    # Inspect's imports and the task building overlap with the rest of this command.
+    standby = None if direct else StandbyRunner()
+    from hawk_runner.reporting import OUTPUT_FILE_ENV
+    from hawk_runner.secrets import MissingSecretsError, check_secrets
+
+    from hawk_dagster.cli.configs import load_config_or_exit
+    from hawk_dagster.cli.state import remember_eval_set
+    from hawk_dagster.config.ids import generate_eval_set_id
+    from hawk_dagster.evals.planning import build_run_plan
+    from hawk_dagster.execution.secrets import SecretsError, collect_secrets
+    from hawk_dagster.storage.root import StorageRoot
+    from hawk_dagster.storage.submissions import Submission, write_submission
+
     loaded = load_config_or_exit(config, skip_confirm=skip_confirm)
     try:
         secrets = collect_secrets(secret_names, secrets_files)
@@ -99,11 +105,10 @@ def local_eval_set(
     os.environ.update(secrets)  # inherited by the runner process only; never written anywhere
     state_dir = storage.state_dir
     runner_output = storage.runner_logs_dir / f"{eval_set_id}.log"
-    if not direct and not plan.packages:
-        # Inspect's imports and the task building overlap with Dagster's start-up below (execution/standby.py).
-        start_standby_runner(
-            eval_set_id, plan, {PARENT_PID_ENV: str(os.getpid()), OUTPUT_FILE_ENV: str(runner_output)}
-        )
+    if standby is not None and plan.packages:
+        standby.stop()  # the run needs the packages' environment, not this one
+    elif standby is not None:
+        standby.offer(eval_set_id, plan, {**secrets, OUTPUT_FILE_ENV: str(runner_output)})
 
     write_submission(
         storage,
@@ -243,10 +248,16 @@ def local_scan(
     Exit codes: 0 every scanner ran on every transcript, 1 a cell failed or some transcripts errored (see
     `hawk scan resume`), 2 bad input (nothing is launched: e.g. an eval set that does not exist).
     """
+    from hawk_runner.secrets import MissingSecretsError, check_secrets
+
     from hawk_dagster.cli.configs import load_scan_config_or_exit
+    from hawk_dagster.cli.state import remember_scan
     from hawk_dagster.config.errors import ConfigError
+    from hawk_dagster.config.ids import generate_eval_set_id
+    from hawk_dagster.execution.secrets import SecretsError, collect_secrets
     from hawk_dagster.scans.sources import UnknownEvalSetError
     from hawk_dagster.scans.submission import submit_scan
+    from hawk_dagster.storage.root import StorageRoot
 
     if not config.is_file():
         fail_bad_input(f"{config}: no such file")

@@ -62,11 +62,16 @@ class ConsoleReporter:
         print(f"check {name}: {'passed' if passed else 'FAILED'} {metadata}", flush=True)
 
 
+_redirected_to: str | None = None
+
+
 def _redirect_output() -> None:
     # Inspect and task code print freely; when the caller shows its own progress it sends that output to a file.
+    global _redirected_to
     target = os.environ.get(OUTPUT_FILE_ENV)
-    if not target:
+    if not target or target == _redirected_to:
         return
+    _redirected_to = target
     Path(target).parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
     os.dup2(fd, 1)
@@ -87,12 +92,9 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     _redirect_output()
     if argv[:1] == [STANDBY_FLAG]:
-        output = os.environ.get(OUTPUT_FILE_ENV)
-        if not wait_for_run(sys.stdin):
+        if not wait_for_run(sys.stdin, on_environment=_redirect_output):
             return 0
         argv = argv[1:]
-        if os.environ.get(OUTPUT_FILE_ENV) != output:
-            _redirect_output()
     explained = _explained_failures()
     stop_with_parent()
     print(f"hawk-runner {version('hawk-runner')} on {sys.executable}", flush=True)

@@ -28,7 +28,7 @@ def api_url(hawk_env: HawkEnv) -> Iterator[str]:  # noqa: F811
     ``<root>/../serve.log``."""
     port = free_port()
     log = (hawk_env.root.parent / "serve.log").open("w")
-    env = {k: v for k, v in hawk_env.env.items() if not k.startswith("HAWK_OIDC_") and k != "DAGSTER_HOME"}
+    env = {k: v for k, v in hawk_env.env.items() if not k.startswith("HAWK_OIDC_")}
     server = subprocess.Popen(
         [*HAWK, "serve", "--port", str(port)],
         env={**env, "HAWK_API_FOLLOW_SECONDS": "2"},

@@ -50,7 +50,9 @@ class HawkEnv:
 def hawk_env(tmp_path: Path, make_database: Callable[..., str]) -> HawkEnv:
     root = tmp_path / "root"
     url = make_database()
-    env = {**os.environ, "HAWK_STORAGE_ROOT": str(root), "HAWK_WAREHOUSE_URL": url}
+    # Without DAGSTER_HOME, as in a researcher's shell: the commands find the root's own instance.
+    inherited = {k: v for k, v in os.environ.items() if k != "DAGSTER_HOME"}
+    env = {**inherited, "HAWK_STORAGE_ROOT": str(root), "HAWK_WAREHOUSE_URL": url}
     return HawkEnv(root=root, warehouse_url=url, env=env)
 
 

@@ -46,12 +46,12 @@ def _lines(*documents: dict[str, object]) -> io.StringIO:
 
 def test_the_plan_s_tasks_are_built_once_for_that_plan_only() -> None:
     plan = _plan(environment={"HAWK_TEST_STANDBY": "set"})
-    standby.prepare({"plan": plan.model_dump(mode="json")})
+    standby.build_ahead(plan)
     assert "HAWK_TEST_STANDBY" not in os.environ  # built under the plan's environment, which is then restored
     assert standby.take_prebuilt_tasks(_plan(n=4, environment={"HAWK_TEST_STANDBY": "set"})) is None
-    standby.prepare({"plan": plan.model_dump(mode="json")})
+    standby.build_ahead(plan)
     assert standby.take_prebuilt_tasks(_plan(environment={"HAWK_TEST_STANDBY": "other"})) is None
-    standby.prepare({"plan": plan.model_dump(mode="json")})
+    standby.build_ahead(plan)
     tasks = standby.take_prebuilt_tasks(plan)
     assert tasks is not None and [t.name for t in tasks] == ["addition"] and isinstance(tasks[0], Task)
     assert len(tasks[0].dataset) == 3
@@ -61,23 +61,36 @@ def test_the_plan_s_tasks_are_built_once_for_that_plan_only() -> None:
 def test_a_plan_that_cannot_be_built_leaves_the_building_to_the_run(tmp_path: Path) -> None:
     broken = _plan().model_dump(mode="json")
     broken["cells"][0]["task"]["ref"] = f"{tmp_path / 'missing.py'}@addition"
-    standby.prepare({"plan": broken})
+    standby.build_ahead(RunPlan.model_validate(broken))
     assert standby.take_prebuilt_tasks(RunPlan.model_validate(broken)) is None
 
 
-def test_the_run_s_environment_replaces_the_standby_s() -> None:
+def test_the_plan_line_adds_to_the_environment_and_the_run_line_replaces_it() -> None:
     os.environ["HAWK_TEST_ONLY_AT_START"] = "1"
+    seen: list[tuple[str | None, str | None]] = []
+
+    def on_environment() -> None:
+        seen.append((os.environ.get("HAWK_TEST_SECRET"), os.environ.get("DAGSTER_PIPES_CONTEXT")))
+
+    plan = _plan()
     run_environment = {k: v for k, v in os.environ.items() if k != "HAWK_TEST_ONLY_AT_START"}
-    run_environment["DAGSTER_PIPES_CONTEXT"] = "from-the-step"
-    assert standby.wait_for_run(_lines({}, {"env": run_environment}))
-    assert os.environ.get("DAGSTER_PIPES_CONTEXT") == "from-the-step"
+    run_environment.update({"DAGSTER_PIPES_CONTEXT": "from-the-step", "HAWK_TEST_SECRET": "s3cret"})
+    lines = _lines(
+        {"plan": plan.model_dump(mode="json"), "env": {"HAWK_TEST_SECRET": "s3cret"}},
+        {"env": run_environment},
+    )
+    assert standby.wait_for_run(lines, on_environment)
+    assert seen == [("s3cret", None), ("s3cret", "from-the-step")]
     assert "HAWK_TEST_ONLY_AT_START" not in os.environ
+    assert standby.take_prebuilt_tasks(plan) is not None
 
 
-@pytest.mark.parametrize("lines", ["", json.dumps({}) + "\n"])
+@pytest.mark.parametrize(
+    "lines", ["", json.dumps({"plan": _plan().model_dump(mode="json")}) + "\n", json.dumps({}) + "\n"]
+)
 def test_input_ending_before_the_run_means_no_run(lines: str) -> None:
     before = dict(os.environ)
-    assert not standby.wait_for_run(io.StringIO(lines))
+    assert not standby.wait_for_run(io.StringIO(lines), lambda: None)
     assert dict(os.environ) == before
 
 
@@ -89,7 +102,7 @@ def test_a_task_file_that_fails_to_import_fails_the_run_with_its_own_error(tmp_p
     broken = _plan().model_dump(mode="json")
     broken["cells"][0]["task"]["ref"] = f"{broken_file}@addition"
     plan = RunPlan.model_validate(broken)
-    standby.prepare({"plan": broken})
+    standby.build_ahead(plan)
     assert standby.take_prebuilt_tasks(plan) is None
     with pytest.raises(TaskLoadError, match="the dataset is not there"):
         build_task(plan.cells[0])
