@@ -36,8 +36,6 @@ class StandbyRunner:
             env={**os.environ, PARENT_PID_ENV: str(os.getpid())},
         )
         _unclaimed.append(self)
-        if len(_unclaimed) == 1:
-            atexit.register(discard_standby_runners)
         self.key: str | None = None
 
     def offer(self, key: str, plan: RunPlan, env: dict[str, str]) -> None:
@@ -98,3 +96,6 @@ def discard_standby_runners() -> None:
     Python)."""
     while _unclaimed:
         _unclaimed[-1].stop()
+
+
+atexit.register(discard_standby_runners)  # whatever way the command exits

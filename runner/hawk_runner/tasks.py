@@ -48,8 +48,7 @@ def _load_file_task(ref: str, args: dict[str, Any]) -> Task:
             raise TaskLoadError(f"cannot import task file {path}")
         module = importlib.util.module_from_spec(spec)
         sys.modules[module_name] = module
-        if str(path.parent) not in sys.path:
-            sys.path.insert(0, str(path.parent))  # let the task file import its siblings
+        sys.path.insert(0, str(path.parent))  # let the task file import its siblings
         try:
             spec.loader.exec_module(module)
         except BaseException:
