@@ -687,7 +687,7 @@ def export_scanner_results_csv(
         if scanner_key is not None:
             keys = (
                 conn.execute(
-                    select(distinct(ScannerResult.scanner_key)).where(ScannerResult.scan_pk == scan_pk)
+                    select(ScannerResult.scanner_key).where(ScannerResult.scan_pk == scan_pk).distinct()
                 )
                 .scalars()
                 .all()
