@@ -220,8 +220,9 @@ def list_samples(
                 "--include-deleted reads this machine's warehouse; the API does not list deleted eval sets"
             )
         _list_samples_remote(
-            ids, {"task": task, "task_id": task_id, "model": model, "status": list(statuses), "scorer": scorer, "score_min": score_min,
-                  "score_max": score_max, "search": text, "invalid": invalid, "sort": sort, "desc": desc},
+            ids, {"task": task, "task_id": task_id, "model": model, "status": list(statuses), "scorer": scorer,
+                  "score_min": score_min, "score_max": score_max, "search": text, "invalid": invalid, "sort": sort,
+                  "desc": desc},
             limit, offset, everything, output_format,
         )  # fmt: skip
         return
@@ -229,9 +230,9 @@ def list_samples(
 
     try:
         f = queries.SampleFilter(
-            eval_set_ids=ids, task=task, task_id=task_id, model=model, statuses=statuses, scorer=scorer, score_min=score_min,
-            score_max=score_max, text=text, invalid=invalid, include_deleted=include_deleted, sort=sort, descending=desc,
-            limit=limit, offset=offset,
+            eval_set_ids=ids, task=task, task_id=task_id, model=model, statuses=statuses, scorer=scorer,
+            score_min=score_min, score_max=score_max, text=text, invalid=invalid, include_deleted=include_deleted,
+            sort=sort, descending=desc, limit=limit, offset=offset,
         )  # fmt: skip
     except ValueError as ex:
         fail_bad_input(str(ex))

@@ -87,8 +87,9 @@ def validated_filter(
             raise ApiError(422, f"unknown status {value[:80]!r}; statuses: {', '.join(SAMPLE_STATUSES)}",
                            field="status")  # fmt: skip
     return SampleFilter(
-        eval_set_ids=eval_set_id, task=task, task_id=task_id, model=model, statuses=status, scorer=scorer, score_min=score_min,
-        score_max=score_max, text=search, invalid=invalid, sort=sort, descending=desc, limit=limit, offset=offset,
+        eval_set_ids=eval_set_id, task=task, task_id=task_id, model=model, statuses=status, scorer=scorer,
+        score_min=score_min, score_max=score_max, text=search, invalid=invalid, sort=sort, descending=desc,
+        limit=limit, offset=offset,
     )  # fmt: skip
 
 

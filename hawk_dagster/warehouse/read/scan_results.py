@@ -225,9 +225,10 @@ def flagged_results(
     viewer: Principal | None = None,
 ) -> Page:
     """The scan's positive results (Scout's ``is_positive_value``), optionally of one scanner, with the sample each
-    read (its uuid, id, epoch, task and model when the warehouse holds it and ``viewer`` may see it). Rows: ``scanner``, ``eval_set_id``, ``transcript_id``, ``label``, ``value``,
-    ``answer``, ``explanation``, ``sample_uuid``, ``sample_id``, ``epoch``, ``task``, ``model``; by eval set, scanner,
-    task, model, sample id and epoch."""
+    read (its uuid, id, epoch, task and model when the warehouse holds it and ``viewer`` may see it). Rows:
+    ``scanner``, ``eval_set_id``, ``transcript_id``, ``label``, ``value``, ``answer``, ``explanation``,
+    ``sample_uuid``, ``sample_id``, ``epoch``, ``task``, ``model``; by eval set, scanner, task, model, sample id and
+    epoch."""
     scan = _find_scan(engine, scan_id, viewer)
     where = [*_visible_results(scan.pk, viewer), POSITIVE_RESULT]
     if scanner is not None:
